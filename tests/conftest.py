@@ -1,0 +1,48 @@
+"""Shared fixtures: the real store built from the BAAC archive, and small real slices."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core import config, store
+from core.ingest.pipeline import Source, run_ingest
+
+SHARED_BAAC = config.SHARED_DATA / "baac"
+EXCERPT_2021 = SHARED_BAAC / "2021-excerpt"
+OFFICIAL_2013 = SHARED_BAAC / "2013"
+
+
+@pytest.fixture(scope="session")
+def full_store() -> Path:
+    """The Parquet store of the whole archive (built by `make test`; built here if missing)."""
+    parquet = config.parquet_dir()
+    if not (parquet / store.DATABASE_FILE).exists():
+        run_ingest([Source.parse("package")], config.DATA_DIR)
+    return parquet
+
+
+@pytest.fixture(scope="session")
+def store_con(full_store: Path) -> duckdb.DuckDBPyConnection:
+    con = store.connect(full_store)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def excerpt_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Store built from the 20 real accidents of the 2021 excerpt (2019+ layout)."""
+    out = tmp_path_factory.mktemp("excerpt")
+    run_ingest([Source("folder", EXCERPT_2021)], out)
+    return out / config.PARQUET_SUBDIR
+
+
+@pytest.fixture()
+def excerpt_copy(tmp_path: Path) -> Path:
+    """A writable copy of the 2021 excerpt files, to damage on purpose."""
+    target = tmp_path / "src"
+    shutil.copytree(EXCERPT_2021, target)
+    return target
