@@ -42,5 +42,9 @@ lint: $(STAMP)
 bench: setup
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
+# Rebuild the committed severity model and its card (make run needs no training).
+train: setup
+	$(PY) -m core train
+
 clean-data:
 	rm -rf data/parquet

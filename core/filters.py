@@ -24,6 +24,18 @@ _INVOLVED_COLUMN = {
 # Filter field -> accidents column, for the multi-choice code filters.
 CODE_FIELDS = {"atm": "atm", "lum": "lum", "surf": "surf", "agg": "agg", "catr": "catr", "col": "col"}
 FIRST_YEAR, LAST_YEAR = 2005, 2030
+# Vehicle groups a filter can ask for (keys of codebook.VEHICLE_GROUP_LABELS, pedestrians aside).
+VEHICLE_GROUPS = ("bicycle", "two_wheeler", "light_vehicle", "hgv", "other")
+# Age groups: key -> inclusive (min, max) age in the accident's year.
+AGE_GROUPS: dict[str, tuple[int, int]] = {
+    "0-17": (0, 17), "18-24": (18, 24), "25-34": (25, 34), "35-49": (35, 49), "50-64": (50, 64),
+    "65-74": (65, 74), "75+": (75, 130),
+}
+
+
+def _catv_of_groups(groups: tuple[str, ...]) -> list[int]:
+    """Every catv code whose group (``codebook.vehicle_group``) is in ``groups``."""
+    return sorted(c for c in codebook.valid_codes("catv") if codebook.vehicle_group(c) in groups)
 
 
 class FilterError(ValueError):
@@ -54,6 +66,12 @@ class AccidentFilter:
         Keep accidents involving at least one of these road-user groups.
     outcome
         ``all``, ``severe`` (someone killed or hospitalised) or ``fatal``.
+    user_categories
+        Keep accidents with at least one person of these ``catu`` codes.
+    vehicle_groups
+        Keep accidents with at least one vehicle of these groups (:data:`VEHICLE_GROUPS`).
+    age_groups
+        Keep accidents with at least one person in these age groups (:data:`AGE_GROUPS`).
 
     Examples
     --------
@@ -76,6 +94,9 @@ class AccidentFilter:
     months: tuple[int, ...] = ()
     involves: tuple[str, ...] = ()
     outcome: str = "all"
+    user_categories: tuple[int, ...] = ()
+    vehicle_groups: tuple[str, ...] = ()
+    age_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
@@ -129,6 +150,20 @@ class AccidentFilter:
             clauses.append(f"{p}severe")
         elif self.outcome == "fatal":
             clauses.append(f"{p}n_killed > 0")
+        if self.user_categories:
+            clauses.append(f"{p}acc_id IN (SELECT acc_id FROM users WHERE list_contains(?, catu))")
+            params.append(list(self.user_categories))
+        if self.vehicle_groups:
+            clauses.append(f"{p}acc_id IN (SELECT acc_id FROM vehicles WHERE list_contains(?, catv))")
+            params.append(_catv_of_groups(self.vehicle_groups))
+        if self.age_groups:
+            ranges = [AGE_GROUPS[g] for g in self.age_groups]
+            ages = " OR ".join("(age BETWEEN ? AND ?)" for _ in ranges)
+            clauses.append(
+                f"{p}acc_id IN (SELECT u.acc_id FROM (SELECT acc_id, CAST(acc_id // 100000000 AS INTEGER) "
+                f"- birth_year AS age FROM users) u WHERE {ages})"
+            )
+            params += [bound for pair in ranges for bound in pair]
         return (" AND ".join(clauses) or "true"), params
 
     def to_params(self) -> dict[str, str]:
@@ -167,7 +202,7 @@ class AccidentFilter:
                 elif f.name in ("years", "hours"):
                     first, last = text.split("-")
                     values[f.name] = (int(first), int(last))
-                elif f.name in ("regions", "deps", "involves"):
+                elif f.name in ("regions", "deps", "involves", "vehicle_groups", "age_groups"):
                     values[f.name] = tuple(v for v in text.split(",") if v)
                 else:
                     values[f.name] = tuple(int(v) for v in text.split(",") if v)
@@ -207,5 +242,14 @@ def validate(f: AccidentFilter) -> None:
     bad_groups = [g for g in f.involves if g not in INVOLVED]
     if bad_groups:
         raise FilterError(f"involves: {bad_groups} (choose among {', '.join(INVOLVED)})")
+    bad_catu = [c for c in f.user_categories if not codebook.is_known("catu", c)]
+    if bad_catu:
+        raise FilterError(f"user_categories: unknown catu code(s) {bad_catu}")
+    bad_vehicles = [g for g in f.vehicle_groups if g not in VEHICLE_GROUPS]
+    if bad_vehicles:
+        raise FilterError(f"vehicle_groups: {bad_vehicles} (choose among {', '.join(VEHICLE_GROUPS)})")
+    bad_ages = [g for g in f.age_groups if g not in AGE_GROUPS]
+    if bad_ages:
+        raise FilterError(f"age_groups: {bad_ages} (choose among {', '.join(AGE_GROUPS)})")
     if f.outcome not in OUTCOMES:
         raise FilterError(f"outcome: {f.outcome!r} (choose among {', '.join(OUTCOMES)})")

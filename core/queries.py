@@ -22,10 +22,10 @@ MEASURES = """
     count(*) AS accidents,
     count(*) FILTER (WHERE severe) AS severe_accidents,
     count(*) FILTER (WHERE n_killed > 0) AS fatal_accidents,
-    coalesce(sum(n_killed), 0) AS killed,
-    coalesce(sum(n_hospitalised), 0) AS hospitalised,
-    coalesce(sum(n_light), 0) AS light,
-    coalesce(sum(n_users), 0) AS people
+    CAST(coalesce(sum(n_killed), 0) AS BIGINT) AS killed,
+    CAST(coalesce(sum(n_hospitalised), 0) AS BIGINT) AS hospitalised,
+    CAST(coalesce(sum(n_light), 0) AS BIGINT) AS light,
+    CAST(coalesce(sum(n_users), 0) AS BIGINT) AS people
 """
 
 

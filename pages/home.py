@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import data
+from ui.format import format_count
 
 st.title("Gravité")
 st.write(
@@ -15,9 +16,9 @@ st.write(
 
 summary = data.store_summary()
 cols = st.columns(4)
-cols[0].metric("Accidents", f"{summary['accidents']:,}".replace(",", "\u202f"))
-cols[1].metric("Usagers", f"{summary['users']:,}".replace(",", "\u202f"))
-cols[2].metric("Véhicules", f"{summary['vehicles']:,}".replace(",", "\u202f"))
+cols[0].metric("Accidents", format_count(summary["accidents"]))
+cols[1].metric("Usagers", format_count(summary["users"]))
+cols[2].metric("Véhicules", format_count(summary["vehicles"]))
 cols[3].metric("Années", f"{summary['first_year']}–{summary['last_year']}")
 
 st.subheader("Par année")
@@ -25,7 +26,10 @@ totals = data.yearly_totals()
 table = totals[["year", "accidents", "killed", "hospitalised"]].rename(
     columns={"year": "Année", "accidents": "Accidents", "killed": "Tués", "hospitalised": "Blessés hospitalisés"}
 )
-st.dataframe(table, hide_index=True, width="stretch", key="home_years")
+counts = ["Accidents", "Tués", "Blessés hospitalisés"]
+table[counts] = table[counts].map(format_count)
+table["Année"] = table["Année"].astype(str)
+st.table(table, hide_index=True)
 st.caption(
     "« Blessé hospitalisé » n'est pas comparable avant et après 2018 (changement de "
     "définition de l'indicateur par l'ONISR)."

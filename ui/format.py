@@ -1,0 +1,19 @@
+"""French number formatting for what users read."""
+
+from __future__ import annotations
+
+NARROW_NBSP = "\u202f"
+
+
+def format_count(value: int | float | None) -> str:
+    """``2780`` -> ``'2 780'`` with a narrow no-break space, as French typography wants."""
+    if value is None or value != value:
+        return "–"
+    return f"{int(value):,}".replace(",", NARROW_NBSP)
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    """``0.1234`` -> ``'12,3 %'``."""
+    if value is None or value != value:
+        return "–"
+    return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
