@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import codebook, places
-from core.filters import INVOLVED, AccidentFilter, FilterError
+from core.filters import AGE_GROUPS, INVOLVED, VEHICLE_GROUPS, AccidentFilter, FilterError
 
 YEAR_RANGE = (2005, 2020)
 _OUTCOME_LABELS = {"all": "Tous les accidents", "severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
@@ -55,7 +55,7 @@ def _multiselect(label: str, variable: str, chosen: tuple[int, ...], key: str) -
     return tuple(sorted(picked))
 
 
-def filter_form(key: str, *, container=None) -> AccidentFilter:
+def filter_form(key: str, *, container=None, extended: bool = False) -> AccidentFilter:
     """Draw the filter form and return the filter in force.
 
     Parameters
@@ -64,6 +64,9 @@ def filter_form(key: str, *, container=None) -> AccidentFilter:
         Prefix of the widget keys (one per page, e.g. ``"risk"``).
     container
         Where to draw (default: the sidebar).
+    extended
+        Also offer the explorer's filters: collision type, user category,
+        vehicle category and age group.
     """
     current = filter_from_url()
     where = container if container is not None else st.sidebar
@@ -106,13 +109,28 @@ def filter_form(key: str, *, container=None) -> AccidentFilter:
             "Gravité", list(_OUTCOME_LABELS), index=list(_OUTCOME_LABELS).index(current.outcome),
             format_func=_OUTCOME_LABELS.get, key=f"{key}_outcome", horizontal=True,
         )
+        col, user_categories, vehicle_groups, age_groups = current.col, current.user_categories, (
+            current.vehicle_groups), current.age_groups
+        if extended:
+            col = _multiselect("Type de collision", "col", current.col, f"{key}_col")
+            user_categories = _multiselect("Catégorie d'usager", "catu", current.user_categories, f"{key}_catu")
+            vehicle_groups = tuple(st.multiselect(
+                "Catégorie de véhicule", list(VEHICLE_GROUPS), default=list(current.vehicle_groups),
+                format_func=codebook.VEHICLE_GROUP_LABELS.get, key=f"{key}_vehicle_groups", placeholder="Toutes",
+            ))
+            age_groups = tuple(st.multiselect(
+                "Âge (au moins un usager)", list(AGE_GROUPS), default=list(current.age_groups),
+                format_func=lambda g: g.replace("-", "–") + " ans", key=f"{key}_ages", placeholder="Tous",
+            ))
         submitted = st.form_submit_button("Appliquer", type="primary")
     if not submitted:
         return current
     chosen = AccidentFilter(
         years=None if tuple(years) == YEAR_RANGE else (int(years[0]), int(years[1])),
         regions=tuple(regions), deps=tuple(deps), atm=atm, lum=lum, surf=surf, agg=agg, catr=catr,
-        col=current.col,
+        col=col, user_categories=user_categories,
+        vehicle_groups=tuple(g for g in VEHICLE_GROUPS if g in vehicle_groups),
+        age_groups=tuple(g for g in AGE_GROUPS if g in age_groups),
         hours=None if (first, last) == (0, 23) else (int(first), int(last)),
         weekdays=tuple(sorted(weekdays)), months=tuple(sorted(months)),
         involves=tuple(g for g in INVOLVED if g in involves), outcome=outcome,
