@@ -276,6 +276,17 @@ def cell_to_parent_array(cells: np.ndarray, res: int) -> np.ndarray:
     return out
 
 
+# Why a person or vehicle row has no kept accident: its accident line was
+# unparseable, its accident was rejected, or no accident has that key.
+_ORPHAN_REASON = """
+    CASE WHEN k.acc_id IS NULL AND key_t IN (
+             SELECT Num_Acc FROM raw_rejects WHERE tbl = 'accidents' AND Num_Acc IS NOT NULL)
+             THEN 'accident rejected: unparseable line'
+         WHEN k.acc_id IS NULL THEN 'no accident with this key'
+         WHEN k.reason IS NOT NULL THEN 'accident rejected: ' || k.reason END
+"""
+
+
 def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
     """Build ``users_clean`` and ``vehicles_clean`` from the staged rows.
 
@@ -288,8 +299,7 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE users_clean AS
         SELECT u.src_rank, u.src, coalesce(k.row_year, TRY_CAST(left(key_t, 4) AS INTEGER)) AS row_year,
-            CASE WHEN k.acc_id IS NULL THEN 'no accident with this key'
-                 WHEN k.reason IS NOT NULL THEN 'accident rejected: ' || k.reason END AS reason,
+            {_ORPHAN_REASON} AS reason,
             key_t, k.acc_id, veh,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in user_codes.items())},
             CASE WHEN an_nais_i BETWEEN {FIRST_BIRTH_YEAR} AND k.year_an THEN an_nais_i END AS birth_year,
@@ -320,8 +330,7 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE vehicles_clean AS
         SELECT v.src_rank, v.src, coalesce(k.row_year, TRY_CAST(left(key_t, 4) AS INTEGER)) AS row_year,
-            CASE WHEN k.acc_id IS NULL THEN 'no accident with this key'
-                 WHEN k.reason IS NOT NULL THEN 'accident rejected: ' || k.reason END AS reason,
+            {_ORPHAN_REASON} AS reason,
             key_t, k.acc_id, veh,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in veh_codes.items() if c != "motor")},
             CASE WHEN k.year_an >= 2019 THEN {veh_codes["motor"][0]} END AS motor,

@@ -123,13 +123,16 @@ def _record_csv_rejects(
     con: duckdb.DuckDBPyConnection, *, rank: int, label: str, table: str, year: int, path: Path
 ) -> int:
     """Move the lines DuckDB could not parse into ``raw_rejects``; return how many."""
+    # DuckDB may report several errors for one line: one reject per line.
     rows = con.execute(
-        "SELECT line, csv_line, error_type, error_message FROM csv_reject_errors"
+        "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', '), "
+        "min(error_message) FROM csv_reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
     for line, csv_line, error_type, message in rows:
+        key = (csv_line or "").split(";" if ";" in (csv_line or "") else ",", 1)[0].strip().strip('"') or None
         con.execute(
-            "INSERT INTO raw_rejects VALUES (?, ?, ?, ?, NULL, 'unparseable line', ?)",
-            [rank, label, table, year, f"{path.name}:{line}: {error_type}: {message}: {csv_line}"],
+            "INSERT INTO raw_rejects VALUES (?, ?, ?, ?, ?, 'unparseable line', ?)",
+            [rank, label, table, year, key, f"{path.name}:{line}: {error_type}: {message}: {csv_line}"],
         )
     con.execute("DELETE FROM csv_reject_errors")
     con.execute("DELETE FROM csv_reject_scans")
