@@ -51,7 +51,7 @@ def naive_parse(csv_paths: list[Path], every: int) -> float:
     for path in csv_paths:
         frame = pd.read_csv(path, dtype=str, skiprows=lambda i: i > 0 and i % every != 0)
         people, vehicles = [], []
-        for acc, users_text, vehicles_text in zip(frame["Num_Acc"], frame["usagers"], frame["vehicules"]):
+        for acc, users_text, vehicles_text in zip(frame["Num_Acc"], frame["usagers"], frame["vehicules"], strict=False):
             for person in ast.literal_eval(users_text.replace("nan", "None")):
                 person["Num_Acc"] = acc
                 people.append(person)

@@ -79,7 +79,8 @@ def test_malformed_rows_are_counted_and_set_aside(excerpt_copy: Path, tmp_path: 
     assert 202100000003 not in stored.index and 202100000005 not in stored.index
     assert pd.isna(stored.loc[202100000004, "atm"])
     original = pd.read_csv(EXCERPT_2021 / CARAC, sep=";", dtype=str).set_index("Num_Acc")
-    assert stored.loc[202100000006, "lat"] == pytest.approx(float(original.loc["202100000006", "lat"].replace(",", ".")))
+    published_lat = float(original.loc["202100000006", "lat"].replace(",", "."))
+    assert stored.loc[202100000006, "lat"] == pytest.approx(published_lat)
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:

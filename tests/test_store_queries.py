@@ -43,9 +43,10 @@ def test_located_points_lie_in_their_department(accidents: pd.DataFrame) -> None
     located = located[located["dep"].isin(list(boxes))].sample(20_000, random_state=2)
     box = np.array([boxes[d] for d in located["dep"]])
     margin = 0.11
+    lon, lat = located["lon"].to_numpy(float), located["lat"].to_numpy(float)
     inside = (
-        (located["lon"].to_numpy(float) >= box[:, 0] - margin) & (located["lon"].to_numpy(float) <= box[:, 2] + margin)
-        & (located["lat"].to_numpy(float) >= box[:, 1] - margin) & (located["lat"].to_numpy(float) <= box[:, 3] + margin)
+        (lon >= box[:, 0] - margin) & (lon <= box[:, 2] + margin)
+        & (lat >= box[:, 1] - margin) & (lat <= box[:, 3] + margin)
     )
     assert inside.all()
 

@@ -248,7 +248,7 @@ def add_h3_cells(con: duckdb.DuckDBPyConnection) -> None:
     lon = located.column("lon").to_numpy()
     finest = max(config.H3_RESOLUTIONS)
     cells = np.fromiter(
-        (h3.latlng_to_cell(a, b, finest) for a, b in zip(lat.tolist(), lon.tolist())),
+        (h3.latlng_to_cell(a, b, finest) for a, b in zip(lat.tolist(), lon.tolist(), strict=False)),
         dtype=np.uint64,
         count=len(lat),
     )

@@ -287,7 +287,8 @@ def build_report(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], warn
         ).fetchall())
     add_rejects(con.execute("SELECT src, tbl, year, reason, count(*) FROM raw_rejects GROUP BY ALL").fetchall())
     # lieux is merged into accidents: what was read minus what was set aside was kept.
-    for src, year, n in con.execute("SELECT src, year, sum(n) FROM raw_read WHERE tbl = 'lieux' GROUP BY ALL").fetchall():
+    lieux_read = con.execute("SELECT src, year, sum(n) FROM raw_read WHERE tbl = 'lieux' GROUP BY ALL").fetchall()
+    for src, year, n in lieux_read:
         e = entry(src, "lieux", year)
         e["read"] = int(n)
         e["kept"] = int(n) - e["rejected"]
@@ -325,7 +326,7 @@ def _add_corrections(con: duckdb.DuckDBPyConnection, entry: Callable[[str, str, 
             f"SELECT src, row_year, {counts} FROM {source_table} {where} GROUP BY ALL"
         ).fetchall():
             e = entry(src, table, year)
-            for reason, n in zip(fixes.values(), values):
+            for reason, n in zip(fixes.values(), values, strict=False):
                 if n:
                     e["corrections"][reason] = n
     for src, year, note, n in con.execute(
