@@ -7,14 +7,14 @@ import streamlit as st
 from core.store import StoreMissingError
 from ui import data
 
-st.set_page_config(page_title="Gravité", page_icon="🚑", layout="wide")
+st.set_page_config(page_title="Gravité", page_icon=":material/emergency:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Accueil", icon="🏠", url_path="home", default=True),
-    st.Page("pages/risk_map.py", title="Carte des risques", icon="🗺️", url_path="risk-map"),
-    st.Page("pages/explorer.py", title="Explorer les accidents", icon="🔎", url_path="explorer"),
-    st.Page("pages/severity.py", title="Estimation de gravité", icon="🚑", url_path="severity"),
-    st.Page("pages/model.py", title="Fiabilité du modèle", icon="📏", url_path="model"),
+    st.Page("pages/home.py", title="Accueil", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/risk_map.py", title="Carte des risques", icon=":material/map:", url_path="risk-map"),
+    st.Page("pages/explorer.py", title="Explorer les accidents", icon=":material/search:", url_path="explorer"),
+    st.Page("pages/severity.py", title="Estimation de gravité", icon=":material/emergency:", url_path="severity"),
+    st.Page("pages/model.py", title="Fiabilité du modèle", icon=":material/fact_check:", url_path="model"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -65,8 +65,8 @@ def test_official_2013_files_read_like_the_archive(tmp_path: Path, full_store: P
     result = run_ingest([Source("folder", OFFICIAL_2013)], tmp_path)
     yearly = _parquet(result.store, config.ACCIDENTS_FILE)
     con = duckdb.connect()
-    archive = con.execute(
-        "SELECT * FROM read_parquet(?) WHERE year = 2013", [str(full_store / config.ACCIDENTS_FILE)]
+    archive = con.sql(
+        "SELECT * FROM read_parquet($path) WHERE year = 2013", params={"path": str(full_store / config.ACCIDENTS_FILE)}
     ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
     assert len(yearly) == len(archive) == 58_397
     # The 2013 folder has no usagers file: victim counts are unknown there, not zero.
@@ -79,8 +79,9 @@ def test_official_2013_files_read_like_the_archive(tmp_path: Path, full_store: P
         differ = ~same
         assert not differ.any(), f"{column}: {int(differ.sum())} rows differ, e.g. {left[differ].head(3)}"
     vehicles_yearly = _parquet(result.store, config.VEHICLES_FILE)
-    vehicles_archive = con.execute(
-        "SELECT * FROM read_parquet(?) WHERE acc_id // 100000000 = 2013", [str(full_store / config.VEHICLES_FILE)]
+    vehicles_archive = con.sql(
+        "SELECT * FROM read_parquet($path) WHERE acc_id // 100000000 = 2013",
+        params={"path": str(full_store / config.VEHICLES_FILE)},
     ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
     columns = ["acc_id", "veh", "catv", "obs", "obsm", "choc", "manv"]
     pd.testing.assert_frame_equal(
