@@ -1,5 +1,166 @@
-"""Placeholder until this page's issue lands."""
+"""Risk map for SAMU planners: H3 hexagons of accidents and severity, by weather, light and time."""
 
+from __future__ import annotations
+
+from dataclasses import replace
+
+import h3
+import pandas as pd
 import streamlit as st
 
-st.info("Cette page arrive bientôt.")
+from core import maps, places, risk
+from core.filters import AccidentFilter
+from ui import data
+from ui.filter_form import filter_form
+from ui.format import format_count, format_percent
+
+_CONDITION_OPTIONS = ["", *risk.CONDITIONS]
+_HOTSPOT_ZOOM = 11.0
+
+
+@st.cache_resource(show_spinner="Chargement des accidents géolocalisés…")
+def _facts() -> risk.HexFacts:
+    return risk.load_facts(data.connection())
+
+
+@st.cache_resource(show_spinner=False)
+def _outlines() -> dict:
+    return maps.load_outlines()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hex_risk(accident_filter: AccidentFilter, options: maps.MapOptions) -> tuple[risk.HexRisk, tuple]:
+    view = options.view or _fitted_view(accident_filter)
+    extent = maps.bbox_for_view(view) if options.view else None
+    resolution = options.resolution or risk.resolution_for_extent(maps.bbox_for_view(view))
+    condition = options.condition or ("rain" if options.metric == "relative_risk" else None)
+    result = risk.hex_risk(_facts(), accident_filter, metric=options.metric, resolution=resolution,
+                           condition=condition, min_count=options.min_count, extent=extent,
+                           con=data.connection())
+    return result, view
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _deck(accident_filter: AccidentFilter, options: maps.MapOptions) -> tuple[maps.DeckJson, str]:
+    result, view = _hex_risk(accident_filter, options)
+    label = risk.METRICS[options.metric]
+    if options.metric == "relative_risk":
+        label += f" ({risk.CONDITIONS[options.condition or 'rain'].label.lower()})"
+    return maps.risk_deck(result.scored, metric=options.metric, metric_label=label, min_count=options.min_count,
+                          n_years=result.n_years, view=view, hide_masked=options.hide_masked, outlines=_outlines())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hotspots(accident_filter: AccidentFilter, options: maps.MapOptions) -> pd.DataFrame:
+    result, _ = _hex_risk(accident_filter, options)
+    return risk.hotspots(result.scored, _facts(), result.mask, result.resolution)
+
+
+def _fitted_view(accident_filter: AccidentFilter) -> tuple[float, float, float]:
+    deps = accident_filter.department_codes()
+    if not deps:
+        return maps.FRANCE_VIEW
+    boxes = [places.department_bboxes()[d] for d in deps if d in places.department_bboxes()]
+    return maps.view_for_bbox((min(b[0] for b in boxes), min(b[1] for b in boxes),
+                               max(b[2] for b in boxes), max(b[3] for b in boxes)))
+
+
+def _options_from_url() -> maps.MapOptions:
+    return maps.MapOptions.from_params({k: st.query_params[k] for k in maps.MapOptions.PARAMS if k in st.query_params})
+
+
+def _write_options(options: maps.MapOptions) -> None:
+    wanted = options.to_params()
+    for key in maps.MapOptions.PARAMS:
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def _centre_on_hotspot() -> None:
+    """Callback of the hotspot picker: put the chosen cell's centre in the URL's view."""
+    cell = st.session_state.get("risk_centre")
+    if cell:
+        latitude, longitude = h3.cell_to_latlng(cell)
+        _write_options(replace(_options_from_url(), view=(latitude, longitude, _HOTSPOT_ZOOM)))
+    st.session_state["risk_centre"] = None
+
+
+st.title("Carte des risques")
+accident_filter = filter_form("risk")
+url_options = _options_from_url()
+
+controls = st.columns([3, 4, 2, 2, 2])
+metric = controls[0].selectbox("Indicateur", list(risk.METRICS), index=list(risk.METRICS).index(url_options.metric),
+                               format_func=risk.METRICS.get, key="risk_metric")
+condition = controls[1].segmented_control(
+    "Conditions (pluie / sec, nuit / jour)", _CONDITION_OPTIONS, default=url_options.condition or "",
+    format_func=lambda c: risk.CONDITIONS[c].label if c else "Toutes", key="risk_condition",
+)
+resolution = controls[2].selectbox(
+    "Résolution H3", [None, *risk.EDGE_KM], index=[None, *risk.EDGE_KM].index(url_options.resolution),
+    format_func=lambda r: "Auto (selon l'étendue)" if r is None else f"{r} (~{risk.EDGE_KM[r]:g} km)",
+    key="risk_resolution",
+)
+min_count = controls[3].number_input("Minimum d'accidents", 1, 1000, url_options.min_count, key="risk_min_count",
+                                     help="En dessous, pas de taux ni de risque relatif : l'hexagone est grisé ou masqué.")
+hide_masked = controls[4].toggle("Masquer sous le minimum", url_options.hide_masked, key="risk_hide")
+options = maps.MapOptions(metric=metric, condition=condition or None, resolution=resolution,
+                          min_count=int(min_count), hide_masked=hide_masked, view=url_options.view)
+_write_options(options)
+if metric == "relative_risk" and not condition:
+    st.info("Risque relatif : choisissez une condition ; la pluie est utilisée par défaut.")
+
+result, view = _hex_risk(accident_filter, options)
+total = int(data.aggregate(accident_filter)["accidents"].iloc[0])
+deck, legend = _deck(accident_filter, options)
+
+map_column, side = st.columns([3, 1])
+with map_column:
+    st.pydeck_chart(deck, height=600, key="risk_map")
+    st.html(legend)
+with side:
+    st.metric("Hexagones affichés", format_count(int((~result.scored["masked"]).sum() if options.hide_masked
+                                                     else len(result.scored))))
+    st.metric("Accidents géolocalisés", format_count(result.located),
+              help="Accidents de la sélection qui ont des coordonnées.")
+    st.caption(
+        f"Résolution H3 {result.resolution}. Seuls {format_percent(result.located / total if total else 0)} "
+        "des accidents de la sélection sont géolocalisés : la plupart depuis 2016, aucun en 2009 ; "
+        "les moyennes par an ne comptent que les années ayant des accidents géolocalisés "
+        f"({result.n_years} an{'s' if result.n_years > 1 else ''})."
+    )
+    if result.coarsened:
+        st.warning(f"Plus de {format_count(risk.MAX_HEXES)} hexagones à la résolution {result.asked_resolution} : "
+                   f"carte agrégée à la résolution {result.resolution}.")
+    if result.national_share is not None:
+        st.caption(f"Part nationale de la condition : {format_percent(result.national_share)}.")
+    if options.view and st.button("Vue France entière", key="risk_reset_view"):
+        _write_options(replace(options, view=None))
+        st.rerun()
+
+st.subheader("Points chauds")
+hotspots = _hotspots(accident_filter, options)
+cells = risk.cell_ids(hotspots["cell"].to_numpy())
+communes = [places.commune_name(c) or (c or "–") for c in hotspots["com"]]
+table = pd.DataFrame({
+    "Département": [places.department_name(d) if d else "–" for d in hotspots["dep"]],
+    "Commune": communes,
+    risk.METRICS[metric]: hotspots["value"].round(3 if metric in ("severity_rate", "relative_risk") else 1),
+    "Accidents": hotspots["accidents"], "Graves": hotspots["severe"],
+    "Taux lissé (%)": (hotspots["rate"] * 100).round(1), "IC 95 % bas": (hotspots["rate_low"] * 100).round(1),
+    "IC 95 % haut": (hotspots["rate_high"] * 100).round(1), "Hexagone": cells,
+}, index=range(1, len(hotspots) + 1))
+names = dict(zip(cells, (f"{rank}. {commune} ({cell})" for rank, (commune, cell) in enumerate(zip(communes, cells), 1))))
+st.selectbox("Centrer la carte sur un point chaud", cells, index=None, format_func=names.get,
+             placeholder="Choisir un point chaud", key="risk_centre", on_change=_centre_on_hotspot)
+st.table(table)
+
+scored = result.scored[~result.scored["masked"]] if options.hide_masked else result.scored
+downloads = st.columns(2)
+downloads[0].download_button("Exporter les hexagones (CSV)", lambda: risk.export_csv(scored), "hexagones.csv",
+                             "text/csv", key="risk_csv", on_click="ignore")
+downloads[1].download_button("Exporter les hexagones (GeoJSON)", lambda: risk.export_geojson(scored),
+                             "hexagones.geojson", "application/geo+json", key="risk_geojson", on_click="ignore")

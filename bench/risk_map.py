@@ -1,0 +1,164 @@
+"""Risk map timings: hexagon aggregation vs naive pandas + h3, and a 40,000-hexagon page rerun vs stock pydeck.
+
+Run: ``.venv/bin/python bench/risk_map.py``. Prints each figure with its target and its
+ratio to the baseline measured in the same run. A script, not a test.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import h3  # noqa: E402
+
+from core import risk, store  # noqa: E402
+from core.filters import AccidentFilter  # noqa: E402
+
+REPEATS = 41
+# Six filters over 2005-2020 a planner would use, each at the resolution its extent gives.
+SCENARIOS = [
+    ("France, all accidents", AccidentFilter(), 5),
+    ("France, rain", AccidentFilter(atm=(2, 3)), 5),
+    ("France, night 22h-4h, weekend", AccidentFilter(hours=(22, 4), weekdays=(5, 6)), 5),
+    ("Provence-Alpes-Côte d'Azur, severe", AccidentFilter(regions=("93",), outcome="severe"), 7),
+    ("Rhône, two-wheelers, wet road", AccidentFilter(deps=("69",), involves=("two_wheeler",), surf=(2, 3, 4)), 7),
+    ("Paris, night without lighting or lit", AccidentFilter(deps=("75",), lum=(3, 4, 5)), 9),
+]
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(round(0.95 * (len(ordered) - 1)))]
+
+
+def bench_aggregation(con, facts: risk.HexFacts) -> None:
+    print("## Hexagon aggregation (filter + counts, severe, rain, most frequent weather and light)")
+    located = con.execute(
+        "SELECT acc_id, lat, lon, severe, atm, lum FROM accidents WHERE lat IS NOT NULL"
+    ).fetch_df()
+    all_ours: list[float] = []
+    for name, accident_filter, resolution in SCENARIOS:
+        samples = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            mask = risk.filter_mask(facts, accident_filter)
+            counts = risk.aggregate_hexes(facts, mask, resolution, condition="rain")
+            samples.append((time.perf_counter() - start) * 1000)
+        p50, p95 = _percentiles(samples)
+        all_ours += samples
+        # Naive baseline: the same accidents, one h3.latlng_to_cell per row, then a pandas groupby.
+        ids = facts.columns["acc_id"][mask]
+        rows = located[located["acc_id"].isin(ids)]
+        start = time.perf_counter()
+        cells = [h3.latlng_to_cell(lat, lon, resolution) for lat, lon in zip(rows["lat"], rows["lon"])]
+        naive = rows.assign(cell=cells, rain=rows["atm"].isin([2, 3])).groupby("cell").agg(
+            accidents=("acc_id", "size"), severe=("severe", "sum"), rain=("rain", "sum"),
+            atm=("atm", lambda s: s.mode().min() if s.notna().any() else 0),
+            lum=("lum", lambda s: s.mode().min() if s.notna().any() else 0))
+        naive_ms = (time.perf_counter() - start) * 1000
+        print(f"{name:40s} res {resolution}: {len(counts):6d} hexes ({len(naive)} naive)  p50 {p50:6.1f} ms  "
+              f"p95 {p95:6.1f} ms  naive {naive_ms:8.1f} ms  ratio {naive_ms / p50:6.0f}x")
+    p50, p95 = _percentiles(all_ours)
+    print(f"{'all six':40s}        p50 {p50:6.1f} ms (target <= 10)  p95 {p95:6.1f} ms (target <= 25)")
+
+
+PAGE_PARAMS = {"years": "2017-2020", "res": "7", "metric": "severity_rate"}
+
+
+def _stock_page() -> None:
+    """The stock path: the same hexagons, cached, as a DataFrame through pydeck.Deck and st.pydeck_chart."""
+    import pydeck as pdk
+    import streamlit as st
+
+    from core import risk, store
+    from core.filters import AccidentFilter
+
+    @st.cache_resource
+    def facts():
+        return risk.load_facts(store.connect())
+
+    @st.cache_data
+    def hexagons(accident_filter):
+        scored = risk.hex_risk(facts(), accident_filter, metric="severity_rate", resolution=7).scored
+        return scored.assign(h3=risk.cell_ids(scored["cell"].to_numpy()))[
+            ["h3", "accidents", "severe", "rate", "rate_low", "rate_high", "atm_mode", "lum_mode", "value"]]
+
+    frame = hexagons(AccidentFilter.from_params(dict(st.query_params))).copy()
+    frame["colour"] = [[68, 1, 84, 190]] * len(frame)
+    layer = pdk.Layer("H3HexagonLayer", frame, get_hexagon="h3", get_fill_color="colour", pickable=True)
+    st.pydeck_chart(pdk.Deck(layers=[layer], initial_view_state=pdk.ViewState(latitude=46.6, longitude=2.4, zoom=5),
+                             tooltip={"html": "{accidents} accidents"}, map_style=None))
+
+
+def _rerun_samples(app, repeats: int, *, cold: bool) -> list[float]:
+    import streamlit as st
+
+    samples = []
+    for _ in range(repeats):
+        if cold:
+            st.cache_data.clear()
+        start = time.perf_counter()
+        app.run()
+        samples.append((time.perf_counter() - start) * 1000)
+        assert not app.exception, [e.value for e in app.exception]
+    return samples
+
+
+def _payload_bytes(app) -> int:
+    total = 0
+    for node in app._tree.children.values():
+        stack = [node]
+        while stack:
+            element = stack.pop()
+            proto = getattr(element, "proto", None)
+            if proto is not None and hasattr(proto, "ByteSize"):
+                total += proto.ByteSize()
+            stack.extend(getattr(element, "children", {}).values())
+    return total
+
+
+def bench_page() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    print("\n## Server-side rerun of the page, 2017-2020 at resolution 7 (AppTest, its own overhead included)")
+    ours = AppTest.from_file(str(ROOT / "pages" / "risk_map.py"), default_timeout=120)
+    for key, value in PAGE_PARAMS.items():
+        ours.query_params[key] = value
+    ours.run()
+    hexes = len([layer for layer in __import__("json").loads(ours.get("deck_gl_json_chart")[0].proto.json)["layers"]
+                 if layer["@@type"] == "H3HexagonLayer"][0]["data"])
+    warm = _rerun_samples(ours, 15, cold=False)
+    cold = _rerun_samples(ours, 9, cold=True)
+    payload = _payload_bytes(ours)
+    stock = AppTest.from_function(_stock_page, default_timeout=120)
+    for key, value in PAGE_PARAMS.items():
+        stock.query_params[key] = value
+    stock.run()
+    stock_samples = _rerun_samples(stock, 9, cold=False)
+    stock_payload = _payload_bytes(stock)
+    stock_ms = statistics.median(stock_samples)
+    for label, samples in (("ours, cached filter", warm), ("ours, caches cleared", cold)):
+        p50, p95 = _percentiles(samples)
+        print(f"{label:24s} {hexes} hexes: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms (target <= 150)  "
+              f"stock/ours {stock_ms / p50:5.1f}x")
+    print(f"{'stock st.pydeck_chart':24s} {hexes} hexes: p50 {stock_ms:6.1f} ms (hexagons cached, as ours warm)")
+    print(f"payload: ours {payload / 1e6:.2f} MB (target <= 2), stock {stock_payload / 1e6:.2f} MB, "
+          f"ratio {stock_payload / payload:.1f}x")
+
+
+def main() -> None:
+    con = store.connect()
+    start = time.perf_counter()
+    facts = risk.load_facts(con)
+    print(f"load_facts: {facts.size} located accidents in {(time.perf_counter() - start) * 1000:.0f} ms (once per server)")
+    bench_aggregation(con, facts)
+    bench_page()
+
+
+if __name__ == "__main__":
+    main()

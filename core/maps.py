@@ -1,0 +1,463 @@
+"""deck.gl JSON for the risk map: hexagon and outline layers, colour classes, legend. No Streamlit.
+
+Why not ``pydeck.Deck(...).to_json()``: pydeck writes each hexagon as an
+object with named keys, indented, sorted, and through a slow ``default``
+serialiser; at 40,000 hexagons the stock ``st.pydeck_chart`` rerun took about
+380 ms and several megabytes. Here each hexagon is a short JSON array
+(``[id, class, accidents, severe, rate, weather, light]``, plus the relative risk), read by
+deck.gl JSON expressions (``@@=this[0]``), and the spec is written compactly
+once. Weather and light travel as codes: the tooltip turns them into the
+official labels with a small CSS table (``.gw2::after {content: "Pluie
+légère"}``), since deck.gl interpolates tooltip fields but cannot look labels
+up. H3 indexes travel as hexadecimal strings: as JSON numbers they would lose
+digits above 2**53.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import codebook
+from core.config import ASSETS_DIR, H3_RESOLUTIONS
+from core.risk import cell_ids
+
+OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
+# Perceptually uniform sequential scale (viridis, 8 classes) and a colour-blind-safe
+# diverging scale centred on 1 for relative risks (ColorBrewer RdBu, 9 classes, reversed).
+VIRIDIS = [(68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161, 135), (74, 194, 109),
+           (159, 218, 58), (253, 231, 37)]
+DIVERGING = [(33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
+             (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43)]
+RR_BREAKS = [0.5, 0.67, 0.8, 0.91, 1.1, 1.25, 1.5, 2.0]
+MASKED_COLOUR = (150, 150, 150)
+FILL_ALPHA = 190
+FRANCE_VIEW = (46.6, 2.4, 5.0)
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """What the map shows besides the filter, carried in the URL with it.
+
+    ``resolution`` None means "follow the extent"; ``view`` None means "fit
+    the selected places" (all of France by default).
+
+    Examples
+    --------
+    >>> options = MapOptions(metric="relative_risk", condition="rain", view=(48.85, 2.35, 11.0))
+    >>> MapOptions.from_params(options.to_params()) == options
+    True
+    """
+
+    metric: str = "severe_per_year"
+    condition: str | None = None
+    resolution: int | None = None
+    min_count: int = 20
+    hide_masked: bool = False
+    view: tuple[float, float, float] | None = None
+
+    PARAMS = ("metric", "cond", "res", "min", "hide", "view")
+
+    def to_params(self) -> dict[str, str]:
+        """URL parameters of the options that differ from the defaults."""
+        default = MapOptions()
+        out: dict[str, str] = {}
+        if self.metric != default.metric:
+            out["metric"] = self.metric
+        if self.condition:
+            out["cond"] = self.condition
+        if self.resolution is not None:
+            out["res"] = str(self.resolution)
+        if self.min_count != default.min_count:
+            out["min"] = str(self.min_count)
+        if self.hide_masked:
+            out["hide"] = "1"
+        if self.view is not None:
+            out["view"] = ",".join(f"{v:.5g}" if i == 2 else f"{v:.5f}" for i, v in enumerate(self.view))
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> MapOptions:
+        """Options from URL parameters; unknown or malformed values fall back to the defaults."""
+        from core.risk import CONDITIONS, METRICS
+
+        default = cls()
+        metric = params.get("metric", default.metric)
+        condition = params.get("cond") or None
+        try:
+            resolution = int(params["res"]) if "res" in params else None
+        except ValueError:
+            resolution = None
+        try:
+            min_count = max(1, int(params.get("min", default.min_count)))
+        except ValueError:
+            min_count = default.min_count
+        view = None
+        if params.get("view"):
+            try:
+                latitude, longitude, zoom = (float(v) for v in params["view"].split(","))
+                if -90 <= latitude <= 90 and -180 <= longitude <= 180 and 0 <= zoom <= 20:
+                    view = (latitude, longitude, zoom)
+            except ValueError:
+                view = None
+        return cls(
+            metric=metric if metric in METRICS else default.metric,
+            condition=condition if condition in CONDITIONS else None,
+            resolution=resolution if resolution in H3_RESOLUTIONS else None,
+            min_count=min_count,
+            hide_masked=params.get("hide") == "1",
+            view=view,
+        )
+
+
+@dataclass(frozen=True)
+class DeckJson:
+    """A deck.gl spec already written as JSON, accepted by ``st.pydeck_chart`` in place of a ``pydeck.Deck``.
+
+    Streamlit only calls ``to_json()`` and reads ``_tooltip``.
+    """
+
+    spec_json: str
+    tooltip: dict[str, str]
+
+    def to_json(self) -> str:
+        return self.spec_json
+
+    @property
+    def _tooltip(self) -> dict[str, str]:
+        return self.tooltip
+
+
+def class_breaks(values: np.ndarray, *, diverging: bool = False, classes: int = len(VIRIDIS)) -> list[float]:
+    """Upper bounds between colour classes: fixed around 1 when ``diverging``, else quantiles.
+
+    Quantile breaks give each colour about as many hexagons; repeated
+    quantiles (many cells with the same small count) are merged.
+
+    Examples
+    --------
+    >>> class_breaks(np.arange(1, 101, dtype=float), classes=4)
+    [25.75, 50.5, 75.25]
+    """
+    if diverging:
+        return list(RR_BREAKS)
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return []
+    quantiles = np.quantile(finite, np.linspace(0, 1, classes + 1)[1:-1])
+    return sorted({float(q) for q in np.round(quantiles, 6)})
+
+
+def classify(values: np.ndarray, breaks: Sequence[float], *, masked: np.ndarray | None = None) -> np.ndarray:
+    """Colour class of each value (0 = lowest), -1 where masked or NaN.
+
+    A value equal to a break falls in the class below it.
+
+    Examples
+    --------
+    >>> classify(np.array([0.1, 1.0, 5.0, np.nan]), [1.0, 2.0]).tolist()
+    [0, 0, 2, -1]
+    """
+    values = np.asarray(values, dtype=float)
+    classes = np.searchsorted(np.asarray(breaks, dtype=float), values, side="left").astype(np.int16)
+    classes[~np.isfinite(values)] = -1
+    if masked is not None:
+        classes[np.asarray(masked, dtype=bool)] = -1
+    return classes
+
+
+def palette_for(breaks: Sequence[float], *, diverging: bool = False) -> list[tuple[int, int, int]]:
+    """The colours of the ``len(breaks) + 1`` classes, spread over the palette."""
+    palette = DIVERGING if diverging else VIRIDIS
+    count = len(breaks) + 1
+    if count >= len(palette):
+        return list(palette)
+    picks = np.round(np.linspace(0, len(palette) - 1, count)).astype(int)
+    return [palette[i] for i in picks]
+
+
+def legend_entries(breaks: Sequence[float], colours: Sequence[tuple[int, int, int]],
+                   *, number_format) -> list[tuple[str, str]]:
+    """(CSS colour, label) per class: "≤ a", "a – b", ..., "> z"."""
+    if not breaks:
+        return [(_css(colours[0]), "toutes valeurs")]
+    labels = [f"≤ {number_format(breaks[0])}"]
+    labels += [f"{number_format(low)} – {number_format(high)}" for low, high in zip(breaks, breaks[1:])]
+    labels.append(f"> {number_format(breaks[-1])}")
+    return [(_css(colour), label) for colour, label in zip(colours, labels, strict=True)]
+
+
+def legend_html(title: str, entries: Sequence[tuple[str, str]], *, masked_label: str | None = None) -> str:
+    """A compact HTML legend: one swatch and label per class, then the masked class."""
+    items = list(entries) + ([(_css(MASKED_COLOUR), masked_label)] if masked_label else [])
+    swatches = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin-right:0.8em;white-space:nowrap">'
+        f'<span style="width:1em;height:1em;background:{colour};display:inline-block;margin-right:0.3em;'
+        f'border:1px solid #888"></span>{_escape(label)}</span>'
+        for colour, label in items
+    )
+    return f'<div data-testid="risk-legend" role="figure" aria-label="Légende"><b>{_escape(title)}</b><br>{swatches}</div>'
+
+
+def rows_json(columns: Sequence[np.ndarray | Sequence]) -> str:
+    """The JSON text of a list of rows, one per position, from columns of ints or strings.
+
+    String columns must need no JSON escaping (hex ids, formatted numbers).
+    Written by Arrow's string kernels: about 10x faster than ``json.dumps``
+    of 40,000 small lists.
+
+    Examples
+    --------
+    >>> rows_json([np.array([1, 2]), ["a", ""]])
+    '[[1,"a"],[2,""]]'
+    """
+    if len(columns) == 0 or len(columns[0]) == 0:
+        return "[]"
+    parts = []
+    for column in columns:
+        array = pa.array(column.tolist() if isinstance(column, np.ndarray) and column.dtype == object else column)
+        if pa.types.is_string(array.type):
+            parts.append(pc.binary_join_element_wise('"', array, '"', ""))
+        else:
+            parts.append(pc.cast(array, pa.string()))
+    rows = pc.binary_join_element_wise(*parts, ",")
+    whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows), "],[")
+    return "[[" + whole[0].as_py() + "]]"
+
+
+def _label_css(prefix: str, variable: str) -> str:
+    labels = {0: codebook.MISSING_LABEL, **codebook.codes_of(variable)}
+    return "".join(f'.{prefix}{code}::after{{content:"{_css_string(text)}"}}' for code, text in labels.items())
+
+
+def hex_tooltip(*, metric: str, metric_label: str, min_count: int, n_years: int) -> dict[str, str]:
+    """Tooltip of the hexagon layer: row fields by position, weather and light labels through CSS."""
+    style = (f"<style>{_label_css('gw', 'atm')}{_label_css('gl', 'lum')}"
+             f'.gm-1::after{{content:"trop peu d\'accidents (moins de {min_count})"}}</style>')
+    years = f"{n_years} an" + ("s" if n_years > 1 else "")
+    html = (
+        f"{style}<b>{{2}}</b> accidents, dont <b>{{3}}</b> graves (tué ou hospitalisé), sur {years}<br>"
+        f"Taux de gravité lissé [IC 95 %] : {{4}}<span class=\"gm{{1}}\"></span><br>"
+    )
+    if metric == "relative_risk":
+        html += f"{_escape(metric_label)} [IC 95 %] : {{7}}<br>"
+    html += ("Météo la plus fréquente : <span class=\"gw{5}\"></span><br>"
+             "Lumière la plus fréquente : <span class=\"gl{6}\"></span>")
+    return {"html": html, "style": {"fontSize": "0.8em", "maxWidth": "24em"}}
+
+
+def fill_colour_expression(colours: Sequence[tuple[int, int, int]]) -> str:
+    """deck.gl JSON expression picking the class colour of a row (``this[1]``), grey for class -1.
+
+    A chain of conditionals: deck.gl's expression evaluator cannot index an
+    array literal (``[[...], [...]][this[1]]`` draws black).
+    """
+    grey = f"[{MASKED_COLOUR[0]},{MASKED_COLOUR[1]},{MASKED_COLOUR[2]},110]"
+    rgba = [f"[{r},{g},{b},{FILL_ALPHA}]" for r, g, b in colours]
+    chain = rgba[-1]
+    for index in range(len(rgba) - 2, -1, -1):
+        chain = f"this[1] < {index + 1} ? {rgba[index]} : {chain}"
+    return f"@@=this[1] < 0 ? {grey} : {chain}"
+
+
+_DATA_SLOT = "@@DATA@@"
+
+
+def hex_layer(colours: Sequence[tuple[int, int, int]], *, layer_id: str = "hexagones") -> dict:
+    """H3HexagonLayer reading rows [id, class, ...] (the rows are put in by :func:`deck_json`)."""
+    return {
+        "@@type": "H3HexagonLayer",
+        "id": layer_id,
+        "data": _DATA_SLOT,
+        "getHexagon": "@@=this[0]",
+        "getFillColor": fill_colour_expression(colours),
+        "extruded": False,
+        "stroked": False,
+        "filled": True,
+        "pickable": True,
+        "highPrecision": False,
+    }
+
+
+def outline_layer(outlines: dict) -> dict:
+    """Department outlines, drawn above the hexagons, not pickable."""
+    return {
+        "@@type": "GeoJsonLayer",
+        "id": "departements",
+        "data": outlines,
+        "stroked": True,
+        "filled": False,
+        "getLineColor": [40, 40, 40, 160],
+        "lineWidthMinPixels": 0.7,
+        "lineWidthUnits": "pixels",
+        "getLineWidth": 1,
+        "pickable": False,
+    }
+
+
+def deck_json(layers: list[dict], *, view: tuple[float, float, float], tooltip: dict[str, str],
+              hex_rows: str = "[]") -> DeckJson:
+    """The whole deck spec as compact JSON; the basemap is Streamlit's default (CARTO) when online.
+
+    ``hex_rows`` (from :func:`rows_json`) becomes the data of the hexagon layer.
+    """
+    latitude, longitude, zoom = view
+    spec = {
+        "initialViewState": {"latitude": round(latitude, 5), "longitude": round(longitude, 5),
+                             "zoom": round(zoom, 2), "pitch": 0, "bearing": 0},
+        "layers": layers,
+        "mapProvider": "carto",
+        "views": [{"@@type": "MapView", "controller": True}],
+    }
+    text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return DeckJson(text.replace(f'"{_DATA_SLOT}"', hex_rows, 1), tooltip)
+
+
+def view_for_bbox(bbox: tuple[float, float, float, float], *, width_px: int = 1000,
+                  height_px: int = 600) -> tuple[float, float, float]:
+    """(latitude, longitude, zoom) showing ``bbox`` in a map of about ``width_px`` x ``height_px``."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    lon_span = max(max_lon - min_lon, 1e-3)
+    lat_span = max(_mercator(max_lat) - _mercator(min_lat), 1e-5)
+    zoom_x = np.log2(width_px * 360 / (256 * lon_span))
+    zoom_y = np.log2(height_px * 2 * np.pi / (256 * lat_span))
+    return (min_lat + max_lat) / 2, (min_lon + max_lon) / 2, float(min(zoom_x, zoom_y) - 0.2)
+
+
+def bbox_for_view(view: tuple[float, float, float], *, width_px: int = 1000,
+                  height_px: int = 600) -> tuple[float, float, float, float]:
+    """Approximate (min_lon, min_lat, max_lon, max_lat) seen at ``view``: the inverse of :func:`view_for_bbox`."""
+    latitude, longitude, zoom = view
+    zoom += 0.2
+    half_lon = width_px * 360 / (256 * 2 ** zoom) / 2
+    half_y = height_px * 2 * np.pi / (256 * 2 ** zoom) / 2
+    centre_y = _mercator(latitude)
+    return (longitude - half_lon, float(_inverse_mercator(centre_y - half_y)),
+            longitude + half_lon, float(_inverse_mercator(centre_y + half_y)))
+
+
+def _mercator(latitude: float) -> float:
+    return float(np.log(np.tan(np.pi / 4 + np.radians(latitude) / 2)))
+
+
+def _inverse_mercator(y: float) -> float:
+    return float(np.degrees(2 * np.arctan(np.exp(y)) - np.pi / 2))
+
+
+def load_outlines(path: Path = OUTLINES_FILE) -> dict:
+    """The simplified department outlines shipped in ``assets/`` (see :func:`simplify_outlines`)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: rebuild it with `python -m core.maps`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def simplify_outlines(source: Path, target: Path, *, tolerance: float = 0.01, digits: int = 3) -> int:
+    """Write department outlines light enough to send with every map (about 1 km of detail).
+
+    ``source`` is ``assets/departements.geojson`` (2 MB); shapes are
+    simplified at ``tolerance`` degrees, coordinates rounded to ``digits``
+    decimals, properties reduced to ``code`` and ``nom``. Returns the bytes written.
+    """
+    from shapely.geometry import mapping, shape
+
+    collection = json.loads(Path(source).read_text(encoding="utf-8"))
+    features = []
+    for feature in collection["features"]:
+        geometry = shape(feature["geometry"]).simplify(tolerance, preserve_topology=True)
+        features.append({"type": "Feature",
+                         "properties": {k: feature["properties"][k] for k in ("code", "nom")},
+                         "geometry": _round(mapping(geometry), digits)})
+    text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"),
+                      ensure_ascii=False)
+    Path(target).write_text(text, encoding="utf-8")
+    return len(text.encode("utf-8"))
+
+
+def _round(geometry: dict, digits: int) -> dict:
+    def walk(value):
+        if isinstance(value, (float, int)):
+            return round(float(value), digits)
+        return [walk(v) for v in value]
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+def _css(colour: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+if __name__ == "__main__":
+    size = simplify_outlines(ASSETS_DIR / "departements.geojson", OUTLINES_FILE)
+    print(f"{OUTLINES_FILE}: {size:,} bytes")
+
+
+def _decimal(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def _texts(values: np.ndarray, lows: np.ndarray | None, highs: np.ndarray | None, *, scale: float,
+           digits: int, unit: str) -> list[str]:
+    """French-formatted "v unit [low–high]" per row, "" where the value is NaN."""
+    out = [""] * len(values)
+    finite = np.flatnonzero(np.isfinite(values))
+    v = np.round(values[finite] * scale, digits).tolist()
+    if lows is None:
+        for i, value in zip(finite.tolist(), v):
+            out[i] = f"{value:.{digits}f}{unit}".replace(".", ",")
+        return out
+    lo = np.round(lows[finite] * scale, digits).tolist()
+    hi = np.round(highs[finite] * scale, digits).tolist()
+    for i, value, low, high in zip(finite.tolist(), v, lo, hi):
+        out[i] = f"{value:.{digits}f}{unit} [{low:.{digits}f}–{high:.{digits}f}]".replace(".", ",")
+    return out
+
+
+def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int, n_years: int,
+              view: tuple[float, float, float], hide_masked: bool = False,
+              outlines: dict | None = None) -> tuple[DeckJson, str]:
+    """The deck (hexagons, outlines) and its HTML legend for scored hexagons (:func:`core.risk.score_hexes`)."""
+    shown = scored[~scored["masked"]] if hide_masked else scored
+    diverging = metric == "relative_risk"
+    masked = shown["masked"].to_numpy()
+    values = shown["value"].to_numpy(dtype=float)
+    breaks = class_breaks(values[~masked], diverging=diverging)
+    colours = palette_for(breaks, diverging=diverging)
+    classes = classify(values, breaks, masked=masked)
+    rate_text = _texts(shown["rate"].to_numpy(dtype=float), shown["rate_low"].to_numpy(dtype=float),
+                       shown["rate_high"].to_numpy(dtype=float), scale=100, digits=1, unit=" %")
+    columns = [cell_ids(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
+               shown["severe"].to_numpy(), rate_text, shown["atm_mode"].to_numpy(), shown["lum_mode"].to_numpy()]
+    if diverging:
+        columns.append(_texts(shown["rr"].to_numpy(dtype=float), shown["rr_low"].to_numpy(dtype=float),
+                              shown["rr_high"].to_numpy(dtype=float), scale=1, digits=2, unit=""))
+    layers = [hex_layer(colours)]
+    if outlines is not None:
+        layers.append(outline_layer(outlines))
+    tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count, n_years=n_years)
+    if metric == "severity_rate":
+        number_format = lambda v: _decimal(v * 100) + " %"  # noqa: E731
+    elif diverging:
+        number_format = lambda v: _decimal(v, 2)  # noqa: E731
+    else:
+        number_format = lambda v: _decimal(v, 1)  # noqa: E731
+    masked_label = None
+    if metric in ("severity_rate", "relative_risk") and not hide_masked:
+        masked_label = f"moins de {min_count} accidents"
+    legend = legend_html(metric_label, legend_entries(breaks, colours, number_format=number_format),
+                         masked_label=masked_label)
+    return deck_json(layers, view=view, tooltip=tooltip, hex_rows=rows_json(columns)), legend
