@@ -12,7 +12,7 @@ from core import maps, places, risk
 from core.filters import AccidentFilter
 from ui import data
 from ui.filter_form import filter_form
-from ui.format import format_count, format_percent
+from ui.format import format_count, format_decimal, format_percent
 
 _CONDITION_OPTIONS = ["", *risk.CONDITIONS]
 _HOTSPOT_ZOOM = 11.0
@@ -145,13 +145,17 @@ st.subheader("Points chauds")
 hotspots = _hotspots(accident_filter, options)
 cells = risk.cell_ids(hotspots["cell"].to_numpy())
 communes = [places.commune_name(c) or (c or "–") for c in hotspots["com"]]
+digits = 3 if metric in ("severity_rate", "relative_risk") else 1
 table = pd.DataFrame({
     "Département": [places.department_name(d) if d else "–" for d in hotspots["dep"]],
     "Commune": communes,
-    risk.METRICS[metric]: hotspots["value"].round(3 if metric in ("severity_rate", "relative_risk") else 1),
-    "Accidents": hotspots["accidents"], "Graves": hotspots["severe"],
-    "Taux lissé (%)": (hotspots["rate"] * 100).round(1), "IC 95 % bas": (hotspots["rate_low"] * 100).round(1),
-    "IC 95 % haut": (hotspots["rate_high"] * 100).round(1), "Hexagone": cells,
+    risk.METRICS[metric]: [format_decimal(v, digits) for v in hotspots["value"]],
+    "Accidents": [format_count(v) for v in hotspots["accidents"]],
+    "Graves": [format_count(v) for v in hotspots["severe"]],
+    "Taux lissé (%)": [format_decimal(v * 100, 1) for v in hotspots["rate"]],
+    "IC 95 % bas": [format_decimal(v * 100, 1) for v in hotspots["rate_low"]],
+    "IC 95 % haut": [format_decimal(v * 100, 1) for v in hotspots["rate_high"]],
+    "Hexagone": cells,
 }, index=range(1, len(hotspots) + 1))
 names = dict(zip(cells, (f"{rank}. {commune} ({cell})" for rank, (commune, cell) in enumerate(zip(communes, cells), 1))))
 st.selectbox("Centrer la carte sur un point chaud", cells, index=None, format_func=names.get,

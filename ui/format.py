@@ -17,3 +17,14 @@ def format_percent(value: float | None, digits: int = 1) -> str:
     if value is None or value != value:
         return "–"
     return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+
+
+def format_decimal(value: float | None, digits: int = 1) -> str:
+    """``1234.56`` -> ``'1 234,6'``: French decimal comma and digit grouping.
+
+    Streamlit's ``st.table`` leaves numeric cells blank in this version, so
+    tables show numbers as text formatted here.
+    """
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.{digits}f}".replace(",", NARROW_NBSP).replace(".", ",")
