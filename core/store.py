@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from core import codebook, config
+from core import codebook, config, explore
 
 DATABASE_FILE = "gravite.duckdb"
 TABLES = ("accidents", "users", "vehicles")
@@ -74,6 +74,7 @@ def build_database(parquet_dir: Path) -> Path:
                 sorted(codebook.HGV_CATV),
             ],
         )
+        explore.create_explorer_tables(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -1,0 +1,129 @@
+"""The explorer in a real browser: filter in the form, read the figure, download the accidents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from core import explore, explore_charts
+from core.filters import AccidentFilter
+from ui.format import format_count
+
+pytestmark = pytest.mark.e2e
+
+
+def _accidents_shown(page) -> str:
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Accidents").first
+    return metric.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def test_filter_then_download_as_many_rows_as_accidents_shown(page, app_url: str, store_con, tmp_path: Path) -> None:
+    page.goto(f"{app_url}/explorer")
+    page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
+    everything = format_count(explore.figures(store_con, AccidentFilter()).accidents)
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
+        arg=everything, timeout=30_000,
+    )
+
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Départements").click()
+    page.keyboard.type("Lozère")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    sidebar.get_by_role("button", name="Appliquer").click()
+    page.wait_for_url(re.compile(r"deps=48"), timeout=30_000)
+    lozere = format_count(explore.figures(store_con, AccidentFilter(deps=("48",))).accidents)
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
+        arg=lozere, timeout=30_000,
+    )
+    shown = int(re.sub(r"\D", "", _accidents_shown(page)))
+
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Télécharger (CSV)").click()
+    csv_path = tmp_path / "accidents.csv"
+    download.value.save_as(csv_path)
+    rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8")), delimiter=";"))
+    assert len(rows) == shown == 1238
+    assert {row["dep"] for row in rows} == {"48"}
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Télécharger (Parquet)").click()
+    parquet_path = tmp_path / "accidents.parquet"
+    download.value.save_as(parquet_path)
+    assert pq.read_metadata(parquet_path).num_rows == shown
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_shared_link_reopens_the_extended_filter(page, app_url: str, store_con) -> None:
+    page.goto(f"{app_url}/explorer?deps=48&user_categories=3")
+    page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
+    expected = explore.figures(store_con, AccidentFilter(deps=("48",), user_categories=(3,))).accidents
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
+        arg=format_count(expected), timeout=30_000,
+    )
+    categories = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(
+        has_text="Catégorie d'usager")
+    assert "Piéton" in categories.inner_text()
+
+
+def test_department_choropleth_draws_every_metropolitan_department(page, app_url: str) -> None:
+    # Plotly fetches its world base map from cdn.plot.ly before drawing; the tests run offline, so an
+    # empty base map is served instead (the departments come from assets/, not from the CDN).
+    empty = {"type": "GeometryCollection", "geometries": []}
+    layers = ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")
+    topology = {"type": "Topology", "objects": dict.fromkeys(layers, empty), "arcs": [],
+                "transform": {"scale": [1, 1], "translate": [0, 0]}}
+    page.route("**/cdn.plot.ly/**", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(topology)))
+    page.goto(f"{app_url}/explorer?years=2020-2020")
+    page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Départements").click()
+    departments = page.locator("path.choroplethlocation")
+    page.wait_for_function("() => document.querySelectorAll('path.choroplethlocation').length >= 96",
+                           timeout=30_000)
+    assert departments.count() == 96
+
+
+def test_map_popups_are_built_in_the_browser(browser, store_con) -> None:
+    """The clustered layer's script, run in Chromium against a stand-in for Leaflet (loaded from a CDN in
+    the app, unreachable offline), makes one marker per accident with its popup."""
+    points = explore.map_points(store_con, AccidentFilter(deps=("48",), years=(2020, 2020)))
+    fmap = explore_charts.accidents_map(points)
+    fmap.get_root().render()
+    (cluster,) = [c for c in fmap._children.values() if c._name == "FastMarkerCluster"]
+    script = cluster._template.module.script(cluster)
+    stand_in = """
+        window.L = {
+            LatLng: function (lat, lng) { this.lat = lat; this.lng = lng; },
+            markerClusterGroup: function () { return window.cluster = {markers: [], addTo: function () {}}; },
+            circleMarker: function (at, style) {
+                return {at: at, style: style, bindPopup: function (box) { this.popup = box; return this; },
+                        addTo: function (group) { group.markers.push(this); return this; }};
+            },
+        };
+    """
+    page = browser.new_page()
+    try:
+        page.set_content("<html><body></body></html>")
+        page.evaluate(stand_in + f"window[{json.dumps(fmap.get_name())}] = {{}};")
+        page.add_script_tag(content=script)
+        assert page.evaluate("window.cluster.markers.length") == len(points) > 0
+        index = points.index[points["acc_id"] == 202000009335][0]
+        popup = page.evaluate(f"window.cluster.markers[{index}].popup.innerText")
+        assert "Date : 30/01/2020 18:25" in popup
+        assert "Lumière : Nuit avec éclairage public allumé" in popup
+        assert "Véhicules : Bicyclette" in popup
+        assert "Bilan : 1 tué(s), 0 blessé(s) hospitalisé(s)" in popup
+        assert page.evaluate(f"window.cluster.markers[{index}].style.color") == explore_charts.COLOURS["killed"]
+    finally:
+        page.close()

@@ -1,0 +1,337 @@
+"""Explorer queries and charts on the real 2005-2020 store (core.explore, core.explore_charts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from core import explore, explore_charts
+from core.filters import AccidentFilter
+
+DATA_YEARS = (2005, 2020)
+# One real accident: 30/01/2020 18:25 in Chanac (Lozère), a cyclist killed, no other user.
+LOZERE_FATAL_JANUARY_2020 = AccidentFilter(deps=("48",), years=(2020, 2020), months=(1,), outcome="fatal")
+
+EXTENDED_FILTERS = [
+    AccidentFilter(user_categories=(3,)),
+    AccidentFilter(user_categories=(4,), years=(2005, 2010)),
+    AccidentFilter(vehicle_groups=("bicycle",)),
+    AccidentFilter(vehicle_groups=("hgv", "other"), outcome="fatal"),
+    AccidentFilter(age_groups=("0-17",)),
+    AccidentFilter(age_groups=("75+", "65-74"), deps=("13",)),
+    AccidentFilter(user_categories=(1, 2), vehicle_groups=("two_wheeler", "light_vehicle"),
+                   age_groups=("18-24",), col=(1,), hours=(22, 4)),
+]
+
+
+def _count_with_filter_sql(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) -> tuple[int, int]:
+    """Accidents and killed through the filter's own SQL (subqueries over users and vehicles)."""
+    where, params = accident_filter.to_sql()
+    return tuple(con.execute(f"SELECT count(*), coalesce(sum(n_killed), 0) FROM accidents WHERE {where}",
+                             params).fetchall()[0])
+
+
+def test_the_store_holds_an_explorer_table_built_from_todays_definitions(store_con) -> None:
+    explore.check_explorer_tables(store_con)
+
+
+@pytest.mark.parametrize("accident_filter", EXTENDED_FILTERS, ids=lambda f: ",".join(f.to_params()))
+def test_masks_select_the_same_accidents_as_the_filter_sql(store_con, accident_filter: AccidentFilter) -> None:
+    shown = explore.figures(store_con, accident_filter)
+    expected = _count_with_filter_sql(store_con, accident_filter)
+    assert expected[0] > 0
+    assert (shown.accidents, shown.killed) == expected
+
+
+def test_filter_sql_tests_masks_instead_of_subqueries() -> None:
+    where, params = explore.filter_sql(AccidentFilter(user_categories=(3,), vehicle_groups=("hgv",),
+                                                      age_groups=("75+",)))
+    assert "users" not in where and "vehicles" not in where
+    assert params == [1 << 3, 1 << 3, 1 << 6]
+
+
+def test_official_killed_2019_and_2020(store_con) -> None:
+    assert explore.figures(store_con, AccidentFilter(years=(2019, 2019))).killed == 3498
+    assert explore.figures(store_con, AccidentFilter(years=(2020, 2020))).killed == 2780
+
+
+def test_one_real_accident_figures_and_masks(store_con) -> None:
+    shown = explore.figures(store_con, LOZERE_FATAL_JANUARY_2020)
+    assert shown == explore.Figures(accidents=1, severe_accidents=1, killed=1, hospitalised=0, light=0, located=1)
+    # The cyclist is a driver (catu 1), on a bicycle, 65-74 years old.
+    for accident_filter, matches in [
+        (LOZERE_FATAL_JANUARY_2020.with_changes(user_categories=(1,)), 1),
+        (LOZERE_FATAL_JANUARY_2020.with_changes(user_categories=(2, 3)), 0),
+        (LOZERE_FATAL_JANUARY_2020.with_changes(vehicle_groups=("bicycle",)), 1),
+        (LOZERE_FATAL_JANUARY_2020.with_changes(vehicle_groups=("light_vehicle",)), 0),
+        (LOZERE_FATAL_JANUARY_2020.with_changes(age_groups=("65-74",)), 1),
+        (LOZERE_FATAL_JANUARY_2020.with_changes(age_groups=("75+",)), 0),
+    ]:
+        assert explore.figures(store_con, accident_filter).accidents == matches, accident_filter
+
+
+def test_previous_period_of_the_same_length() -> None:
+    assert explore.previous_period((2019, 2020), first_year=2005) == (2017, 2018)
+    assert explore.previous_period((2013, 2020), first_year=2005) == (2005, 2012)
+    assert explore.previous_period((2012, 2020), first_year=2005) is None
+    assert explore.previous_period((2005, 2020), first_year=2005) is None
+
+
+def test_compare_periods_counts_each_period_like_its_own_filter(store_con) -> None:
+    accident_filter = AccidentFilter(years=(2019, 2020), atm=(2,))
+    periods = explore.compare_periods(store_con, accident_filter, data_years=DATA_YEARS)
+    assert periods.previous_years == (2017, 2018)
+    assert periods.current == explore.figures(store_con, accident_filter)
+    assert periods.previous == explore.figures(store_con, accident_filter.with_changes(years=(2017, 2018)))
+    assert periods.current.accidents != periods.previous.accidents
+    assert not periods.hospitalisation_comparable  # 2017-2018 straddles the 2018 break
+    assert periods.by_year["year"].tolist() == [2019, 2020]
+    assert periods.by_year["accidents"].sum() == periods.current.accidents
+    assert explore.compare_periods(store_con, AccidentFilter(years=(2015, 2016)),
+                                   data_years=DATA_YEARS).hospitalisation_comparable
+    assert explore.compare_periods(store_con, AccidentFilter(years=(2020, 2020)),
+                                   data_years=DATA_YEARS).hospitalisation_comparable
+
+
+def test_no_year_filter_means_the_whole_store_and_no_previous_period(store_con) -> None:
+    periods = explore.compare_periods(store_con, AccidentFilter(), data_years=DATA_YEARS)
+    assert periods.years == DATA_YEARS and periods.previous is None
+    total = store_con.execute("SELECT count(*) FROM accidents").fetchall()[0][0]
+    assert periods.current.accidents == total
+
+
+def test_relative_change() -> None:
+    assert explore.relative_change(2780, 3498) == pytest.approx(-0.2053, abs=1e-4)
+    assert explore.relative_change(5, 0) is None and explore.relative_change(None, 3) is None
+
+
+def test_yearly_counts_cover_every_year_even_without_accidents(store_con) -> None:
+    # Saint-Pierre-et-Miquelon appears in the files from 2019 only.
+    by_year = explore.yearly_counts(store_con, AccidentFilter(deps=("975",)), data_years=DATA_YEARS)
+    assert by_year["year"].tolist() == list(range(2005, 2021))
+    assert by_year.loc[by_year["year"] < 2019, "accidents"].sum() == 0
+    assert by_year["accidents"].sum() == 7
+    whole = explore.yearly_counts(store_con, AccidentFilter(), data_years=DATA_YEARS).set_index("year")
+    assert whole.loc[2019, "killed"] == 3498 and whole.loc[2020, "killed"] == 2780
+
+
+def test_calendar_and_departments_add_up_to_the_figures(store_con) -> None:
+    accident_filter = AccidentFilter(years=(2016, 2020), involves=("bicycle",))
+    total = explore.figures(store_con, accident_filter)
+    dates = explore.calendar(store_con, accident_filter)
+    assert dates.by_month["accidents"].sum() == total.accidents
+    assert len(dates.by_month) == 5 * 12
+    assert dates.by_hour["accidents"].sum() == total.accidents
+    assert set(dates.by_hour["weekday"]) == set(range(7)) and set(dates.by_hour["hour"]) <= set(range(24))
+    by_dep = explore.department_counts(store_con, accident_filter)
+    assert by_dep["killed"].sum() == total.killed
+    table = explore.department_table(by_dep)
+    assert table["Accidents"].is_monotonic_decreasing
+    assert "75 – Paris" in set(table["Département"])
+
+
+def test_department_map_frame_has_every_outline_with_zeros(store_con) -> None:
+    by_dep = explore.department_counts(store_con, AccidentFilter(deps=("2A", "2B")))
+    frame = explore.department_map_frame(by_dep)
+    assert len(frame) == len(explore.department_shapes()) >= 101
+    corsica = frame.set_index("code").loc[["2A", "2B"], "accidents"]
+    assert corsica.sum() == by_dep["accidents"].sum() > 0
+    assert frame.loc[~frame["code"].isin(["2A", "2B"]), "accidents"].eq(0).all()
+    features = explore.department_geojson()["features"]
+    assert len(features) == 96 and not any(explore.is_overseas(f["properties"]["code"]) for f in features)
+
+
+def test_breakdowns_match_the_people_and_vehicles_tables(store_con) -> None:
+    accident_filter = AccidentFilter(years=(2018, 2020), deps=("69",))
+    where, params = accident_filter.to_sql(alias="a")
+    chosen = f"SELECT a.acc_id FROM accidents a WHERE {where}"
+    people = dict(((c, g), n) for c, g, n in store_con.execute(
+        f"SELECT catu, grav, count(*) FROM users WHERE acc_id IN ({chosen}) GROUP BY ALL", params).fetchall())
+    vehicles = store_con.execute(f"SELECT count(*) FROM vehicles WHERE acc_id IN ({chosen})", params).fetchall()[0][0]
+    occupants_killed = store_con.execute(
+        f"SELECT count(*) FROM users u JOIN vehicles v ON u.acc_id = v.acc_id AND u.veh = v.veh "
+        f"WHERE u.acc_id IN ({chosen}) AND u.catu IN (1, 2) AND u.grav = 2", params).fetchall()[0][0]
+
+    parts = explore.breakdowns(store_con, accident_filter)
+    shown = {(r.catu, r.grav): r.people for r in parts.people.itertuples() if r.people}
+    assert shown == people
+    assert parts.people.loc[parts.people["catu"] == 3, "catu_label"].iloc[0] == "Piéton"
+    assert parts.vehicles["vehicles"].sum() == vehicles
+    assert parts.vehicles["occupants_killed"].sum() == occupants_killed
+    assert parts.vehicles.set_index("group").loc["light_vehicle", "label"] == "Véhicule léger"
+
+
+def test_map_points_are_a_fixed_sample_of_located_accidents(store_con) -> None:
+    everything = AccidentFilter()
+    points = explore.map_points(store_con, everything)
+    assert len(points) == explore.MAX_POINTS
+    assert points["lat"].notna().all() and points["lon"].notna().all()
+    assert points["acc_id"].is_unique
+    assert points["acc_id"].tolist() == explore.map_points(store_con, everything)["acc_id"].tolist()
+    years = {json.loads(marker)[2][6:10] for marker in points["marker"]}
+    assert len(years) >= 10  # spread over the years, not the first ids
+    lozere = AccidentFilter(deps=("48",))
+    assert len(explore.map_points(store_con, lozere)) == explore.figures(store_con, lozere).located == 564
+
+
+def test_table_page_of_a_real_accident(store_con) -> None:
+    page = explore.table_page(store_con, LOZERE_FATAL_JANUARY_2020)
+    assert page.to_dict("records") == [{
+        "Accident": "202000009335", "Date": "30/01/2020", "Heure": "18:25", "Département": "48 – Lozère",
+        "Commune": "Chanac", "Localisation": "En agglomération", "Lumière": "Nuit avec éclairage public allumé",
+        "Conditions atmosphériques": "Pluie légère", "Surface": "Mouillée",
+        "Catégorie de route": "Route Départementale", "Type de collision": "Sans collision",
+        "Véhicules": "Bicyclette", "Usagers": 1, "Tués": 1,
+        "Blessés hospitalisés": 0, "Blessés légers": 0,
+    }]
+
+
+def test_table_pages_run_most_recent_first_without_overlap(store_con) -> None:
+    accident_filter = AccidentFilter(deps=("48",))
+    first = explore.table_page(store_con, accident_filter, page=1)
+    second = explore.table_page(store_con, accident_filter, page=2)
+    assert len(first) == len(second) == explore.PAGE_SIZE
+    assert not set(first["Accident"]) & set(second["Accident"])
+    assert first["Date"].iloc[0].endswith("2020")
+    last_page = -(-1238 // explore.PAGE_SIZE)
+    assert len(explore.table_page(store_con, accident_filter, page=last_page)) == 1238 % explore.PAGE_SIZE
+    with pytest.raises(ValueError):
+        explore.table_page(store_con, accident_filter, page=0)
+
+
+def test_csv_export_has_one_row_per_accident_with_users_and_vehicles(store_con) -> None:
+    accident_filter = AccidentFilter(deps=("48",), years=(2019, 2020))
+    shown = explore.figures(store_con, accident_filter)
+    text = explore.export_accidents(store_con, accident_filter, file_format="csv").decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert len(rows) == shown.accidents > 0
+    assert sum(len(json.loads(r["usagers"])) for r in rows) == sum(int(r["n_users"]) for r in rows)
+    assert sum(len(json.loads(r["vehicules"])) for r in rows) == sum(int(r["n_vehicles"]) for r in rows)
+    assert sum(int(r["n_killed"]) for r in rows) == shown.killed
+    assert "h3_9" not in rows[0]
+    fatal = next(r for r in rows if r["acc_id"] == "202000009335")
+    (cyclist,) = json.loads(fatal["usagers"])
+    assert (cyclist["catu"], cyclist["grav"]) == (1, 2)
+    assert json.loads(fatal["vehicules"])[0]["catv"] == 1
+
+
+def test_parquet_export_nests_users_and_vehicles(store_con) -> None:
+    accident_filter = LOZERE_FATAL_JANUARY_2020.with_changes(outcome="all")
+    data = explore.export_accidents(store_con, accident_filter, file_format="parquet")
+    table = pq.read_table(io.BytesIO(data))
+    assert table.num_rows == explore.figures(store_con, accident_filter).accidents
+    rows = table.to_pylist()
+    assert all(len(r["usagers"]) == r["n_users"] and len(r["vehicules"]) == r["n_vehicles"] for r in rows)
+
+
+def test_export_refuses_too_many_accidents_and_unknown_formats(store_con) -> None:
+    with pytest.raises(explore.ExportTooLargeError, match="1065053"):
+        explore.export_accidents(store_con, AccidentFilter(), file_format="csv")
+    with pytest.raises(ValueError, match="file_format"):
+        explore.export_accidents(store_con, LOZERE_FATAL_JANUARY_2020, file_format="xlsx")
+
+
+def test_a_store_without_the_explorer_table_asks_for_a_rebuild() -> None:
+    con = duckdb.connect()
+    with pytest.raises(explore.ExplorerStoreError, match="python -m core store"):
+        explore.check_explorer_tables(con)
+    with pytest.raises(explore.ExplorerStoreError, match="python -m core store"):
+        explore.figures(con, AccidentFilter())
+
+
+def test_a_store_built_from_other_definitions_asks_for_a_rebuild() -> None:
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {explore.EXPLORER_TABLE} (acc_id BIGINT)")
+    definitions = explore.explorer_definitions() | {"age_groups": {"0-99": [0, 99]}}
+    con.execute(f"CREATE TABLE {explore.META_TABLE} (definitions VARCHAR)")
+    con.execute(f"INSERT INTO {explore.META_TABLE} VALUES (?)", [json.dumps(definitions, sort_keys=True)])
+    with pytest.raises(explore.ExplorerStoreError, match="other filter definitions"):
+        explore.check_explorer_tables(con)
+
+
+def test_explorer_table_of_the_2021_excerpt(excerpt_store) -> None:
+    """The table is built with the store, here from the 20 real accidents of the 2021 excerpt."""
+    from core import store
+
+    con = store.connect(excerpt_store)
+    try:
+        explore.check_explorer_tables(con)
+        for accident_filter in [AccidentFilter(), AccidentFilter(user_categories=(3,)),
+                                AccidentFilter(vehicle_groups=("two_wheeler",)), AccidentFilter(age_groups=("25-34",))]:
+            expected, _ = _count_with_filter_sql(con, accident_filter)
+            assert explore.figures(con, accident_filter).accidents == expected
+        users = con.execute("SELECT count(*) FROM users").fetchall()[0][0]
+        assert explore.breakdowns(con, AccidentFilter()).people["people"].sum() == users
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- #
+# Charts
+# --------------------------------------------------------------------------- #
+
+
+def test_yearly_trend_marks_the_2018_break(store_con) -> None:
+    fig = explore_charts.yearly_trend_figure(explore.yearly_counts(store_con, AccidentFilter(), data_years=DATA_YEARS))
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert {(s.xref, s.x0) for s in lines} == {("x", 2017.5), ("x2", 2017.5)}
+    assert any("2018" in a.text and "hospitalisé" in a.text for a in fig.layout.annotations)
+    hospitalised = [t for t in fig.data if t.name.startswith("Blessés hospitalisés")]
+    assert [max(t.x) for t in hospitalised] == [2017, 2020] and min(hospitalised[1].x) == 2018
+    killed = next(t for t in fig.data if t.name == "Tués")
+    assert dict(zip(killed.x, killed.y, strict=True))[2019] == 3498
+
+
+def test_yearly_trend_after_the_break_has_no_break_line(store_con) -> None:
+    by_year = explore.yearly_counts(store_con, AccidentFilter(years=(2019, 2020)), data_years=DATA_YEARS)
+    fig = explore_charts.yearly_trend_figure(by_year)
+    assert not fig.layout.shapes
+    assert [t.name for t in fig.data if t.name.startswith("Blessés hospitalisés")] == [
+        "Blessés hospitalisés (depuis 2018)"]
+
+
+def test_heatmaps_use_french_labels_and_full_grids(store_con) -> None:
+    dates = explore.calendar(store_con, AccidentFilter(years=(2020, 2020), deps=("48",)))
+    months = explore_charts.month_year_heatmap(dates.by_month).data[0]
+    assert list(months.y) == ["Janvier", "Février", "Mars", "Avril", "Mai", "Juin", "Juillet", "Août",
+                              "Septembre", "Octobre", "Novembre", "Décembre"]
+    hours = explore_charts.hour_weekday_heatmap(dates.by_hour).data[0]
+    assert hours.y[0] == "Lundi" and len(hours.x) == 24
+    assert sum(map(sum, hours.z)) == sum(map(sum, months.z)) == explore.figures(
+        store_con, AccidentFilter(years=(2020, 2020), deps=("48",))).accidents
+
+
+def test_choropleth_draws_metropolitan_departments(store_con) -> None:
+    frame = explore.department_map_frame(explore.department_counts(store_con, AccidentFilter(years=(2020, 2020))))
+    fig = explore_charts.department_choropleth(frame, metric="killed")
+    trace = fig.data[0]
+    assert len(trace.locations) == 96 and "971" not in trace.locations
+    assert dict(zip(trace.locations, trace.z, strict=True))["75"] == frame.set_index("code").loc["75", "killed"]
+    with pytest.raises(ValueError):
+        explore_charts.department_choropleth(frame, metric="rate")
+
+
+def test_accidents_map_carries_every_point_and_its_popup_data(store_con) -> None:
+    points = explore.map_points(store_con, AccidentFilter(deps=("48",), years=(2020, 2020)))
+    markers = json.loads(explore_charts.markers_json(points))
+    assert len(markers) == len(points) > 0
+    cyclist = json.loads(points.set_index("acc_id").loc[202000009335, "marker"])
+    assert dict(zip(explore.MARKER_FIELDS, cyclist, strict=True)) == {
+        "lat": 44.46588, "lon": 3.34494, "when": "30/01/2020 18:25", "lum": 5, "atm": 2, "surf": 2, "col": 7,
+        "catv": [1], "killed": 1, "hospitalised": 0, "light": 0, "unharmed": 0,
+    }
+    html = explore_charts.accidents_map(points).get_root().render()
+    assert explore_charts.markers_json(points) in html
+    assert "markerClusterGroup" in html and "Nuit avec éclairage public allumé" in html
+
+
+def test_markers_json_cannot_close_the_script_element() -> None:
+    import pandas as pd
+
+    text = explore_charts.markers_json(pd.DataFrame({"marker": ['["</script><b>&"]']}))
+    assert "<" not in text and ">" not in text and json.loads(text) == [["</script><b>&"]]
