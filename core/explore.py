@@ -147,19 +147,19 @@ def create_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
         for bit, (low, high) in enumerate(AGE_GROUPS.values())
     )
     people = ",\n".join(
-        f"CAST(sum(({_people_condition(catu, grav)})::USMALLINT) AS USMALLINT) AS {_people_column(catu, grav)}"
+        f"CAST(count(*) FILTER (WHERE {_people_condition(catu, grav)}) AS USMALLINT) AS {_people_column(catu, grav)}"
         for catu in USER_CATEGORIES for grav in SEVERITIES
     )
     vehicle_counts, occupant_counts = [], []
     for group in VEHICLE_BREAKDOWN_GROUPS:
         count_col, killed_col, hosp_col = _vehicle_columns(group)
-        vehicle_counts.append(f"CAST(sum((vgroup = '{group}')::USMALLINT) AS USMALLINT) AS {count_col}")
+        vehicle_counts.append(f"CAST(count(*) FILTER (WHERE vgroup = '{group}') AS USMALLINT) AS {count_col}")
         occupant_counts.append(
-            f"CAST(sum((vgroup = '{group}' AND grav = {codebook.GRAV_KILLED})::USMALLINT) AS USMALLINT) "
+            f"CAST(count(*) FILTER (WHERE vgroup = '{group}' AND grav = {codebook.GRAV_KILLED}) AS USMALLINT) "
             f"AS {killed_col}"
         )
         occupant_counts.append(
-            f"CAST(sum((vgroup = '{group}' AND grav = {codebook.GRAV_HOSPITALISED})::USMALLINT) "
+            f"CAST(count(*) FILTER (WHERE vgroup = '{group}' AND grav = {codebook.GRAV_HOSPITALISED}) "
             f"AS USMALLINT) AS {hosp_col}"
         )
     breakdown_columns = [_people_column(c, g) for c in USER_CATEGORIES for g in SEVERITIES] + [

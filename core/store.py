@@ -45,8 +45,10 @@ def build_database(parquet_dir: Path) -> Path:
         con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
         con.execute("SET memory_limit = ?", [config.DUCKDB_MEMORY_LIMIT])
         files = {t: str(parquet_dir / f"{t}.parquet") for t in TABLES}
-        con.execute("CREATE TABLE users AS SELECT * FROM read_parquet(?) ORDER BY acc_id", [files["users"]])
-        con.execute("CREATE TABLE vehicles AS SELECT * FROM read_parquet(?) ORDER BY acc_id", [files["vehicles"]])
+        # The Parquet files are already sorted by acc_id (ingest writes ORDER BY ALL) and DuckDB keeps
+        # insertion order, so no sort is needed here.
+        con.execute("CREATE TABLE users AS SELECT * FROM read_parquet(?)", [files["users"]])
+        con.execute("CREATE TABLE vehicles AS SELECT * FROM read_parquet(?)", [files["vehicles"]])
         con.execute(
             """
             CREATE TABLE accidents AS
