@@ -61,6 +61,141 @@ def _store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core import model, store
+
+    steps = 6 + len(model.TARGETS) * (len(model.START_YEAR_CANDIDATES) + 2)
+    bar = tqdm(total=steps, unit="step", file=sys.stderr, bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]")
+    started = False
+
+    def progress(stage: str) -> None:
+        nonlocal started
+        if started:
+            bar.update(1)
+        started = True
+        bar.set_description_str(f"{stage[:52]:<52}")
+
+    con = store.connect()
+    try:
+        card = model.train(con, models_dir=Path(args.models), progress=progress)
+        bar.update(1)
+    finally:
+        bar.close()
+        con.close()
+    print(format_card(card))
+    print(f"model written to {args.models} in {card['training_seconds']:.0f} s")
+    return 0
+
+
+def format_card(card: dict) -> str:
+    """The card's metrics as a short text report."""
+    test = card["metrics"]["test"]
+    valid = card["metrics"]["validation"]
+    lines = [
+        f"severity model {card['model_version']}  trained on {card['years']['training'][0]}-"
+        f"{card['years']['training'][1]} ({card['training_rows']:,} accidents), "
+        f"data {card['data_fingerprint']['hash']}",
+        "start year, severe (validation AUC on a held half of {}): {} -> {}".format(
+            valid["year"], ", ".join(f"{c['start_year']}: {c['auc']:.4f}" for c in card["start_year"]["candidates"]),
+            card["start_year"]["chosen"]),
+        "start year, fatal  (validation AUC on a held half of {}): {} -> {}".format(
+            valid["year"],
+            ", ".join(f"{c['start_year']}: {c['auc']:.4f}" for c in card["start_year"]["candidates_fatal"]),
+            card["start_year"]["chosen_fatal"]),
+        "",
+        f"{'':<34}{'AUC':>8}{'Brier':>9}{'ECE':>8}{'mean p':>9}{'observed':>10}",
+    ]
+
+    def row(name: str, m: dict) -> str:
+        auc = "-" if m["auc"] is None else f"{m['auc']:.4f}"
+        return (f"{name:<34}{auc:>8}{m['brier']:>9.4f}{m['ece']:>8.4f}{m['mean_predicted']:>9.4f}"
+                f"{m['observed']:>10.4f}")
+
+    lines += [
+        row(f"validation {valid['year']} severe", valid["severe"]),
+        row(f"validation {valid['year']} fatal", valid["fatal"]),
+        row(f"test {test['year']} severe", test["severe"]),
+        row(f"test {test['year']} fatal", test["fatal"]),
+        row("  base rate, severe", test["baselines"]["base_rate"]["severe"]),
+        row("  logistic regression, severe", test["baselines"]["logistic_regression"]["severe"]),
+        row("  base rate, fatal", test["baselines"]["base_rate"]["fatal"]),
+        row("  logistic regression, fatal", test["baselines"]["logistic_regression"]["fatal"]),
+        row("  severe, first-call fields only", test["first_call_fields_only"]["severe"]),
+        "",
+        f"subgroups of {test['year']} (severe){'':<13}{'n':>8}{'AUC':>8}{'ECE':>8}{'fatal AUC':>11}",
+    ]
+    for name, m in test["subgroups"].items():
+        severe = m["severe"]
+        auc = "-" if severe["auc"] is None else f"{severe['auc']:.4f}"
+        fatal = "-" if m["fatal_auc"] is None else f"{m['fatal_auc']:.4f}"
+        lines.append(f"  {name:<40}{severe['n']:>8,}{auc:>8}{severe['ece']:>8.4f}{fatal:>11}")
+    lines += ["", f"thresholds (chosen on {valid['year']}) -> {test['year']}"]
+    for target, chosen in test["thresholds"].items():
+        for name, m in chosen.items():
+            precision = "-" if m["precision"] is None else f"{m['precision']:.3f}"
+            lines.append(f"  {target:<7}{name:<10} p >= {m['threshold']:.3f}: flags {m['flagged_share']:.1%}, "
+                         f"precision {precision}, recall {m['recall']:.3f}")
+    return "\n".join(lines)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from core import model
+
+    loaded = model.load_model(Path(args.models))
+    print(format_card(loaded.card))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+
+    from core import model
+
+    loaded = model.load_model(Path(args.models))
+    # Each pending line is its decoded JSON value, or the error object of a line that is not JSON.
+    pending: list[tuple[bool, object]] = []
+
+    def flush() -> None:
+        values = [value for is_json, value in pending if is_json]
+        predictions = iter(model.predict_many(loaded, values, explain=not args.no_factors))
+        for is_json, value in pending:
+            result = _rounded(next(predictions)) if is_json else value
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            pending.append((True, json.loads(line)))
+        except json.JSONDecodeError as error:
+            reason = f"line {number} is not JSON: {error.msg} (column {error.colno})"
+            pending.append((False, {"error": {"field": "line", "reason": reason}}))
+        if len(pending) >= args.batch:
+            flush()
+    flush()
+    return 0
+
+
+def _rounded(result: dict) -> dict:
+    """Probabilities to 4 decimals for the command line (the distribution still sums to 1)."""
+    if "error" in result:
+        return result
+    worst = result["worst_injury"]
+    killed, hospitalised = round(worst["killed"], 4), round(worst["hospitalised"], 4)
+    rounded = dict(result)
+    rounded["p_severe"] = round(killed + hospitalised, 4)
+    rounded["p_fatal"] = killed
+    rounded["worst_injury"] = {"unharmed": 0.0, "light": round(1 - killed - hospitalised, 4),
+                               "hospitalised": hospitalised, "killed": killed}
+    if result.get("support_severe_share") is not None:
+        rounded["support_severe_share"] = round(result["support_severe_share"], 4)
+    return rounded
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
@@ -77,6 +212,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = commands.add_parser("store", help="rebuild the DuckDB database from the Parquet store")
     store.add_argument("--out", default=str(config.DATA_DIR))
     store.set_defaults(func=_store)
+    train = commands.add_parser("train", help="train, calibrate and evaluate the severity model (writes models/)")
+    train.add_argument("--models", default=str(config.MODELS_DIR), help="output folder (default: models/)")
+    train.set_defaults(func=_train)
+    evaluate = commands.add_parser("evaluate", help="print the metrics of the severity model's card")
+    evaluate.add_argument("--models", default=str(config.MODELS_DIR))
+    evaluate.set_defaults(func=_evaluate)
+    predict = commands.add_parser(
+        "predict", help="one incident per JSON line on stdin -> one JSON result per line on stdout")
+    predict.add_argument("--models", default=str(config.MODELS_DIR))
+    predict.add_argument("--batch", type=int, default=2048, help="lines predicted together (default 2048)")
+    predict.add_argument("--no-factors", action="store_true", help="skip top_factors (faster)")
+    predict.set_defaults(func=_predict)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

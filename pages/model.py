@@ -1,5 +1,76 @@
-"""Placeholder until this page's issue lands."""
+"""Model reliability: the severity model's card, read so that an operator knows how far to trust it."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.info("Cette page arrive bientôt.")
+from core import dispatch
+from core import model as severity
+from ui import severity_data
+from ui.format import format_count
+
+st.title("Fiabilité du modèle")
+try:
+    card = severity_data.severity_model().card
+except (severity.ModelMissingError, severity.ModelCardError) as error:
+    st.error(str(error))
+    st.stop()
+
+years, test = card["years"], card["metrics"]["test"]
+first, last = years["training"]
+st.caption(f"Modèle de gravité version {card['model_version']}, entraîné le {card['created'][:10]}.")
+
+st.header("Ce qu’il estime, avec quelles données")
+st.markdown(
+    f"- **Cible principale** : au moins une personne tuée ou hospitalisée (« grave »). Aussi : au moins un tué, "
+    "et la blessure la plus grave (tué, blessé hospitalisé, blessé léger).\n"
+    "- **Données** : accidents corporels BAAC (ONISR, data.gouv.fr, Licence Ouverte / Etalab), uniquement ce "
+    "qu’un appelant peut dire : lieu, date et heure, véhicules, piétons, personnes, obstacle, collision, "
+    "conditions.\n"
+    f"- **Entraînement** : {first}–{last}, {format_count(card['training_rows'])} accidents. "
+    f"**Validation** : {years['validation']} (choix de la première année, du nombre d’arbres, de la calibration "
+    f"et des seuils). **Test** : {years['test']}, jamais vu avant l’évaluation finale "
+    f"({format_count(test['severe']['n'])} accidents).\n"
+    f"- **Historique des lieux** (département, commune, mailles H3) : {years['history'][0]}–{years['history'][1]}.\n"
+    f"- **Calibration** : régression isotone ajustée sur {years['validation']} seulement, sur des prédictions "
+    f"« hors échantillon » (modèles entraînés sur les années antérieures et l’autre moitié de {years['validation']}).")
+st.subheader("Première année d’entraînement")
+st.caption(f"L’enregistrement des blessés hospitalisés a changé en 2018 : commencer plus tard évite l’ancien "
+           f"enregistrement, commencer tôt donne plus d’exemples. Chaque première année a été entraînée jusqu’à "
+           f"{years['validation'] - 1} plus une moitié de {years['validation']}, et évaluée (ROC-AUC) sur l’autre "
+           f"moitié ; la meilleure, {card['start_year']['chosen']}, est retenue. Une variable « période "
+           "d’enregistrement » sépare les deux régimes.")
+st.table(dispatch.start_year_table(card), hide_index=True)
+
+st.subheader("Variables")
+importance = dict(dispatch.importance_by_field(card))
+st.table([{"Champ de l’appel": field, "Variables du modèle": ", ".join(names),
+           "Part du gain": f"{importance.get(field, 0) * 100:.1f} %".replace(".", ",")}
+          for field, names in dispatch.features_by_field(card).items()], hide_index=True)
+
+st.header(f"Résultats sur {test['year']}")
+tiles = st.columns(4)
+tiles[0].metric("ROC-AUC (grave)", f"{test['severe']['auc']:.3f}".replace(".", ","))
+tiles[1].metric("Erreur de calibration (ECE)", f"{test['severe']['ece']:.3f}".replace(".", ","))
+tiles[2].metric("ROC-AUC (tué)", f"{test['fatal']['auc']:.3f}".replace(".", ","))
+tiles[3].metric("ROC-AUC, premier appel seul", f"{test['first_call_fields_only']['severe']['auc']:.3f}"
+                .replace(".", ","), help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
+st.table(dispatch.metrics_table(card), hide_index=True)
+
+target = st.segmented_control("Calibration", ["severe", "fatal"], default="severe", key="model_target",
+                              format_func={"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}.get)
+st.plotly_chart(dispatch.calibration_figure(card, target or "severe"), key="model_calibration")
+
+st.subheader("Seuils des bandes de risque")
+st.table(dispatch.thresholds_table(card), hide_index=True)
+
+st.subheader("Par sous-groupe")
+st.table(dispatch.subgroup_table(card), hide_index=True)
+
+st.subheader("Comparaison avec les travaux publiés")
+st.table(dispatch.peers_table(card), hide_index=True)
+st.caption(f"Indicatif : autres années de test (2023, 2024 contre {test['year']}) et autres variables d’entrée. "
+           "Notre rappel est celui du seuil « 80 % des accidents graves » choisi sur la validation.")
+
+st.header("Limites")
+st.markdown("\n".join(f"- {limit}" for limit in dispatch.LIMITS))

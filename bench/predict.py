@@ -1,0 +1,119 @@
+"""Speed of the severity model: load, one incident, a batch, and the command line on all of 2020.
+
+Prints each figure next to its target and, in the same run, the same work done
+the naive way (one pandas DataFrame per incident, ``xgboost.DMatrix`` on it,
+exact TreeSHAP contributions) so the ratio is measured on this machine, now.
+
+Run: ``.venv/bin/python bench/predict.py`` (about a minute; 2 threads).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core import config, model, store  # noqa: E402
+from core import features as F  # noqa: E402
+
+SINGLE_RUNS = 2000
+NAIVE_SINGLE_RUNS = 300
+LOAD_RUNS = 15
+
+
+def incidents_of(year: int) -> list[dict]:
+    """Every accident of ``year`` as the JSON a caller would send."""
+    con = store.connect()
+    try:
+        frame = F.training_frame(con, first_year=year, last_year=year)
+    finally:
+        con.close()
+    return [F.incident_from_row(r) for r in frame.to_dict("records")]
+
+
+def timed(function, *args, **kwargs) -> float:
+    started = time.perf_counter()
+    function(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def naive_predict(severity: model.SeverityModel, incident: dict) -> dict:
+    """The obvious implementation: a one-row DataFrame, a DMatrix, exact contributions."""
+    import pandas as pd
+    import xgboost as xgb
+
+    parsed = F.parse_incident(incident)
+    row = F.build_features(F.columns_from_incidents([parsed]), severity.history)
+    frame = pd.DataFrame(row, columns=list(F.FEATURE_NAMES))
+    matrix = xgb.DMatrix(frame)
+    calibration = severity.card["calibration"]
+    p_severe = model.apply_calibration(calibration["severe"], severity.severe.predict(matrix))
+    p_fatal = model.apply_calibration(calibration["fatal"], severity.fatal.predict(matrix))
+    contributions = severity.severe.predict(matrix, pred_contribs=True)
+    return {"p_severe": float(p_severe[0]), "p_fatal": float(p_fatal[0]), "contributions": contributions}
+
+
+def main() -> int:
+    import xgboost  # noqa: F401  (imports are not part of the load figure)
+
+    model.load_model()  # warm the file cache
+    loads = [timed(model.load_model) for _ in range(LOAD_RUNS)]
+    severity = model.load_model()
+    incidents = incidents_of(model.TEST_YEAR)
+    rng = np.random.default_rng(0)
+    sample = [incidents[i] for i in rng.choice(len(incidents), size=SINGLE_RUNS)]
+
+    for incident in sample[:50]:
+        model.predict_one(severity, incident)
+    single = np.array([timed(model.predict_one, severity, incident) for incident in sample])
+    single_plain = np.array([timed(model.predict_one, severity, incident, explain=False) for incident in sample])
+    naive_single = np.array([timed(naive_predict, severity, incident) for incident in sample[:NAIVE_SINGLE_RUNS]])
+
+    batch_plain = timed(model.predict_many, severity, incidents, explain=False)
+    batch_explained = timed(model.predict_many, severity, incidents, explain=True)
+    naive_batch_rate = 1 / naive_single.mean()
+
+    stdin = "".join(json.dumps(incident) + "\n" for incident in incidents)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "core", "predict"], input=stdin, capture_output=True, text=True,
+                          cwd=config.ROOT, check=True)
+    cli_seconds = time.perf_counter() - started
+    answered = sum(1 for line in done.stdout.splitlines() if '"p_severe"' in line)
+
+    ms = 1e3
+    n = len(incidents)
+
+    def line(figure: str, value: str, target: str = "", naive: str = "", ratio: str = "") -> None:
+        print(f"{figure:<50}{value:>12}{target:>12}{naive:>12}{ratio:>8}")
+
+    print(f"severity model {severity.version}, {n:,} incidents of {model.TEST_YEAR}")
+    line("figure", "value", "target", "naive", "ratio")
+    line(f"model load (median of {LOAD_RUNS}), ms", f"{np.median(loads) * ms:.1f}", "<= 100")
+    line("model load (max), ms", f"{np.max(loads) * ms:.1f}")
+    for q in (50, 99):
+        ours, naive = np.percentile(single, q), np.percentile(naive_single, q)
+        line(f"single prediction with top_factors, p{q} ms", f"{ours * ms:.3f}", "<= 2" if q == 99 else "",
+             f"{naive * ms:.3f}", f"{naive / ours:.1f}x")
+    line("single prediction without top_factors, p99 ms", f"{np.percentile(single_plain, 99) * ms:.3f}")
+    line("batch (probabilities, support), incidents/s", f"{n / batch_plain:,.0f}", ">= 20,000",
+         f"{naive_batch_rate:,.0f}", f"{n / batch_plain / naive_batch_rate:.0f}x")
+    line("batch with top_factors, incidents/s", f"{n / batch_explained:,.0f}", "",
+         f"{naive_batch_rate:,.0f}", f"{n / batch_explained / naive_batch_rate:.0f}x")
+    line(f"CLI, all {model.TEST_YEAR} incidents with top_factors, s", f"{cli_seconds:.1f}", "<= 30",
+         f"{n / naive_batch_rate:.1f}", f"{n / naive_batch_rate / cli_seconds:.1f}x")
+    print(f"CLI answered {answered:,} of {n:,} lines; naive = one pandas DataFrame + DMatrix per incident, "
+          "exact TreeSHAP")
+    ok = (np.median(loads) <= 0.1 and np.percentile(single, 99) <= 0.002 and n / batch_plain >= 20_000
+          and cli_seconds <= 30 and answered == n)
+    print("all targets met" if ok else "SOME TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
