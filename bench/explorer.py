@@ -39,7 +39,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from core import codebook, config, explore, store  # noqa: E402
 from core.filters import AGE_GROUPS, CODE_FIELDS, AccidentFilter  # noqa: E402
 
-PAGE = str(ROOT / "pages" / "explorer.py")
+PAGE = str(ROOT / "app_pages" / "explorer.py")
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
         "Export")
 FILTERS = [

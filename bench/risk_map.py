@@ -126,7 +126,7 @@ def bench_page() -> None:
     from streamlit.testing.v1 import AppTest
 
     print("\n## Server-side rerun of the page, 2017-2020 at resolution 7 (AppTest, its own overhead included)")
-    ours = AppTest.from_file(str(ROOT / "pages" / "risk_map.py"), default_timeout=120)
+    ours = AppTest.from_file(str(ROOT / "app_pages" / "risk_map.py"), default_timeout=120)
     for key, value in PAGE_PARAMS.items():
         ours.query_params[key] = value
     ours.run()

@@ -1165,7 +1165,7 @@ def thresholds_table(card: Mapping[str, Any], target: str = "severe") -> pd.Data
     validation_year = card["years"]["validation"]
     test_year = card["metrics"]["test"]["year"]
     rows = []
-    for rule, chosen in card["thresholds"][target].items():
+    for rule, chosen in sorted(card["thresholds"][target].items(), key=lambda item: item[1]["threshold"]):
         test = card["metrics"]["test"]["thresholds"][target][rule]
         rows.append({
             "Seuil": f"{chosen['threshold'] * 100:.1f} %".replace(".", ","),

@@ -18,7 +18,7 @@ from core import codebook, config, explore
 from core.filters import AGE_GROUPS
 from ui.format import format_count
 
-PAGE = str(config.ROOT / "pages" / "explorer.py")
+PAGE = str(config.ROOT / "app_pages" / "explorer.py")
 GRAV = {"killed": codebook.GRAV_KILLED, "hospitalised": codebook.GRAV_HOSPITALISED, "light": codebook.GRAV_LIGHT}
 
 

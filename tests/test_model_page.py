@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core import model as M
 
-PAGE = str(config.ROOT / "pages" / "model.py")
+PAGE = str(config.ROOT / "app_pages" / "model.py")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config, places
 
-PAGE = str(config.ROOT / "pages" / "risk_map.py")
+PAGE = str(config.ROOT / "app_pages" / "risk_map.py")
 
 
 def _run(params: dict[str, str] | None = None) -> AppTest:

@@ -22,7 +22,7 @@ from core import features as F
 from core import model as M
 from ui.format import format_percent
 
-PAGE = str(config.ROOT / "pages" / "severity.py")
+PAGE = str(config.ROOT / "app_pages" / "severity.py")
 CODED = ("obs", "col", "atm", "lum", "surf", "agg", "catr", "int")
 
 

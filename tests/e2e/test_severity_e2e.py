@@ -31,9 +31,6 @@ def severity() -> M.SeverityModel:
 
 
 def _open(page, app_url: str) -> None:
-    # A first visit to "/" lets st.navigation take over from the pages/ folder (see app.py).
-    page.goto(app_url)
-    page.get_by_role("heading", name="Gravité").first.wait_for(timeout=TIMEOUT_MS)
     page.goto(f"{app_url}/severity")
     page.get_by_role("heading", name="Estimation de gravité").wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Estimer la gravité").wait_for(timeout=TIMEOUT_MS)

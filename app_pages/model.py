@@ -18,6 +18,8 @@ except (severity.ModelMissingError, severity.ModelCardError) as error:
 
 years, test = card["years"], card["metrics"]["test"]
 first, last = years["training"]
+fatal_years = years.get("training_fatal", years["training"])
+fatal_note = "" if list(fatal_years) == [first, last] else f" ({fatal_years[0]}–{fatal_years[1]} pour « tué »)"
 st.caption(f"Modèle de gravité version {card['model_version']}, entraîné le {card['created'][:10]}.")
 
 st.header("Ce qu’il estime, avec quelles données")
@@ -27,7 +29,7 @@ st.markdown(
     "- **Données** : accidents corporels BAAC (ONISR, data.gouv.fr, Licence Ouverte / Etalab), uniquement ce "
     "qu’un appelant peut dire : lieu, date et heure, véhicules, piétons, personnes, obstacle, collision, "
     "conditions.\n"
-    f"- **Entraînement** : {first}–{last}, {format_count(card['training_rows'])} accidents. "
+    f"- **Entraînement** : {first}–{last}, {format_count(card['training_rows'])} accidents{fatal_note}. "
     f"**Validation** : {years['validation']} (choix de la première année, du nombre d’arbres, de la calibration "
     f"et des seuils). **Test** : {years['test']}, jamais vu avant l’évaluation finale "
     f"({format_count(test['severe']['n'])} accidents).\n"
