@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import operator
 import threading
@@ -138,6 +139,8 @@ def _parse_code(field: str, value: Any) -> int | None:
 
 
 def _parse_count(field: str, value: Any, *, low: int, high: int) -> int | None:
+    if type(value) is int and low <= value <= high:  # the usual case, quickly
+        return value
     count = _as_integer(field, value)
     if count is None:
         return None
@@ -147,6 +150,8 @@ def _parse_count(field: str, value: Any, *, low: int, high: int) -> int | None:
 
 
 def _parse_coordinate(field: str, value: Any, *, bound: float) -> float | None:
+    if type(value) is float and -bound <= value <= bound:  # the usual case (NaN fails the test)
+        return value
     if value is None:
         return None
     if isinstance(value, str):
@@ -189,6 +194,10 @@ def _parse_datetime(value: Any) -> dict[str, int | None]:
 
 
 def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
+    if type(value) is list and 0 < len(value) <= MAX_VEHICLES and all(
+        type(code) is int and code in _CODES["catv"] for code in value
+    ):  # the usual case, quickly
+        return tuple(value)
     if value is None:
         return None
     if not isinstance(value, (list, tuple)):
@@ -262,10 +271,11 @@ def parse_incident(obj: Mapping[str, Any]) -> dict[str, Any]:
     --------
     >>> parse_incident({"atm": 2, "datetime": "2020-03-14T18:30", "vehicles": [7, 33]})["weekday"]
     5
-    >>> parse_incident({"atm": 42})
-    Traceback (most recent call last):
-    ...
-    core.features.IncidentError: atm: unknown code 42; allowed: 1, 2, 3, 4, 5, 6, 7, 8, 9 (null or -1 = unknown)
+    >>> try:
+    ...     parse_incident({"atm": 42})
+    ... except IncidentError as error:
+    ...     print(error.field, "|", error.reason)
+    atm | unknown code 42; allowed: 1, 2, 3, 4, 5, 6, 7, 8, 9 (null or -1 = unknown)
     """
     if not isinstance(obj, Mapping):
         raise IncidentError("incident", f"expected a JSON object, got {type(obj).__name__}")
@@ -547,8 +557,17 @@ def place_key(code: str) -> int:
 
 
 def place_keys(codes: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`place_key` over an array of codes (``""`` for unknown)."""
-    return np.fromiter((place_key(c) for c in codes.tolist()), dtype=np.uint64, count=len(codes))
+    """Vectorised :func:`place_key` over an array of codes of at most 5 characters (``""`` for unknown).
+
+    Examples
+    --------
+    >>> place_keys(np.array(["2A", "", "75056"], dtype=object)).tolist() == [place_key(c) for c in ("2A", "", "75056")]
+    True
+    """
+    text = np.array(codes.tolist(), dtype="S5")  # ASCII bytes, padded with zeros on the right
+    digits = text.view(np.uint8).reshape(len(text), 5).astype(np.uint64)
+    padded = (digits << (np.uint64(8) * np.arange(4, -1, -1, dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
+    return padded >> (np.uint64(8) * (5 - np.char.str_len(text)).astype(np.uint64))
 
 
 _HISTORY_SQL: Final = """
@@ -731,6 +750,8 @@ _CATV_KIND: Final[dict[int, int]] = {
     code: _KIND_NAMES.index(kind) for kind, codes in VEHICLE_KINDS.items() for code in codes
 }
 _OTHER_KIND: Final = len(_KIND_NAMES) - 1
+#: catv code -> kind index, for every code 0..99 (codes not listed count as "other").
+_CATV_KIND_ARRAY: Final = np.array([_CATV_KIND.get(code, _OTHER_KIND) for code in range(100)])
 _KIND_MASS_ARRAY: Final = np.array([_KIND_MASS[k] for k in _KIND_NAMES])
 
 _HISTORY_FEATURES: Final = tuple(
@@ -785,15 +806,29 @@ def recording_period(year: np.ndarray) -> np.ndarray:
     return period
 
 
+def _flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every vehicle of a batch in one array: its catv code, its incident's row; and which rows are unknown."""
+    unknown = np.fromiter((v is None for v in vehicles), dtype=bool, count=len(vehicles))
+    lengths = np.fromiter((0 if v is None else len(v) for v in vehicles), dtype=np.int64, count=len(vehicles))
+    codes = np.fromiter(itertools.chain.from_iterable(v for v in vehicles if v), dtype=np.int64,
+                        count=int(lengths.sum()))
+    return codes, np.repeat(np.arange(len(vehicles)), lengths), unknown
+
+
 def vehicle_kind_counts(vehicles: Sequence[tuple[int, ...] | None]) -> np.ndarray:
-    """Count vehicles per kind (columns in ``_KIND_NAMES`` order); a NaN row when unknown."""
-    counts = np.zeros((len(vehicles), len(_KIND_NAMES)))
-    for row, codes in enumerate(vehicles):
-        if codes is None:
-            counts[row] = np.nan
-            continue
-        for code in codes:
-            counts[row, _CATV_KIND.get(code, _OTHER_KIND)] += 1
+    """Count vehicles per kind (columns in ``_KIND_NAMES`` order); a NaN row when unknown.
+
+    Examples
+    --------
+    >>> vehicle_kind_counts([(7, 7, 33), None])[:, [_KIND_NAMES.index("car"), _KIND_NAMES.index("moped")]].tolist()
+    [[2.0, 0.0], [nan, nan]]
+    """
+    codes, rows, unknown = _flat_vehicles(vehicles)
+    kinds = _CATV_KIND_ARRAY[np.clip(codes, 0, len(_CATV_KIND_ARRAY) - 1)]
+    width = len(_KIND_NAMES)
+    counts = np.bincount(rows * width + kinds, minlength=len(vehicles) * width).astype(np.float64)
+    counts = counts.reshape(len(vehicles), width)
+    counts[unknown] = np.nan
     return counts
 
 
@@ -893,7 +928,10 @@ KEY_FACTS: Final = ("agg", "catr", "daylight", "pedestrian", "bicycle", "two_whe
 
 
 def _any_in(vehicles: Sequence[tuple[int, ...] | None], codes: frozenset[int]) -> np.ndarray:
-    return np.array([np.nan if v is None else float(any(c in codes for c in v)) for v in vehicles])
+    """1 when an incident has a vehicle of ``codes``, 0 when not, NaN when its vehicles are unknown."""
+    flat, rows, unknown = _flat_vehicles(vehicles)
+    hits = np.bincount(rows[np.isin(flat, list(codes))], minlength=len(vehicles))
+    return np.where(unknown, np.nan, (hits > 0).astype(np.float64))
 
 
 def key_facts(columns: IncidentColumns) -> np.ndarray:

@@ -26,6 +26,15 @@ without mixing the two regimes, and the start year is chosen on validation.
 A caller rarely knows everything: during training, each field of each training
 row is hidden ("unknown") with a small probability, so that the model learns
 what to do with a missing field instead of sending it down an arbitrary branch.
+
+Prediction
+----------
+XGBoost spends about half a millisecond per call whatever the batch size, too
+much for one incident within 2 ms with explanations. Training therefore also
+writes the trees as flat arrays (``severity_trees.parquet``, with each leaf's
+contribution per incident field, XGBoost's approximate "Saabas" contributions
+precomputed); a few incidents are predicted by walking those arrays with
+numpy, many by XGBoost itself. Both give the same leaves (tested).
 """
 
 from __future__ import annotations
@@ -75,7 +84,6 @@ THREADS: Final = 2
 #: XGBoost threads when predicting: one incident never goes through XGBoost (see TreeArrays);
 #: batches use both cores.
 PREDICT_THREADS: Final = 2
-BATCH_THREADS: Final = PREDICT_THREADS
 #: Incidents evaluated together (bounds memory).
 PREDICT_BLOCK: Final = 4096
 #: Up to this many incidents, trees are walked with numpy (see TreeArrays); above, by XGBoost.
@@ -1174,7 +1182,7 @@ def _raw_probabilities(model: SeverityModel, x: np.ndarray, *, explain: bool
     raw = [model.booster(t).inplace_predict(x, validate_features=False).astype(np.float64) for t in TARGETS]
     severe = None
     if explain:
-        node_ids = model.severe.predict(xgb.DMatrix(x, nthread=BATCH_THREADS), pred_leaf=True,
+        node_ids = model.severe.predict(xgb.DMatrix(x, nthread=PREDICT_THREADS), pred_leaf=True,
                                         validate_features=False)
         severe = trees.from_node_ids("severe", node_ids)
     return raw[0], raw[1], severe
@@ -1192,16 +1200,19 @@ def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain:
     p_severe, p_fatal = _calibrated(model.card["calibration"], raw_severe, raw_fatal)
     support, support_severe = _support(model, F.key_facts(columns))
     contributions = model.trees.field_credits(severe_leaves) if explain else None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(support > 0, support_severe / support, np.nan)
+    version = model.version
     results = []
-    for row in range(len(columns)):
-        ps, pf = float(p_severe[row]), float(p_fatal[row])
+    rows = zip(p_severe.tolist(), p_fatal.tolist(), support.astype(np.int64).tolist(), share.tolist(), strict=True)
+    for row, (ps, pf, count, severe_share) in enumerate(rows):
         result = {
             "p_severe": ps,
             "p_fatal": pf,
             "worst_injury": {"unharmed": 0.0, "light": 1.0 - ps, "hospitalised": ps - pf, "killed": pf},
-            "support": int(support[row]),
-            "support_severe_share": float(support_severe[row] / support[row]) if support[row] else None,
-            "model_version": model.version,
+            "support": count,
+            "support_severe_share": None if severe_share != severe_share else severe_share,
+            "model_version": version,
         }
         if contributions is not None:
             result["top_factors"] = _top_factors(contributions[row], columns, row, x[row])
