@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from core import config
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core.ingest import download
     from core.ingest.pipeline import Source, planned_stages, run_ingest
 
@@ -23,22 +22,8 @@ def _ingest(args: argparse.Namespace) -> int:
             sources.append(Source("folder", folder))
     if not sources:
         sources = [Source.parse("package")]
-    bar = tqdm(total=planned_stages(sources), unit="stage", file=sys.stderr,
-               bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]")
-    started = False
-
-    def progress(stage: str) -> None:
-        nonlocal started
-        if started:
-            bar.update(1)
-        started = True
-        bar.set_description_str(f"{stage:<42}")
-
-    try:
+    with stage_bar(planned_stages(sources), width=42) as progress:
         result = run_ingest(sources, Path(args.out), progress=progress)
-        bar.update(1)
-    finally:
-        bar.close()
     totals: dict[str, list[int]] = {}
     for e in result.report["tables"]:
         t = totals.setdefault(e["table"], [0, 0, 0])
@@ -62,27 +47,14 @@ def _store(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core import model, store
 
     steps = 6 + len(model.TARGETS) * (len(model.START_YEAR_CANDIDATES) + 2)
-    bar = tqdm(total=steps, unit="step", file=sys.stderr, bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]")
-    started = False
-
-    def progress(stage: str) -> None:
-        nonlocal started
-        if started:
-            bar.update(1)
-        started = True
-        bar.set_description_str(f"{stage[:52]:<52}")
-
     con = store.connect()
     try:
-        card = model.train(con, models_dir=Path(args.models), progress=progress)
-        bar.update(1)
+        with stage_bar(steps, width=52) as progress:
+            card = model.train(con, models_dir=Path(args.models), progress=progress)
     finally:
-        bar.close()
         con.close()
     print(format_card(card))
     print(f"model written to {args.models} in {card['training_seconds']:.0f} s")
@@ -194,6 +166,33 @@ def _rounded(result: dict) -> dict:
     if result.get("support_severe_share") is not None:
         rounded["support_severe_share"] = round(result["support_severe_share"], 4)
     return rounded
+
+
+@contextmanager
+def stage_bar(total: int, *, width: int) -> Iterator[Callable[[str], None]]:
+    """A tqdm bar advanced once per stage; yields the ``progress(stage)`` callback.
+
+    A stage counts as done when the next one starts, and the last one when the
+    block exits without error.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="stage", file=sys.stderr,
+               bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]")
+    started = False
+
+    def progress(stage: str) -> None:
+        nonlocal started
+        if started:
+            bar.update(1)
+        started = True
+        bar.set_description_str(f"{stage[:width]:<{width}}")
+
+    try:
+        yield progress
+        bar.update(1)
+    finally:
+        bar.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
