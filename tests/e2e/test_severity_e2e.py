@@ -133,6 +133,9 @@ def _click_map_until(page, check: str) -> None:
         chart = page.get_by_test_id("stDeckGlJsonChart")
         chart.locator("canvas").first.wait_for(timeout=TIMEOUT_MS)
         box = chart.bounding_box()
+        if box is None:  # the rerun that follows a pick replaces the chart element: wait for the new one
+            time.sleep(0.5)
+            continue
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(x, y)
         page.mouse.click(x, y)
