@@ -1,15 +1,16 @@
 """Everything the explorer page asks of the store: figures, calendars, breakdowns, points, table, export.
 
-Why a table of its own: in :meth:`AccidentFilter.to_sql`, the explorer's
+Why extra columns: in :meth:`AccidentFilter.to_sql`, the explorer's
 extended filters (user category, vehicle category, age group) are
 IN-subqueries over the 2.4 million users or the 1.8 million vehicles, and the
 breakdowns by user category and vehicle type are joins. Repeated for every
-query of a rerun they take the page past its 300 ms budget. So the store also
-holds ``explorer_accidents`` (built by :func:`create_explorer_tables`): the
-accidents table plus, per accident, bit masks of the user categories, vehicle
-groups and age groups present, counts of people by category and severity, of
-vehicles and of their occupants killed or hospitalised by vehicle group, and the
-list of vehicle categories. Every explorer query is then one scan of one table.
+query of a rerun they take the page past its 300 ms budget. So the store's
+``accidents`` table (built by :func:`create_accidents_table`) also holds, per
+accident, bit masks of the user categories, vehicle groups and age groups
+present, counts of people by category and severity, of vehicles and of their
+occupants killed or hospitalised by vehicle group, and the list of vehicle
+categories (:func:`explorer_columns`). Every explorer query is then one scan
+of one table.
 
 The masks follow the definitions of :mod:`core.filters`. Those definitions are
 stored beside the table and compared by :func:`check_explorer_tables` (once per
@@ -17,7 +18,7 @@ page run), so a change of definition cannot silently give wrong counts: the page
 asks for a rebuild of the store instead. ``tests/test_explore.py`` checks that
 the masks select exactly the accidents :meth:`AccidentFilter.to_sql` selects.
 
-Only :func:`create_explorer_tables` writes; everything else reads, with a
+Only :func:`create_accidents_table` writes; everything else reads, with a
 cursor per query and values as parameters.
 """
 
@@ -41,9 +42,8 @@ from core.filters import AGE_GROUPS, VEHICLE_GROUPS, AccidentFilter
 if TYPE_CHECKING:  # geopandas is imported on first use: the store build imports this module too.
     import geopandas as gpd
 
-EXPLORER_TABLE = "explorer_accidents"
 META_TABLE = "explorer_meta"
-_DEFINITIONS_VERSION = 2  # bump when the explorer table's columns change
+_DEFINITIONS_VERSION = 3  # bump when the explorer columns change (3: merged into accidents)
 
 MAX_POINTS = 5_000
 PAGE_SIZE = 50
@@ -79,15 +79,15 @@ _MEASURES = """
     count(*) FILTER (WHERE lat IS NOT NULL) AS located
 """
 _COUNTS = ["accidents", "severe_accidents", "killed", "hospitalised", "light", "located"]
-#: H3 cells serve the risk map; the explorer table and its exports leave them out.
+#: H3 cells serve the risk map; exports leave them out.
 _H3_COLUMNS = tuple(f"h3_{r}" for r in config.H3_RESOLUTIONS)
 
 
 class ExplorerStoreError(RuntimeError):
-    """The store lacks the explorer table, or built it from other definitions; rebuild it."""
+    """The store lacks the explorer columns, or built them from other definitions; rebuild it."""
 
 
-_MISSING_TABLE = "The store has no explorer table. Rebuild it with `python -m core store` (about 10 s)."
+_MISSING_TABLE = "The store has no explorer columns. Rebuild it with `python -m core store` (about 5 s)."
 
 
 def _people_column(catu: int, grav: int | None) -> str:
@@ -105,7 +105,7 @@ def _vehicle_columns(group: str) -> tuple[str, str, str]:
 
 
 def explorer_definitions() -> dict[str, object]:
-    """The filter definitions the explorer table's masks are built from (stored with the table).
+    """The filter definitions the explorer masks are built from (stored beside them).
 
     Bit ``i`` of ``vgroup_mask`` is ``vehicle_groups[i]``, bit ``i`` of
     ``age_mask`` is the ``i``-th age group, bit ``c`` of ``catu_mask`` is user
@@ -128,16 +128,44 @@ def explorer_definitions() -> dict[str, object]:
     }
 
 
-def create_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``explorer_accidents`` and ``explorer_meta`` from the store's three tables.
+def _vehicle_bit(group: str) -> int:
+    return VEHICLE_GROUPS.index(group)
 
-    Called by :func:`core.store.build_database` once ``accidents``, ``users``
-    and ``vehicles`` exist; 5 to 10 s on the 2005-2020 store (2 busy cores),
-    about 32 MB more in ``gravite.duckdb``.
+
+#: Per-accident columns the store adds for the explorer (not in the Parquet contract, not exported).
+def explorer_columns() -> tuple[str, ...]:
+    """Names of the per-accident explorer columns of the ``accidents`` table, in table order."""
+    return ("catu_mask", "vgroup_mask", "age_mask", "catv_list",
+            *(_people_column(c, g) for c in USER_CATEGORIES for g in SEVERITIES),
+            *(column for group in VEHICLE_BREAKDOWN_GROUPS for column in _vehicle_columns(group)))
+
+
+def create_accidents_table(
+    con: duckdb.DuckDBPyConnection, *, into: str, accidents: str, users: str, vehicles: str
+) -> None:
+    """Create the store's ``accidents`` table and ``explorer_meta`` in database ``into``.
+
+    ``accidents``, ``users`` and ``vehicles`` name tables of ``con`` holding the
+    rows of the Parquet store (names from our own code, checked).
+    The table holds the ``accidents`` columns, then the involved-road-user
+    flags every filter uses (``has_pedestrian``, ``has_bicycle``,
+    ``has_two_wheeler``, ``has_hgv``), then :func:`explorer_columns`: the masks,
+    the vehicle list and the people and vehicle counts. One table, built in one
+    pass over users and vehicles: a second copy of the accidents for the
+    explorer doubled the store build time. About 3 s on the 2005-2020 store.
     """
     if max(len(AGE_GROUPS), len(VEHICLE_GROUPS), max(USER_CATEGORIES) + 1) > _MASK_BITS:
         raise ValueError(f"the explorer masks hold {_MASK_BITS} bits: too many age groups, vehicle groups or catu")
+    bad_names = [n for n in (into, accidents, users, vehicles) if not _IDENTIFIER.match(n)]
+    if bad_names:
+        raise ValueError(f"not table names: {bad_names}")
     definitions = explorer_definitions()
+    flag_groups = {"has_bicycle": ("bicycle", codebook.BICYCLE_CATV),
+                   "has_two_wheeler": ("two_wheeler", codebook.TWO_WHEELER_CATV),
+                   "has_hgv": ("hgv", codebook.HGV_CATV)}
+    for flag, (group, codes) in flag_groups.items():
+        if sorted(codes) != definitions["vehicle_groups"][group]:  # the flag is read from the group's bit
+            raise ValueError(f"{flag}: the {group} vehicle group no longer matches the codebook's codes")
     con.execute("CREATE OR REPLACE TEMP TABLE explorer_catv_groups (catv TINYINT, vgroup VARCHAR, bit UTINYINT)")
     rows = [(code, group, bit) for bit, (group, codes) in enumerate(definitions["vehicle_groups"].items())
             for code in codes]
@@ -147,31 +175,32 @@ def create_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
         for bit, (low, high) in enumerate(AGE_GROUPS.values())
     )
     people = ",\n".join(
-        f"CAST(count(*) FILTER (WHERE {_people_condition(catu, grav)}) AS USMALLINT) AS {_people_column(catu, grav)}"
+        f"CAST(count_if({_people_condition(catu, grav)}) AS USMALLINT) AS {_people_column(catu, grav)}"
         for catu in USER_CATEGORIES for grav in SEVERITIES
     )
     vehicle_counts, occupant_counts = [], []
     for group in VEHICLE_BREAKDOWN_GROUPS:
         count_col, killed_col, hosp_col = _vehicle_columns(group)
-        vehicle_counts.append(f"CAST(count(*) FILTER (WHERE vgroup = '{group}') AS USMALLINT) AS {count_col}")
+        vehicle_counts.append(f"CAST(count_if(vgroup = '{group}') AS USMALLINT) AS {count_col}")
         occupant_counts.append(
-            f"CAST(count(*) FILTER (WHERE vgroup = '{group}' AND grav = {codebook.GRAV_KILLED}) AS USMALLINT) "
-            f"AS {killed_col}"
+            f"CAST(count_if(vgroup = '{group}' AND grav = {codebook.GRAV_KILLED}) AS USMALLINT) AS {killed_col}"
         )
         occupant_counts.append(
-            f"CAST(count(*) FILTER (WHERE vgroup = '{group}' AND grav = {codebook.GRAV_HOSPITALISED}) "
-            f"AS USMALLINT) AS {hosp_col}"
+            f"CAST(count_if(vgroup = '{group}' AND grav = {codebook.GRAV_HOSPITALISED}) AS USMALLINT) AS {hosp_col}"
         )
-    breakdown_columns = [_people_column(c, g) for c in USER_CATEGORIES for g in SEVERITIES] + [
-        column for group in VEHICLE_BREAKDOWN_GROUPS for column in _vehicle_columns(group)
-    ]
-    zero_filled = ",\n".join(f"coalesce({c}, 0)::USMALLINT AS {c}" for c in breakdown_columns)
+    counts = explorer_columns()[4:]
+    zero_filled = ",\n".join(f"coalesce({c}, 0)::USMALLINT AS {c}" for c in counts)
+    flags = ",\n".join(
+        [f"(coalesce(u.catu_mask, 0) & {1 << codebook.PEDESTRIAN_CATU}) <> 0 AS has_pedestrian"]
+        + [f"(coalesce(v.vgroup_mask, 0) & {1 << _vehicle_bit(group)}) <> 0 AS {flag}"
+           for flag, (group, _) in flag_groups.items()]
+    )
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {EXPLORER_TABLE} AS
+        CREATE OR REPLACE TABLE {into}.accidents AS
         WITH veh AS (
             SELECT v.acc_id, v.veh, v.catv, coalesce(g.vgroup, 'unknown') AS vgroup, g.bit
-            FROM vehicles v LEFT JOIN explorer_catv_groups g USING (catv)
+            FROM {vehicles} v LEFT JOIN explorer_catv_groups g USING (catv)
         ),
         per_vehicle AS (
             SELECT acc_id,
@@ -182,7 +211,7 @@ def create_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
         ),
         per_occupant AS (
             SELECT u.acc_id, {", ".join(occupant_counts)}
-            FROM users u JOIN veh ON u.acc_id = veh.acc_id AND u.veh = veh.veh
+            FROM {users} u JOIN veh ON u.acc_id = veh.acc_id AND u.veh = veh.veh
             WHERE list_contains(?, u.catu)
             GROUP BY u.acc_id
         ),
@@ -191,29 +220,29 @@ def create_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
                 CAST(coalesce(bit_or(1 << catu) FILTER (WHERE list_contains(?, catu)), 0) AS USMALLINT) AS catu_mask,
                 CAST(coalesce(bit_or({age_bits}), 0) AS USMALLINT) AS age_mask,
                 {people}
-            FROM (SELECT *, CAST(acc_id // 100000000 AS INTEGER) - birth_year AS age FROM users)
+            FROM (SELECT *, CAST(acc_id // 100000000 AS INTEGER) - birth_year AS age FROM {users})
             GROUP BY acc_id
         )
-        SELECT a.* EXCLUDE ({", ".join(_H3_COLUMNS)}),
+        SELECT a.*,
+            {flags},
             coalesce(u.catu_mask, 0)::USMALLINT AS catu_mask,
             coalesce(v.vgroup_mask, 0)::USMALLINT AS vgroup_mask,
             coalesce(u.age_mask, 0)::USMALLINT AS age_mask,
             coalesce(v.catv_list, []) AS catv_list,
             {zero_filled}
-        FROM accidents a
+        FROM {accidents} a
         LEFT JOIN per_user u USING (acc_id)
         LEFT JOIN per_vehicle v USING (acc_id)
         LEFT JOIN per_occupant o USING (acc_id)
-        ORDER BY a.acc_id
         """,
         [list(_OCCUPANT_CATU), list(USER_CATEGORIES)],
     )
-    con.execute("CREATE OR REPLACE TABLE explorer_meta (definitions VARCHAR)")
-    con.execute("INSERT INTO explorer_meta VALUES (?)", [json.dumps(definitions, sort_keys=True)])
+    con.execute(f"CREATE OR REPLACE TABLE {into}.{META_TABLE} (definitions VARCHAR)")
+    con.execute(f"INSERT INTO {into}.{META_TABLE} VALUES (?)", [json.dumps(definitions, sort_keys=True)])
 
 
 def check_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Raise :class:`ExplorerStoreError` unless the explorer table matches today's definitions.
+    """Raise :class:`ExplorerStoreError` unless the explorer columns match today's definitions.
 
     The query functions below do not check (a missing table still raises
     :class:`ExplorerStoreError`): call this once per page run, before them.
@@ -222,16 +251,20 @@ def check_explorer_tables(con: duckdb.DuckDBPyConnection) -> None:
     cursor = con.cursor()
     try:
         found = cursor.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?)", [EXPLORER_TABLE, META_TABLE]
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'accidents' AND column_name = ?",
+            [explorer_columns()[0]],
         ).fetchall()[0][0]
-        stored = cursor.execute(f"SELECT definitions FROM {META_TABLE}").fetchall() if found == 2 else []
+        has_meta = cursor.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [META_TABLE]
+        ).fetchall()[0][0]
+        stored = cursor.execute(f"SELECT definitions FROM {META_TABLE}").fetchall() if found and has_meta else []
     finally:
         cursor.close()
     if not stored:
         raise ExplorerStoreError(_MISSING_TABLE)
     if stored[0][0] != expected:
         raise ExplorerStoreError(
-            "The explorer table was built from other filter definitions (age or vehicle groups changed). "
+            "The explorer columns were built from other filter definitions (age or vehicle groups changed). "
             "Rebuild the store with `python -m core store`."
         )
 
@@ -241,7 +274,7 @@ def _mask(bits: list[int]) -> int:
 
 
 def filter_sql(accident_filter: AccidentFilter) -> tuple[str, list[object]]:
-    """``WHERE`` clause over ``explorer_accidents`` selecting the same accidents as ``to_sql``.
+    """``WHERE`` clause over ``accidents`` (with its explorer columns) selecting the same accidents as ``to_sql``.
 
     The user-category, vehicle-group and age-group conditions become tests of
     the per-accident masks instead of subqueries.
@@ -328,7 +361,7 @@ def figures(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) -> 
     2780
     """
     where, params = filter_sql(accident_filter)
-    row = _fetch_df(con, f"SELECT {_MEASURES} FROM {EXPLORER_TABLE} WHERE {where}", params).iloc[0]
+    row = _fetch_df(con, f"SELECT {_MEASURES} FROM accidents WHERE {where}", params).iloc[0]
     return Figures(*(int(row[name]) for name in _COUNTS))
 
 
@@ -412,7 +445,7 @@ def _grouped_counts(
     rows = _fetch_df(
         con,
         f"SELECT {grouping}, GROUPING_ID({grouping}) AS grouping_id, {_MEASURES} "
-        f"FROM {EXPLORER_TABLE} WHERE {where} GROUP BY GROUPING SETS ({grouping_sets})",
+        f"FROM accidents WHERE {where} GROUP BY GROUPING SETS ({grouping_sets})",
         params,
     )
     frames = []
@@ -570,7 +603,7 @@ def breakdowns(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) 
     people_cols = [_people_column(c, g) for c in USER_CATEGORIES for g in SEVERITIES]
     vehicle_cols = [col for group in VEHICLE_BREAKDOWN_GROUPS for col in _vehicle_columns(group)]
     sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}" for c in people_cols + vehicle_cols)
-    totals = _fetch_df(con, f"SELECT {sums} FROM {EXPLORER_TABLE} WHERE {where}", params).iloc[0]
+    totals = _fetch_df(con, f"SELECT {sums} FROM accidents WHERE {where}", params).iloc[0]
     people = pd.DataFrame(
         [(c, codebook.label("catu", c), g, codebook.label("grav", g), int(totals[_people_column(c, g)]))
          for c in USER_CATEGORIES for g in SEVERITIES],
@@ -623,7 +656,7 @@ def map_points(
     return _fetch_df(
         con,
         f"SELECT acc_id, lat, lon, {_MARKER_JSON} AS marker FROM ("
-        f"SELECT * FROM {EXPLORER_TABLE} WHERE {where} AND lat IS NOT NULL ORDER BY hash(acc_id), acc_id LIMIT ?"
+        f"SELECT * FROM accidents WHERE {where} AND lat IS NOT NULL ORDER BY hash(acc_id), acc_id LIMIT ?"
         f") ORDER BY hash(acc_id), acc_id",
         [*params, int(limit)],
     )
@@ -655,7 +688,7 @@ def table_page(
     rows = _fetch_df(
         con,
         f"SELECT acc_id, year, month, day, hour, minute, dep, com, agg, lum, atm, surf, catr, col, "
-        f"catv_list, n_users, n_killed, n_hospitalised, n_light FROM {EXPLORER_TABLE} WHERE {where} "
+        f"catv_list, n_users, n_killed, n_hospitalised, n_light FROM accidents WHERE {where} "
         f"ORDER BY year DESC, month DESC, day DESC, hour DESC, minute DESC, acc_id DESC LIMIT ? OFFSET ?",
         [*params, int(page_size), int((page - 1) * page_size)],
     )
@@ -709,11 +742,11 @@ def export_query(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter
     aside); each user and vehicle keeps every column of its table.
     """
     where, params = filter_sql(accident_filter)
-    accident_cols = ", ".join(_columns(con, "accidents", without=_H3_COLUMNS))
+    accident_cols = ", ".join(_columns(con, "accidents", without=_H3_COLUMNS + explorer_columns()))
     user_fields = ", ".join(f"{c} := u.{c}" for c in _columns(con, "users", without=("acc_id",)))
     vehicle_fields = ", ".join(f"{c} := v.{c}" for c in _columns(con, "vehicles", without=("acc_id",)))
     sql = f"""
-        WITH chosen AS (SELECT {accident_cols} FROM {EXPLORER_TABLE} WHERE {where}),
+        WITH chosen AS (SELECT {accident_cols} FROM accidents WHERE {where}),
         usagers AS (
             SELECT u.acc_id, list(struct_pack({user_fields}) ORDER BY u.veh, u.catu, u.birth_year) AS usagers
             FROM users u SEMI JOIN chosen USING (acc_id) GROUP BY u.acc_id

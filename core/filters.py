@@ -21,6 +21,8 @@ _INVOLVED_COLUMN = {
     "two_wheeler": "has_two_wheeler",
     "hgv": "has_hgv",
 }
+# A list parameter typed like the TINYINT code columns it is compared with (see ``to_sql``).
+_CODES = "CAST(? AS TINYINT[])"
 # Filter field -> accidents column, for the multi-choice code filters.
 CODE_FIELDS = {"atm": "atm", "lum": "lum", "surf": "surf", "agg": "agg", "catr": "catr", "col": "col"}
 FIRST_YEAR, LAST_YEAR = 2005, 2030
@@ -115,14 +117,19 @@ class AccidentFilter:
 
         Examples
         --------
+        Parameters are cast to the column's own type (``TINYINT`` codes,
+        ``SMALLINT`` years): compared with plain integer parameters, DuckDB would
+        cast every row of the column instead and could not push the test into the
+        scan, which made filtered aggregates about 1.5x slower.
+
         >>> AccidentFilter(atm=(2,), outcome="fatal").to_sql()
-        ('list_contains(?, atm) AND n_killed > 0', [[2]])
+        ('list_contains(CAST(? AS TINYINT[]), atm) AND n_killed > 0', [[2]])
         """
         p = f"{alias}." if alias else ""
         clauses: list[str] = []
         params: list[object] = []
         if self.years:
-            clauses.append(f"{p}year BETWEEN ? AND ?")
+            clauses.append(f"{p}year BETWEEN CAST(? AS SMALLINT) AND CAST(? AS SMALLINT)")
             params += list(self.years)
         deps = self.department_codes()
         if deps:
@@ -131,18 +138,18 @@ class AccidentFilter:
         for name, column in CODE_FIELDS.items():
             values = getattr(self, name)
             if values:
-                clauses.append(f"list_contains(?, {p}{column})")
+                clauses.append(f"list_contains({_CODES}, {p}{column})")
                 params.append(list(values))
         if self.hours:
             first, last = self.hours
             joiner = "AND" if first <= last else "OR"
-            clauses.append(f"({p}hour >= ? {joiner} {p}hour <= ?)")
+            clauses.append(f"({p}hour >= CAST(? AS TINYINT) {joiner} {p}hour <= CAST(? AS TINYINT))")
             params += [first, last]
         if self.weekdays:
-            clauses.append(f"list_contains(?, {p}weekday)")
+            clauses.append(f"list_contains({_CODES}, {p}weekday)")
             params.append(list(self.weekdays))
         if self.months:
-            clauses.append(f"list_contains(?, {p}month)")
+            clauses.append(f"list_contains({_CODES}, {p}month)")
             params.append(list(self.months))
         if self.involves:
             clauses.append("(" + " OR ".join(f"{p}{_INVOLVED_COLUMN[g]}" for g in self.involves) + ")")

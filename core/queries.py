@@ -20,8 +20,8 @@ GROUP_COLUMNS = frozenset(
 
 MEASURES = """
     count(*) AS accidents,
-    count(*) FILTER (WHERE severe) AS severe_accidents,
-    count(*) FILTER (WHERE n_killed > 0) AS fatal_accidents,
+    count_if(severe) AS severe_accidents,
+    count_if(n_killed > 0) AS fatal_accidents,
     CAST(coalesce(sum(n_killed), 0) AS BIGINT) AS killed,
     CAST(coalesce(sum(n_hospitalised), 0) AS BIGINT) AS hospitalised,
     CAST(coalesce(sum(n_light), 0) AS BIGINT) AS light,

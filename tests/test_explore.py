@@ -246,7 +246,7 @@ def test_a_store_without_the_explorer_table_asks_for_a_rebuild() -> None:
 
 def test_a_store_built_from_other_definitions_asks_for_a_rebuild() -> None:
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE {explore.EXPLORER_TABLE} (acc_id BIGINT)")
+    con.execute(f"CREATE TABLE accidents (acc_id BIGINT, {explore.explorer_columns()[0]} USMALLINT)")
     definitions = explore.explorer_definitions() | {"age_groups": {"0-99": [0, 99]}}
     con.execute(f"CREATE TABLE {explore.META_TABLE} (definitions VARCHAR)")
     con.execute(f"INSERT INTO {explore.META_TABLE} VALUES (?)", [json.dumps(definitions, sort_keys=True)])

@@ -206,11 +206,11 @@ def run_ingest(
         staging.mkdir()
         report = build_report(con, sources, warnings)
         _write_store(con, staging, report)
-        con.close()
         timings["write"] = time.perf_counter() - start
         say("building the DuckDB database")
         start = time.perf_counter()
-        store.build_database(staging)
+        store.write_database(con, staging)
+        con.close()
         timings["database"] = time.perf_counter() - start
         final = out_dir / config.PARQUET_SUBDIR
         swap_in(staging, final)
@@ -225,9 +225,12 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
 
 
 def _write_store(con: duckdb.DuckDBPyConnection, staging: Path, report: dict) -> None:
-    _copy(con, ACCIDENT_OUTPUT, staging / config.ACCIDENTS_FILE)
-    _copy(con, USER_OUTPUT, staging / config.USERS_FILE)
-    _copy(con, VEHICLE_OUTPUT, staging / config.VEHICLES_FILE)
+    """Write the Parquet store and its rejects; keep the three tables in ``con`` for the database.
+
+    The output tables are materialised once (:data:`core.store.SOURCE_TABLES`), then
+    copied to Parquet and, by :func:`core.store.write_database`, into DuckDB: reading
+    the Parquet files back would cost a second decode of every row.
+    """
     _copy(
         con,
         """
@@ -243,9 +246,18 @@ def _write_store(con: duckdb.DuckDBPyConnection, staging: Path, report: dict) ->
         """,
         staging / config.REJECTS_FILE,
     )
+    outputs = {"accidents": ACCIDENT_OUTPUT, "users": USER_OUTPUT, "vehicles": VEHICLE_OUTPUT}
+    for table, query in outputs.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {store.SOURCE_TABLES[table]} AS {query}")
+    # What the output tables were made from is no longer needed: free the memory before the database build.
+    for table in ("acc_cells", "accidents_clean", "users_clean", "vehicles_clean", "raw_users", "raw_vehicles",
+                  "raw_accidents"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    files = {"accidents": config.ACCIDENTS_FILE, "users": config.USERS_FILE, "vehicles": config.VEHICLES_FILE}
+    for table, file in files.items():
+        _copy(con, f"SELECT * FROM {store.SOURCE_TABLES[table]}", staging / file)
     # Guard: the store must hold exactly the rows the report calls kept.
-    for table, file in (("accidents", config.ACCIDENTS_FILE), ("users", config.USERS_FILE),
-                        ("vehicles", config.VEHICLES_FILE)):
+    for table, file in files.items():
         written = con.execute("SELECT count(*) FROM read_parquet(?)", [str(staging / file)]).fetchall()[0][0]
         kept = sum(e["kept"] for e in report["tables"] if e["table"] == table)
         if written != kept:
