@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from core import codebook
 from core.config import ASSETS_DIR, H3_RESOLUTIONS
-from core.risk import cell_ids
+from core.risk import cell_id_array
 
 OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
 # Perceptually uniform sequential scale (viridis, 8 classes) and a colour-blind-safe
@@ -223,7 +223,10 @@ def rows_json(columns: Sequence[np.ndarray | Sequence]) -> str:
         return "[]"
     parts = []
     for column in columns:
-        array = pa.array(column.tolist() if isinstance(column, np.ndarray) and column.dtype == object else column)
+        if isinstance(column, pa.Array):
+            array = column
+        else:
+            array = pa.array(column.tolist() if isinstance(column, np.ndarray) and column.dtype == object else column)
         if pa.types.is_string(array.type):
             parts.append(pc.binary_join_element_wise('"', array, '"', ""))
         else:
@@ -303,21 +306,47 @@ def outline_layer(outlines: dict) -> dict:
     }
 
 
+_SERIALISED: dict[int, tuple[object, str]] = {}
+
+
+def _constant_json(value: object) -> str:
+    """Compact JSON of a large value that never changes (the department outlines), made once per object.
+
+    Re-serialising the 0.5 MB of outlines cost about 10 ms on every map.
+    """
+    hit = _SERIALISED.get(id(value))
+    if hit is None or hit[0] is not value:
+        hit = (value, json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
+        _SERIALISED[id(value)] = hit
+    return hit[1]
+
+
 def deck_json(layers: list[dict], *, view: tuple[float, float, float], tooltip: dict[str, str],
               hex_rows: str = "[]") -> DeckJson:
     """The whole deck spec as compact JSON; the basemap is Streamlit's default (CARTO) when online.
 
-    ``hex_rows`` (from :func:`rows_json`) becomes the data of the hexagon layer.
+    ``hex_rows`` (from :func:`rows_json`) becomes the data of the hexagon layer;
+    GeoJSON layers' data (the outlines) are serialised once per object.
     """
     latitude, longitude, zoom = view
+    slots: dict[str, str] = {}
+    spec_layers = []
+    for layer in layers:
+        if layer.get("@@type") == "GeoJsonLayer" and isinstance(layer.get("data"), dict):
+            slot = f"@@GEOJSON{len(slots)}@@"
+            slots[slot] = _constant_json(layer["data"])
+            layer = {**layer, "data": slot}
+        spec_layers.append(layer)
     spec = {
         "initialViewState": {"latitude": round(latitude, 5), "longitude": round(longitude, 5),
                              "zoom": round(zoom, 2), "pitch": 0, "bearing": 0},
-        "layers": layers,
+        "layers": spec_layers,
         "mapProvider": "carto",
         "views": [{"@@type": "MapView", "controller": True}],
     }
     text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for slot, geojson in slots.items():
+        text = text.replace(f'"{slot}"', geojson, 1)
     return DeckJson(text.replace(f'"{_DATA_SLOT}"', hex_rows, 1), tooltip)
 
 
@@ -440,7 +469,7 @@ def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count
     classes = classify(values, breaks, masked=masked)
     rate_text = _texts(shown["rate"].to_numpy(dtype=float), shown["rate_low"].to_numpy(dtype=float),
                        shown["rate_high"].to_numpy(dtype=float), scale=100, digits=1, unit=" %")
-    columns = [cell_ids(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
+    columns = [cell_id_array(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
                shown["severe"].to_numpy(), rate_text, shown["atm_mode"].to_numpy(), shown["lum_mode"].to_numpy()]
     if diverging:
         columns.append(_texts(shown["rr"].to_numpy(dtype=float), shown["rr_low"].to_numpy(dtype=float),

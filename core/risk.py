@@ -28,6 +28,8 @@ import duckdb
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import special
 
 from core import codebook
@@ -362,9 +364,34 @@ def cells_to_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
     return (cells & ~_RES_MASK) | np.uint64(resolution << _RES_SHIFT) | unused
 
 
+_HEX_PAIRS = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
+
+
+def cell_id_array(cells: np.ndarray) -> pa.StringArray:
+    """:func:`cell_ids` as an Arrow string array, for the map's JSON writer (no Python strings made).
+
+    Vectorised: each byte becomes two hex digits through a table, then the
+    leading "0" of the 16 digits goes (every valid H3 index has 15: its top
+    four bits are 0 and the next is 1); other values fall back to ``format``.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    if len(cells) == 0:
+        return pa.array([], type=pa.string())
+    if not np.all((cells >> np.uint64(59)) == 1):
+        return pa.array(list(map("{:x}".format, cells.tolist())), type=pa.string())
+    digits = _HEX_PAIRS[cells.astype(">u8").view(np.uint8).reshape(-1, 8)].view("S16").ravel()
+    return pc.utf8_slice_codeunits(pa.array(digits, type=pa.binary(16)).cast(pa.string()), 1)
+
+
 def cell_ids(cells: np.ndarray) -> list[str]:
-    """H3 indexes as the hexadecimal strings of ``h3.int_to_str`` (deck.gl reads them; JSON numbers above 2**53 lose digits)."""
-    return list(map("{:x}".format, np.asarray(cells, dtype=np.uint64).tolist()))
+    """H3 indexes as the hexadecimal strings of ``h3.int_to_str`` (deck.gl reads them; JSON numbers above 2**53 lose digits).
+
+    Examples
+    --------
+    >>> cell_ids(np.array([0x871FB4662FFFFFF], dtype=np.uint64))
+    ['871fb4662ffffff']
+    """
+    return cell_id_array(cells).to_pylist()
 
 
 # --------------------------------------------------------------------------- #

@@ -222,3 +222,26 @@ def test_exports_carry_the_displayed_hexes(facts) -> None:
     assert h3.is_valid_cell(first["properties"]["h3"])
     assert first["properties"]["meteo_frequente"] in {*__import__("core.codebook").codebook.codes_of("atm").values(),
                                                       "Non renseigné"}
+
+
+def test_cell_ids_are_h3_strings_for_real_cells_at_every_resolution(store_con) -> None:
+    rows = store_con.execute(
+        "SELECT h3_5, h3_6, h3_7, h3_8, h3_9 FROM accidents WHERE h3_9 IS NOT NULL USING SAMPLE 3000 ROWS"
+    ).fetchnumpy()
+    for column, cells in rows.items():
+        cells = np.asarray(cells, dtype=np.uint64)
+        assert risk.cell_ids(cells) == [h3.int_to_str(int(c)) for c in cells], column
+    # Values that are not H3 cells still come out as their hexadecimal digits.
+    assert risk.cell_ids(np.array([0, 255], dtype=np.uint64)) == ["0", "ff"]
+    assert risk.cell_ids(np.array([], dtype=np.uint64)) == []
+
+
+def test_deck_json_writes_the_outlines_once_and_keeps_them_exact() -> None:
+    outlines = maps.load_outlines()
+    layers = [maps.hex_layer([(1, 2, 3)]), maps.outline_layer(outlines)]
+    first = maps.deck_json(layers, view=maps.FRANCE_VIEW, tooltip={}, hex_rows='[["871fb4662ffffff",0]]')
+    second = maps.deck_json(layers, view=maps.FRANCE_VIEW, tooltip={}, hex_rows="[]")
+    spec = json.loads(first.spec_json)
+    assert spec["layers"][1]["data"] == outlines
+    assert spec["layers"][0]["data"] == [["871fb4662ffffff", 0]]
+    assert json.loads(second.spec_json)["layers"][1]["data"] == outlines
