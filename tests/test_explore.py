@@ -7,6 +7,7 @@ import io
 import json
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -309,9 +310,24 @@ def test_heatmaps_use_french_labels_and_full_grids(store_con) -> None:
 def test_choropleth_draws_metropolitan_departments(store_con) -> None:
     frame = explore.department_map_frame(explore.department_counts(store_con, AccidentFilter(years=(2020, 2020))))
     fig = explore_charts.department_choropleth(frame, metric="killed")
-    trace = fig.data[0]
-    assert len(trace.locations) == 96 and "971" not in trace.locations
-    assert dict(zip(trace.locations, trace.z, strict=True))["75"] == frame.set_index("code").loc["75", "killed"]
+    (markers,) = [trace for trace in fig.data if trace.mode == "markers"]
+    assert len(markers.customdata) == 96 and "971" not in markers.customdata
+    killed = frame.set_index("code")["killed"]
+    at = {code: i for i, code in enumerate(markers.customdata)}
+    assert markers.text[at["75"]] == f"75 Paris : {killed['75']}"
+    assert list(markers.marker.color) == [killed[code] for code in markers.customdata]
+    # Every department's outline is filled, once, in the colour class of its count.
+    fills = [trace for trace in fig.data if trace.fill == "toself"]
+    rings = sum(int(np.isnan(np.asarray(trace.y, dtype=float)).sum()) for trace in fills)
+    polygons = {f["properties"]["code"]: 1 if f["geometry"]["type"] == "Polygon" else len(f["geometry"]["coordinates"])
+                for f in explore.department_geojson()["features"]}
+    assert rings == sum(polygons[code] for code in markers.customdata)
+    darkest = fills[-1]
+    top = killed[list(markers.customdata)].max()
+    assert darkest.name == f"classe {explore_charts.CHOROPLETH_CLASSES - 1}"
+    assert markers.marker.cmax == top
+    # No geo subplot: nothing to download from plotly's CDN before drawing.
+    assert not fig.layout.geo.to_plotly_json() and all(trace.type == "scatter" for trace in fig.data)
     with pytest.raises(ValueError):
         explore_charts.department_choropleth(frame, metric="rate")
 
