@@ -92,9 +92,11 @@ def test_department_choropleth_draws_every_metropolitan_department_offline(page,
     page.goto(f"{app_url}/explorer?years=2020-2020")
     page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Départements").click()
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 96",
+    # One hover marker inside each of the 96 metropolitan departments, over the filled outlines.
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot path.point').length >= 96",
                            timeout=30_000)
-    assert page.locator(".js-plotly-plot path.js-fill").count() == 96
+    assert page.locator(".js-plotly-plot path.point").count() == 96
+    assert page.locator(".js-plotly-plot path.js-fill").count() >= 2
     assert not any("plot.ly" in url for url in outside)
 
 
