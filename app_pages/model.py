@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import dispatch
-from core import model as severity
+from core.dispatch import reliability
+from core.model.spec import ModelCardError, ModelMissingError
 from ui import severity_data
 from ui.format import format_count
 
 st.title("Fiabilité du modèle")
 try:
     card = severity_data.severity_model().card
-except (severity.ModelMissingError, severity.ModelCardError) as error:
+except (ModelMissingError, ModelCardError) as error:
     st.error(str(error))
     st.stop()
 
@@ -42,13 +42,13 @@ st.caption(f"L’enregistrement des blessés hospitalisés a changé en 2018 : c
            f"{years['validation'] - 1} plus une moitié de {years['validation']}, et évaluée (ROC-AUC) sur l’autre "
            f"moitié ; la meilleure, {card['start_year']['chosen']}, est retenue. Une variable « période "
            "d’enregistrement » sépare les deux régimes.")
-st.table(dispatch.start_year_table(card), hide_index=True)
+st.table(reliability.start_year_table(card), hide_index=True)
 
 st.subheader("Variables")
-importance = dict(dispatch.importance_by_field(card))
+importance = dict(reliability.importance_by_field(card))
 st.table([{"Champ de l’appel": field, "Variables du modèle": ", ".join(names),
            "Part du gain": f"{importance.get(field, 0) * 100:.1f} %".replace(".", ",")}
-          for field, names in dispatch.features_by_field(card).items()], hide_index=True)
+          for field, names in reliability.features_by_field(card).items()], hide_index=True)
 
 st.header(f"Résultats sur {test['year']}")
 tiles = st.columns(4)
@@ -57,22 +57,22 @@ tiles[1].metric("Erreur de calibration (ECE)", f"{test['severe']['ece']:.3f}".re
 tiles[2].metric("ROC-AUC (tué)", f"{test['fatal']['auc']:.3f}".replace(".", ","))
 tiles[3].metric("ROC-AUC, premier appel seul", f"{test['first_call_fields_only']['severe']['auc']:.3f}"
                 .replace(".", ","), help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
-st.table(dispatch.metrics_table(card), hide_index=True)
+st.table(reliability.metrics_table(card), hide_index=True)
 
 target = st.segmented_control("Calibration", ["severe", "fatal"], default="severe", key="model_target",
                               format_func={"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}.get)
-st.plotly_chart(dispatch.calibration_figure(card, target or "severe"), key="model_calibration")
+st.plotly_chart(reliability.calibration_figure(card, target or "severe"), key="model_calibration")
 
 st.subheader("Seuils des bandes de risque")
-st.table(dispatch.thresholds_table(card), hide_index=True)
+st.table(reliability.thresholds_table(card), hide_index=True)
 
 st.subheader("Par sous-groupe")
-st.table(dispatch.subgroup_table(card), hide_index=True)
+st.table(reliability.subgroup_table(card), hide_index=True)
 
 st.subheader("Comparaison avec les travaux publiés")
-st.table(dispatch.peers_table(card), hide_index=True)
+st.table(reliability.peers_table(card), hide_index=True)
 st.caption(f"Indicatif : autres années de test (2023, 2024 contre {test['year']}) et autres variables d’entrée. "
            "Notre rappel est celui du seuil « 80 % des accidents graves » choisi sur la validation.")
 
 st.header("Limites")
-st.markdown("\n".join(f"- {limit}" for limit in dispatch.LIMITS))
+st.markdown("\n".join(f"- {limit}" for limit in reliability.LIMITS))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import dispatch
 from core import features as F
-from core import model as severity
+from core.dispatch.intake import field_label, incident_from_form
+from core.model.spec import ModelCardError, ModelMissingError
 from ui import severity_data, severity_form, severity_result
 
 st.title("Estimation de gravité")
@@ -15,7 +15,7 @@ st.caption("Probabilité qu’un accident décrit au téléphone ait fait un tu�
            "l’appelant décrit (victime éjectée, incarcérée, inconsciente…) prime sur l’estimation.")
 try:
     model = severity_data.severity_model()
-except (severity.ModelMissingError, severity.ModelCardError) as error:
+except (ModelMissingError, ModelCardError) as error:
     st.error(str(error))
     st.stop()
 past = severity_data.past_accidents()
@@ -33,9 +33,9 @@ with form_column:
 record = severity_result.current()
 if call is not None:
     try:
-        record = severity_result.estimate(model, past, dispatch.incident_from_form(call))
+        record = severity_result.estimate(model, past, incident_from_form(call))
     except F.IncidentError as error:
-        result_panel.error(f"{dispatch.field_label(error.field)} : {error.reason}")
+        result_panel.error(f"{field_label(error.field)} : {error.reason}")
         record = None
 
 with result_panel:

@@ -4,7 +4,7 @@ Prints each figure next to its target and, in the same run, the same work done
 the naive way (one pandas DataFrame per incident, ``xgboost.DMatrix`` on it,
 exact TreeSHAP contributions) so the ratio is measured on this machine, now.
 
-Run: ``.venv/bin/python bench/predict.py`` (about two minutes; 2 threads). The machine may be
+Run: ``.venv/bin/python bench/py`` (about two minutes; 2 threads). The machine may be
 shared, so each figure is the best of a few passes, as ``timeit`` reports.
 """
 
@@ -20,8 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import config, model, store  # noqa: E402
+from core import config, store  # noqa: E402
 from core import features as F  # noqa: E402
+from core.model.loading import SeverityModel, load_model  # noqa: E402
+from core.model.metrics import apply_calibration  # noqa: E402
+from core.model.predict import predict_many, predict_one  # noqa: E402
+from core.model.spec import TEST_YEAR  # noqa: E402
 
 SINGLE_RUNS = 2000
 NAIVE_SINGLE_RUNS = 300
@@ -45,7 +49,7 @@ def timed(function, *args, **kwargs) -> float:
     return time.perf_counter() - started
 
 
-def naive_predict(severity: model.SeverityModel, incident: dict) -> dict:
+def naive_predict(severity: SeverityModel, incident: dict) -> dict:
     """The obvious implementation: a one-row DataFrame, a DMatrix, exact contributions."""
     import pandas as pd
     import xgboost as xgb
@@ -55,8 +59,8 @@ def naive_predict(severity: model.SeverityModel, incident: dict) -> dict:
     frame = pd.DataFrame(row, columns=list(F.FEATURE_NAMES))
     matrix = xgb.DMatrix(frame)
     calibration = severity.card["calibration"]
-    p_severe = model.apply_calibration(calibration["severe"], severity.severe.predict(matrix))
-    p_fatal = model.apply_calibration(calibration["fatal"], severity.fatal.predict(matrix))
+    p_severe = apply_calibration(calibration["severe"], severity.severe.predict(matrix))
+    p_fatal = apply_calibration(calibration["fatal"], severity.fatal.predict(matrix))
     contributions = severity.severe.predict(matrix, pred_contribs=True)
     return {"p_severe": float(p_severe[0]), "p_fatal": float(p_fatal[0]), "contributions": contributions}
 
@@ -73,23 +77,23 @@ def run_cli(incidents: list[dict]) -> tuple[float, int]:
 def main() -> int:
     import xgboost  # noqa: F401  (imports are not part of the load figure)
 
-    model.load_model()  # warm the file cache
-    loads = [timed(model.load_model) for _ in range(LOAD_RUNS)]
-    severity = model.load_model()
-    incidents = incidents_of(model.TEST_YEAR)
+    load_model()  # warm the file cache
+    loads = [timed(load_model) for _ in range(LOAD_RUNS)]
+    severity = load_model()
+    incidents = incidents_of(TEST_YEAR)
     rng = np.random.default_rng(0)
     sample = [incidents[i] for i in rng.choice(len(incidents), size=SINGLE_RUNS)]
 
     for incident in sample[:50]:
-        model.predict_one(severity, incident)
+        predict_one(severity, incident)
     # The machine is shared: each figure is the best of REPEATS passes (as timeit does), all passes printed.
-    singles = [np.array([timed(model.predict_one, severity, incident) for incident in sample])
+    singles = [np.array([timed(predict_one, severity, incident) for incident in sample])
                for _ in range(REPEATS)]
     single = min(singles, key=lambda times: np.percentile(times, 99))
-    single_plain = np.array([timed(model.predict_one, severity, incident, explain=False) for incident in sample])
+    single_plain = np.array([timed(predict_one, severity, incident, explain=False) for incident in sample])
     naive_single = np.array([timed(naive_predict, severity, incident) for incident in sample[:NAIVE_SINGLE_RUNS]])
-    batch_plain = min(timed(model.predict_many, severity, incidents, explain=False) for _ in range(REPEATS))
-    batch_explained = min(timed(model.predict_many, severity, incidents, explain=True) for _ in range(REPEATS))
+    batch_plain = min(timed(predict_many, severity, incidents, explain=False) for _ in range(REPEATS))
+    batch_explained = min(timed(predict_many, severity, incidents, explain=True) for _ in range(REPEATS))
     naive_batch_rate = 1 / naive_single.mean()
     cli_runs = [run_cli(incidents) for _ in range(2)]
     cli_seconds, answered = min(cli_runs)
@@ -100,7 +104,7 @@ def main() -> int:
     def line(figure: str, value: str, target: str = "", naive: str = "", ratio: str = "") -> None:
         print(f"{figure:<50}{value:>12}{target:>12}{naive:>12}{ratio:>8}")
 
-    print(f"severity model {severity.version}, {n:,} incidents of {model.TEST_YEAR}; best of {REPEATS} passes")
+    print(f"severity model {severity.version}, {n:,} incidents of {TEST_YEAR}; best of {REPEATS} passes")
     line("figure", "value", "target", "naive", "ratio")
     line(f"model load (median of {LOAD_RUNS}), ms", f"{np.median(loads) * ms:.1f}", "<= 100")
     line("model load (max), ms", f"{np.max(loads) * ms:.1f}")
@@ -114,7 +118,7 @@ def main() -> int:
          f"{naive_batch_rate:,.0f}", f"{n / batch_plain / naive_batch_rate:.0f}x")
     line("batch with top_factors, incidents/s", f"{n / batch_explained:,.0f}", "",
          f"{naive_batch_rate:,.0f}", f"{n / batch_explained / naive_batch_rate:.0f}x")
-    line(f"CLI, all {model.TEST_YEAR} incidents with top_factors, s", f"{cli_seconds:.1f}", "<= 30",
+    line(f"CLI, all {TEST_YEAR} incidents with top_factors, s", f"{cli_seconds:.1f}", "<= 30",
          f"{n / naive_batch_rate:.1f}", f"{n / naive_batch_rate / cli_seconds:.1f}x")
     print(f"CLI answered {answered:,} of {n:,} lines; naive = one pandas DataFrame + DMatrix per incident, "
           "exact TreeSHAP")

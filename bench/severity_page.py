@@ -14,7 +14,7 @@ Two baselines, measured in the same run:
   that caches nothing would do;
 * naive similar accidents: the compute of a submit (prediction + the similar
   accidents) with the similar accidents read by one SQL query per submit
-  (``core.model.similar_accidents``) instead of the in-memory index.
+  (``core.model.similar.similar_accidents``) instead of the in-memory index.
 
 Usage: ``python bench/severity_page.py [--submits 60] [--cold 5]``. Target: p95 <= 100 ms.
 """
@@ -38,9 +38,12 @@ import streamlit as st  # noqa: E402
 import streamlit.logger  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import dispatch, store  # noqa: E402
 from core import features as F  # noqa: E402
-from core import model as M  # noqa: E402
+from core import store  # noqa: E402
+from core.dispatch import intake, nearby  # noqa: E402
+from core.model.loading import load_model  # noqa: E402
+from core.model.predict import predict_one  # noqa: E402
+from core.model.similar import similar_accidents  # noqa: E402
 
 PAGE = ROOT / "app_pages" / "severity.py"
 TARGET_P95_MS = 100.0
@@ -67,8 +70,8 @@ def call_incidents(n: int) -> list[dict]:
     for row in frame.sample(n * 3, random_state=SEED).to_dict(orient="records"):
         incident = F.incident_from_row(row)
         vehicles = incident.get("vehicles") or []
-        others = [c for c in vehicles if c not in dispatch.MAIN_VEHICLES]
-        if len(others) != len(set(others)) or incident.get("vma") not in (None, *dispatch.SPEED_LIMITS):
+        others = [c for c in vehicles if c not in intake.MAIN_VEHICLES]
+        if len(others) != len(set(others)) or incident.get("vma") not in (None, *intake.SPEED_LIMITS):
             continue
         kept = {k: v for k, v in incident.items() if rng.random() >= UNKNOWN_RATE or k in ("lat", "lon")}
         if "lat" in kept and rng.random() < UNKNOWN_RATE:
@@ -93,17 +96,17 @@ def fill(app: AppTest, incident: dict) -> None:
     app.text_input(key="severity_coordinates").set_value(coordinates).run()
     if "datetime" in incident:
         when = dt.datetime.fromisoformat(incident["datetime"])
-        app.radio(key="severity_moment").set_value(dispatch.MOMENT_OTHER)
+        app.radio(key="severity_moment").set_value(intake.MOMENT_OTHER)
         app.date_input(key="severity_date").set_value(when.date())
         app.time_input(key="severity_time").set_value(when.time())
     else:
-        app.radio(key="severity_moment").set_value(dispatch.MOMENT_UNKNOWN)
+        app.radio(key="severity_moment").set_value(intake.MOMENT_UNKNOWN)
     counts: dict[int, int] = {}
     for code in incident.get("vehicles") or []:
         counts[code] = counts.get(code, 0) + 1
-    for code in dispatch.MAIN_VEHICLES:
+    for code in intake.MAIN_VEHICLES:
         app.number_input(key=f"severity_catv_{code}").set_value(counts.get(code, 0))
-    app.multiselect(key="severity_other_vehicles").set_value([c for c in counts if c not in dispatch.MAIN_VEHICLES])
+    app.multiselect(key="severity_other_vehicles").set_value([c for c in counts if c not in intake.MAIN_VEHICLES])
     app.number_input(key="severity_pedestrians").set_value(incident.get("n_pedestrians"))
     app.number_input(key="severity_people").set_value(incident.get("n_people"))
     for name in CODED:
@@ -140,18 +143,18 @@ def page_times(incidents: list[dict], wrapper: Path, *, cold: bool) -> np.ndarra
 
 def compute_times(incidents: list[dict], *, naive: bool) -> np.ndarray:
     """Prediction + similar accidents of a submit, outside Streamlit."""
-    model = M.load_model()
+    model = load_model()
     con = store.connect()
     first, last = model.card["years"]["history"]
-    past = None if naive else dispatch.load_past_accidents(con, first_year=first, last_year=last)
+    past = None if naive else nearby.load_past_accidents(con, first_year=first, last_year=last)
     times = []
     for incident in incidents:
         started = time.perf_counter()
-        M.predict_one(model, incident)
+        predict_one(model, incident)
         if naive:
-            M.similar_accidents(con, model, incident, limit=8)
+            similar_accidents(con, model, incident, limit=8)
         else:
-            dispatch.similar_table(dispatch.similar_nearby(past, incident, limit=8))
+            nearby.similar_table(nearby.similar_nearby(past, incident, limit=8))
         times.append(time.perf_counter() - started)
     con.close()
     return np.array(times) * 1000

@@ -47,13 +47,16 @@ def _store(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import model, store
+    from core import store
+    from core.model.fitting import START_YEAR_CANDIDATES
+    from core.model.spec import TARGETS
+    from core.model.train import train
 
-    steps = 6 + len(model.TARGETS) * (len(model.START_YEAR_CANDIDATES) + 2)
+    steps = 6 + len(TARGETS) * (len(START_YEAR_CANDIDATES) + 2)
     con = store.connect()
     try:
         with stage_bar(steps, width=52) as progress:
-            card = model.train(con, models_dir=Path(args.models), progress=progress)
+            card = train(con, models_dir=Path(args.models), progress=progress)
     finally:
         con.close()
     print(format_card(card))
@@ -113,9 +116,9 @@ def format_card(card: dict) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from core import model
+    from core.model.loading import load_model
 
-    loaded = model.load_model(Path(args.models))
+    loaded = load_model(Path(args.models))
     print(format_card(loaded.card))
     return 0
 
@@ -123,15 +126,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import json
 
-    from core import model
+    from core.model.loading import load_model
+    from core.model.predict import predict_many
 
-    loaded = model.load_model(Path(args.models))
+    loaded = load_model(Path(args.models))
     # Each pending line is its decoded JSON value, or the error object of a line that is not JSON.
     pending: list[tuple[bool, object]] = []
 
     def flush() -> None:
         values = [value for is_json, value in pending if is_json]
-        predictions = iter(model.predict_many(loaded, values, explain=not args.no_factors))
+        predictions = iter(predict_many(loaded, values, explain=not args.no_factors))
         for is_json, value in pending:
             result = _rounded(next(predictions)) if is_json else value
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -16,31 +16,33 @@ import numpy as np
 import pytest
 from h3.api import basic_str as h3
 
-from core import codebook, dispatch, maps
+from core import codebook, maps
 from core import features as F
-from core import model as M
+from core.dispatch import bands, intake, nearby, picker, reliability, session
+from core.model.loading import SeverityModel, load_model
+from core.model.predict import predict_one
 from tests.test_features import ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
 @pytest.fixture(scope="module")
-def severity() -> M.SeverityModel:
-    return M.load_model()
+def severity() -> SeverityModel:
+    return load_model()
 
 
 @pytest.fixture(scope="module")
-def past(store_con, severity) -> dispatch.PastAccidents:
+def past(store_con, severity) -> nearby.PastAccidents:
     first, last = severity.card["years"]["history"]
-    return dispatch.load_past_accidents(store_con, first_year=first, last_year=last)
+    return nearby.load_past_accidents(store_con, first_year=first, last_year=last)
 
 
-def _form_of(accident: dict) -> dispatch.CallForm:
+def _form_of(accident: dict) -> intake.CallForm:
     """The form an operator fills for a literal accident (vehicles counted by category)."""
     counts: dict[int, int] = {}
     for code in accident["vehicles"]:
         counts[code] = counts.get(code, 0) + 1
-    return dispatch.CallForm(
+    return intake.CallForm(
         dep=accident["dep"], com=accident["com"], coordinates=f"{accident['lat']}, {accident['lon']}",
-        moment=dispatch.MOMENT_OTHER, when=dt.datetime.fromisoformat(accident["datetime"]), vehicles=counts,
+        moment=intake.MOMENT_OTHER, when=dt.datetime.fromisoformat(accident["datetime"]), vehicles=counts,
         n_pedestrians=accident["n_pedestrians"], n_people=accident["n_people"], obs=accident["obs"],
         col=accident["col"], atm=accident["atm"], lum=accident["lum"], surf=accident["surf"], catr=accident["catr"],
         vma=accident["vma"], agg=accident["agg"], intersection=accident["int"],
@@ -54,27 +56,27 @@ def _form_of(accident: dict) -> dispatch.CallForm:
 
 @pytest.mark.parametrize("accident", [ACCIDENT_201900000011, ACCIDENT_201900000134])
 def test_form_of_a_real_accident_gives_its_incident(accident: dict) -> None:
-    incident = dispatch.incident_from_form(_form_of(accident))
+    incident = intake.incident_from_form(_form_of(accident))
     assert incident == accident
 
 
 def test_every_field_unknown_gives_an_empty_incident() -> None:
-    assert dispatch.incident_from_form(dispatch.CallForm(vehicles={7: 0, 33: 0})) == {}
+    assert intake.incident_from_form(intake.CallForm(vehicles={7: 0, 33: 0})) == {}
 
 
 def test_now_is_the_local_time_of_the_department() -> None:
     moment = dt.datetime(2020, 1, 15, 23, 30, tzinfo=dt.UTC)
-    paris = dispatch.incident_from_form(dispatch.CallForm(dep="75", moment=dispatch.MOMENT_NOW), now=moment)
-    reunion = dispatch.incident_from_form(dispatch.CallForm(dep="974", moment=dispatch.MOMENT_NOW), now=moment)
-    unknown_place = dispatch.incident_from_form(dispatch.CallForm(moment=dispatch.MOMENT_NOW), now=moment)
+    paris = intake.incident_from_form(intake.CallForm(dep="75", moment=intake.MOMENT_NOW), now=moment)
+    reunion = intake.incident_from_form(intake.CallForm(dep="974", moment=intake.MOMENT_NOW), now=moment)
+    unknown_place = intake.incident_from_form(intake.CallForm(moment=intake.MOMENT_NOW), now=moment)
     assert paris["datetime"] == "2020-01-16T00:30"  # UTC+1 in winter
     assert reunion["datetime"] == "2020-01-16T03:30"  # UTC+4
     assert unknown_place["datetime"] == paris["datetime"]
 
 
 def test_every_overseas_time_zone_exists() -> None:
-    for dep in dispatch.TIME_ZONES:
-        assert dispatch.local_now(dep).year >= 2024
+    for dep in intake.TIME_ZONES:
+        assert intake.local_now(dep).year >= 2024
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -85,35 +87,35 @@ def test_every_overseas_time_zone_exists() -> None:
     ("", None),
 ])
 def test_coordinates_as_operators_paste_them(text: str, expected) -> None:
-    assert dispatch.parse_coordinates(text) == expected
+    assert intake.parse_coordinates(text) == expected
 
 
 @pytest.mark.parametrize(("text", "field"), [("48.85", "lat"), ("nord, 2.3", "lat"), ("48.8, est", "lon"),
                                              ("95, 2", "lat"), ("45, 181", "lon")])
 def test_bad_coordinates_name_the_field(text: str, field: str) -> None:
     with pytest.raises(F.IncidentError) as caught:
-        dispatch.incident_from_form(dispatch.CallForm(coordinates=text))
+        intake.incident_from_form(intake.CallForm(coordinates=text))
     assert caught.value.field == field
-    assert dispatch.field_label(caught.value.field) == "Coordonnées"
+    assert intake.field_label(caught.value.field) == "Coordonnées"
 
 
 def test_more_pedestrians_than_people_is_refused_naming_pedestrians() -> None:
     with pytest.raises(F.IncidentError) as caught:
-        dispatch.incident_from_form(dispatch.CallForm(n_pedestrians=3, n_people=2))
+        intake.incident_from_form(intake.CallForm(n_pedestrians=3, n_people=2))
     assert caught.value.field == "n_pedestrians"
-    assert dispatch.field_label(caught.value.field) == "Piétons"
+    assert intake.field_label(caught.value.field) == "Piétons"
 
 
 def test_vehicle_choices_are_current_catv_codes_each_offered_once() -> None:
-    offered = dispatch.MAIN_VEHICLES + dispatch.OTHER_VEHICLES
+    offered = intake.MAIN_VEHICLES + intake.OTHER_VEHICLES
     assert len(set(offered)) == len(offered)
     retired = {code for code, text in codebook.codes_of("catv").items() if text.startswith("Référence inutilisée")}
     assert set(offered) == set(codebook.codes_of("catv")) - retired
-    assert dispatch.vehicle_label(3) == "Voiturette (Quadricycle à moteur carrossé)"
+    assert intake.vehicle_label(3) == "Voiturette (Quadricycle à moteur carrossé)"
 
 
 def test_description_of_a_real_incident() -> None:
-    text = dispatch.describe_incident(ACCIDENT_201900000011)
+    text = intake.describe_incident(ACCIDENT_201900000011)
     assert text.startswith("Marseille 6e Arrondissement (13206) · Bouches-du-Rhône (13) · 43.2879, 5.3912")
     assert "1 × VL seul" in text and "1 piéton" in text and "En agglomération" in text
 
@@ -124,19 +126,19 @@ def test_description_of_a_real_incident() -> None:
 
 
 def test_bands_come_from_the_card_thresholds(severity) -> None:
-    thresholds = dispatch.band_thresholds(severity.card)
+    thresholds = bands.band_thresholds(severity.card)
     chosen = severity.card["thresholds"]["severe"]
     assert {thresholds.medium_from, thresholds.high_from} == {chosen["recall_80"]["threshold"],
                                                               chosen["best_f1"]["threshold"]}
     assert thresholds.medium_from <= thresholds.high_from
-    assert dispatch.severity_band(thresholds.medium_from - 1e-6, thresholds).key == "low"
-    assert dispatch.severity_band(thresholds.medium_from, thresholds).key == "medium"
-    assert dispatch.severity_band(thresholds.high_from, thresholds).key == "high"
+    assert bands.severity_band(thresholds.medium_from - 1e-6, thresholds).key == "low"
+    assert bands.severity_band(thresholds.medium_from, thresholds).key == "medium"
+    assert bands.severity_band(thresholds.high_from, thresholds).key == "high"
 
 
 def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(severity, store_con) -> None:
     """Marseille, a car hits a pedestrian in town, daytime, on a communal road, no obstacle."""
-    result = M.predict_one(severity, ACCIDENT_201900000011, explain=False)
+    result = predict_one(severity, ACCIDENT_201900000011, explain=False)
     first, last = severity.card["years"]["training"]
     total, severe = store_con.execute(
         """
@@ -147,38 +149,38 @@ def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(s
           AND NOT a.has_bicycle AND NOT a.has_two_wheeler AND NOT a.has_hgv AND NOT v.obstacle
         """, [first, last]).fetchall()[0]
     assert result["support"] == total
-    assert dispatch.out_of_100(result) == round(100 * severe / total)
-    assert dispatch.support_warning(result, dispatch.known_key_facts(ACCIDENT_201900000011),
+    assert bands.out_of_100(result) == round(100 * severe / total)
+    assert bands.support_warning(result, bands.known_key_facts(ACCIDENT_201900000011),
                                     years=(first, last)) is None
 
 
 def test_all_unknown_warns_that_nothing_is_known(severity) -> None:
-    result = M.predict_one(severity, {}, explain=False)
-    warning = dispatch.support_warning(result, dispatch.known_key_facts({}), years=(2005, 2019))
+    result = predict_one(severity, {}, explain=False)
+    warning = bands.support_warning(result, bands.known_key_facts({}), years=(2005, 2019))
     assert warning is not None and "aucun fait clé" in warning
 
 
 def test_rare_facts_warn_with_the_count(severity) -> None:
     """A tram, a heavy goods vehicle and a bicycle hitting a pedestrian on a motorway at night: almost never seen."""
     incident = {"agg": 1, "catr": 1, "lum": 3, "vehicles": [40, 14, 1], "n_pedestrians": 1, "obs": 2}
-    result = M.predict_one(severity, incident, explain=False)
-    assert result["support"] < dispatch.MIN_SUPPORT
-    warning = dispatch.support_warning(result, dispatch.known_key_facts(incident), years=(2005, 2019))
+    result = predict_one(severity, incident, explain=False)
+    assert result["support"] < bands.MIN_SUPPORT
+    warning = bands.support_warning(result, bands.known_key_facts(incident), years=(2005, 2019))
     assert f"seulement {result['support']} accidents" in warning
 
 
 def test_factors_are_split_by_sign_in_french(severity) -> None:
-    result = M.predict_one(severity, ACCIDENT_201900000134)
-    up, down = dispatch.factors_by_direction(result)
+    result = predict_one(severity, ACCIDENT_201900000134)
+    up, down = bands.factors_by_direction(result)
     effects = {f"{f['label']} : {f['value']}": f["effect"] for f in result["top_factors"]}
     assert up and all(effects[p] > 0 for p in up) and all(effects[p] < 0 for p in down)
     assert set(up) | set(down) == set(effects)
-    assert sum(share for _, share in dispatch.worst_injury_shares(result)) == pytest.approx(1.0)
+    assert sum(share for _, share in bands.worst_injury_shares(result)) == pytest.approx(1.0)
 
 
 def test_key_facts_described_with_official_labels() -> None:
-    facts = dispatch.known_key_facts(ACCIDENT_201900000134)
-    assert dispatch.describe_key_facts(facts) == (
+    facts = bands.known_key_facts(ACCIDENT_201900000134)
+    assert bands.describe_key_facts(facts) == (
         "Hors agglomération, Route Départementale, de nuit, sans piéton, sans vélo, sans deux-roues motorisé, "
         "sans poids lourd, obstacle fixe heurté")
 
@@ -197,7 +199,7 @@ _FACTS_SQL = """
 
 def test_similar_accidents_share_the_facts_and_are_the_nearest(past, store_con) -> None:
     incident = ACCIDENT_201900000011
-    similar = dispatch.similar_nearby(past, incident, limit=8)
+    similar = nearby.similar_nearby(past, incident, limit=8)
     assert len(similar) == 8
     rows = store_con.execute(_FACTS_SQL, [similar["acc_id"].tolist()]).fetchall()
     for row in rows:
@@ -218,7 +220,7 @@ def test_similar_accidents_share_the_facts_and_are_the_nearest(past, store_con) 
 
 
 def test_similar_accidents_carry_their_store_vehicles_and_outcome(past, store_con) -> None:
-    similar = dispatch.similar_nearby(past, ACCIDENT_201900000134, limit=6)
+    similar = nearby.similar_nearby(past, ACCIDENT_201900000134, limit=6)
     for row in similar.itertuples():
         vehicles = store_con.execute("SELECT list(coalesce(catv, 0) ORDER BY veh) FROM vehicles WHERE acc_id = ?",
                                      [row.acc_id]).fetchall()[0][0]
@@ -230,29 +232,29 @@ def test_similar_accidents_carry_their_store_vehicles_and_outcome(past, store_co
 
 def test_without_coordinates_the_commune_comes_first_most_recent_first(past, store_con) -> None:
     incident = {"com": "2A004", "dep": "2A", "vehicles": [33]}
-    similar = dispatch.similar_nearby(past, incident, limit=8)
+    similar = nearby.similar_nearby(past, incident, limit=8)
     expected = store_con.execute(
         "SELECT acc_id FROM accidents WHERE com = '2A004' AND year BETWEEN ? AND ? AND has_two_wheeler "
         "AND NOT has_bicycle AND NOT has_hgv ORDER BY acc_id DESC LIMIT 8",
         [past.first_year, past.last_year]).fetchall()
     assert similar["acc_id"].tolist() == [r[0] for r in expected]
     assert similar["distance_km"].isna().all()
-    table = dispatch.similar_table(similar)
+    table = nearby.similar_table(similar)
     assert set(table["Lieu"]) == {"Ajaccio"}
     assert list(table.columns) == ["Date", "Lieu", "Distance", "Véhicules", "Bilan"]
 
 
 def test_matching_count_equals_the_store(past, store_con) -> None:
-    similar = dispatch.similar_nearby(past, {"agg": 1, "lum": 3}, limit=5)
+    similar = nearby.similar_nearby(past, {"agg": 1, "lum": 3}, limit=5)
     expected = store_con.execute("SELECT count(*) FROM accidents WHERE year BETWEEN ? AND ? AND agg = 1 AND lum > 2",
                                  [past.first_year, past.last_year]).fetchall()[0][0]
     assert similar.attrs["matching"] == expected
 
 
 def test_outcome_and_vehicles_in_words() -> None:
-    assert dispatch.describe_outcome(1, 2, 0) == "1 tué, 2 blessés hospitalisés"
-    assert dispatch.describe_outcome(0, 0, 1) == "1 blessé léger"
-    assert dispatch.describe_vehicles([17, 7]) == "1 × Tracteur routier + semi-remorque, 1 × VL seul"
+    assert nearby.describe_outcome(1, 2, 0) == "1 tué, 2 blessés hospitalisés"
+    assert nearby.describe_outcome(0, 0, 1) == "1 blessé léger"
+    assert nearby.describe_vehicles([17, 7]) == "1 × Tracteur routier + semi-remorque, 1 × VL seul"
 
 
 # --------------------------------------------------------------------------- #
@@ -263,14 +265,14 @@ def test_outcome_and_vehicles_in_words() -> None:
 def test_session_csv_round_trips(severity) -> None:
     rows = []
     for number, incident in enumerate((ACCIDENT_201900000011, {}), start=1):
-        result = M.predict_one(severity, incident)
-        band = dispatch.severity_band(result["p_severe"], dispatch.band_thresholds(severity.card))
-        rows.append(dispatch.estimate_row(number, incident, result, band, made_at=dt.datetime(2024, 5, 1, 14, 3)))
-    parsed = list(csv.DictReader(io.StringIO(dispatch.estimates_csv(rows))))
+        result = predict_one(severity, incident)
+        band = bands.severity_band(result["p_severe"], bands.band_thresholds(severity.card))
+        rows.append(session.estimate_row(number, incident, result, band, made_at=dt.datetime(2024, 5, 1, 14, 3)))
+    parsed = list(csv.DictReader(io.StringIO(session.estimates_csv(rows))))
     assert [r["numero"] for r in parsed] == ["1", "2"]
     assert json.loads(parsed[0]["incident_json"]) == ACCIDENT_201900000011
     assert json.loads(parsed[1]["incident_json"]) == {}
-    assert float(parsed[0]["p_grave"]) == pytest.approx(M.predict_one(severity, ACCIDENT_201900000011)["p_severe"],
+    assert float(parsed[0]["p_grave"]) == pytest.approx(predict_one(severity, ACCIDENT_201900000011)["p_severe"],
                                                          abs=1e-4)
     assert parsed[1]["resume"] == "Aucune information"
 
@@ -282,44 +284,44 @@ def test_session_csv_round_trips(severity) -> None:
 
 def test_paris_cells_cover_paris_at_resolution_8() -> None:
     outlines = maps.load_outlines()
-    resolution, cells = dispatch.department_cells(outlines, "75")
-    assert resolution == 8 and 100 < len(cells) <= dispatch.MAX_PICK_CELLS
+    resolution, cells = picker.department_cells(outlines, "75")
+    assert resolution == 8 and 100 < len(cells) <= picker.MAX_PICK_CELLS
     assert any(h3.latlng_to_cell(48.8530, 2.3499, 8) == cell for cell in cells)  # Notre-Dame
-    big_resolution, big = dispatch.department_cells(outlines, "33")  # Gironde, 10,000 km²: resolution 6
-    assert big_resolution < 8 and len(big) <= dispatch.MAX_PICK_CELLS
+    big_resolution, big = picker.department_cells(outlines, "33")  # Gironde, 10,000 km²: resolution 6
+    assert big_resolution < 8 and len(big) <= picker.MAX_PICK_CELLS
 
 
 def test_a_click_on_a_cell_gives_its_centre_and_on_a_department_its_code() -> None:
     cell = h3.latlng_to_cell(43.287899, 5.39117, 8)
-    picked = dispatch.picked_place({"selection": {"objects": {dispatch.CELL_LAYER: [{"cell": cell}]}}})
+    picked = picker.picked_place({"selection": {"objects": {picker.CELL_LAYER: [{"cell": cell}]}}})
     lat, lon = h3.cell_to_latlng(cell)
     assert picked.point == (round(lat, 5), round(lon, 5))
     assert h3.latlng_to_cell(*picked.point, 8) == cell
-    department = {"selection": {"objects": {dispatch.DEPARTMENT_LAYER: [{"code": "2A", "nom": "Corse-du-Sud"}]}}}
-    assert dispatch.picked_place(department) == dispatch.PickedPlace(dep="2A")
+    department = {"selection": {"objects": {picker.DEPARTMENT_LAYER: [{"code": "2A", "nom": "Corse-du-Sud"}]}}}
+    assert picker.picked_place(department) == picker.PickedPlace(dep="2A")
 
 
 def test_place_picker_spec_has_named_light_pickable_layers() -> None:
     outlines = maps.load_outlines()
-    departments = dispatch.pickable_departments(outlines)
+    departments = picker.pickable_departments(outlines)
     assert {row["code"] for row in departments} == {f["properties"]["code"] for f in outlines["features"]}
     assert sum(len(row["polygon"]) for row in departments) < 3000  # light enough to pick in software WebGL
-    resolution, cells = dispatch.department_cells(outlines, "13")
-    deck = dispatch.place_picker_deck(outlines, departments, dep="13", resolution=resolution, cells=cells,
+    resolution, cells = picker.department_cells(outlines, "13")
+    deck = picker.place_picker_deck(outlines, departments, dep="13", resolution=resolution, cells=cells,
                                       point=(43.2879, 5.3912))
     spec = json.loads(deck.to_json())
     pickable = [layer["id"] for layer in spec["layers"] if layer.get("pickable")]
-    assert pickable == [dispatch.DEPARTMENT_LAYER, dispatch.CELL_LAYER]
+    assert pickable == [picker.DEPARTMENT_LAYER, picker.CELL_LAYER]
     assert {layer["@@type"] for layer in spec["layers"] if layer.get("pickable")} == {"PolygonLayer",
                                                                                      "ScatterplotLayer"}
-    discs = next(layer for layer in spec["layers"] if layer["id"] == dispatch.CELL_LAYER)["data"]
+    discs = next(layer for layer in spec["layers"] if layer["id"] == picker.CELL_LAYER)["data"]
     assert [d["cell"] for d in discs] == cells
     assert h3.latlng_to_cell(discs[0]["lat"], discs[0]["lon"], resolution) == cells[0]
     assert spec["initialViewState"]["latitude"] == pytest.approx(43.2879)
 
 
 def test_communes_of_a_department_come_from_the_store(store_con) -> None:
-    communes = dict(dispatch.communes_of(store_con, "2A"))
+    communes = dict(picker.communes_of(store_con, "2A"))
     assert communes["2A004"] == "Ajaccio"
     expected = store_con.execute("SELECT count(DISTINCT com) FROM accidents WHERE dep = '2A'").fetchall()[0][0]
     assert len(communes) == expected
@@ -332,19 +334,19 @@ def test_communes_of_a_department_come_from_the_store(store_con) -> None:
 
 def test_card_tables_show_the_card_figures(severity) -> None:
     card = severity.card
-    metrics = dispatch.metrics_table(card)
+    metrics = reliability.metrics_table(card)
     assert len(metrics) == 6
     model_row = metrics.iloc[0]
     assert model_row["ROC-AUC"] == f"{card['metrics']['test']['severe']['auc']:.3f}".replace(".", ",")
-    subgroups = dispatch.subgroup_table(card)
-    assert set(card["metrics"]["test"]["subgroups"]) <= set(dispatch.SUBGROUP_LABELS)
+    subgroups = reliability.subgroup_table(card)
+    assert set(card["metrics"]["test"]["subgroups"]) <= set(reliability.SUBGROUP_LABELS)
     assert "Outre-mer" in set(subgroups["Sous-groupe"])
-    peers = dispatch.peers_table(card)
+    peers = reliability.peers_table(card)
     assert list(peers["Publié"]) == ["0,817", "0,807"]
-    calibration = dispatch.calibration_frame(card)
-    figure = dispatch.calibration_figure(card)
+    calibration = reliability.calibration_frame(card)
+    figure = reliability.calibration_figure(card)
     np.testing.assert_allclose(figure.data[1].x, calibration["mean_predicted"])
     np.testing.assert_allclose(figure.data[1].y, calibration["observed"])
     assert calibration["n"].sum() == card["metrics"]["test"]["severe"]["n"]
-    grouped = dispatch.features_by_field(card)
+    grouped = reliability.features_by_field(card)
     assert sum(len(v) for v in grouped.values()) == len(card["features"]["names"])

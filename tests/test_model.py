@@ -13,20 +13,26 @@ from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from core import codebook, config, model
+from core import codebook, config
 from core import features as F
+from core.model import metrics, spec
+from core.model.explain import FIELD_LABELS, TOP_FACTORS
+from core.model.fitting import START_YEAR_CANDIDATES, mask_fields
+from core.model.loading import load_model
+from core.model.predict import predict_columns, predict_many, predict_one
+from core.model.similar import similar_accidents
 from tests.test_features import ACCIDENT_201900000001, ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
 @pytest.fixture(scope="module")
 def severity():
-    return model.load_model()
+    return load_model()
 
 
 @pytest.fixture(scope="module")
 def test_year(store_con):
     """Every accident of the test year, with its outcomes."""
-    return F.training_frame(store_con, first_year=model.TEST_YEAR, last_year=model.TEST_YEAR)
+    return F.training_frame(store_con, first_year=spec.TEST_YEAR, last_year=spec.TEST_YEAR)
 
 
 # --------------------------------------------------------------------------- #
@@ -36,14 +42,14 @@ def test_year(store_con):
 
 def test_card_describes_the_protocol(severity) -> None:
     card = severity.card
-    assert card["model_version"] == model.MODEL_VERSION
+    assert card["model_version"] == spec.MODEL_VERSION
     assert card["years"]["test"] == 2020 and card["years"]["validation"] == 2019
     assert card["years"]["training"][1] == 2019 and card["years"]["history"][1] == 2019
     for chosen, candidates in ((card["start_year"]["chosen"], card["start_year"]["candidates"]),
                                (card["start_year"]["chosen_fatal"], card["start_year"]["candidates_fatal"])):
         # The chosen start year ties with the best validation AUC (within 0.001); every later one does worse.
         auc = {c["start_year"]: c["auc"] for c in candidates}
-        assert set(auc) == set(model.START_YEAR_CANDIDATES)
+        assert set(auc) == set(START_YEAR_CANDIDATES)
         assert auc[chosen] >= max(auc.values()) - 0.001
         assert all(auc[later] < max(auc.values()) - 0.001 for later in auc if later > chosen)
     assert card["features"]["names"] == list(F.FEATURE_NAMES)
@@ -54,7 +60,7 @@ def test_card_describes_the_protocol(severity) -> None:
         assert name in card["metrics"]["test"]["subgroups"]
     for target in ("severe", "fatal"):
         assert set(card["thresholds"][target]) == {"best_f1", "recall_80"}
-        assert card["thresholds"][target]["recall_80"]["recall"] >= model.RECALL_TARGET
+        assert card["thresholds"][target]["recall_80"]["recall"] >= metrics.RECALL_TARGET
 
 
 def test_store_rows_per_year_match_fingerprint(severity, store_con) -> None:
@@ -71,7 +77,7 @@ def test_store_rows_per_year_match_fingerprint(severity, store_con) -> None:
 
 @pytest.fixture(scope="module")
 def test_predictions(severity, test_year):
-    results = model.predict_columns(severity, F.columns_from_frame(test_year), explain=False)
+    results = predict_columns(severity, F.columns_from_frame(test_year), explain=False)
     p_severe = np.array([r["p_severe"] for r in results])
     p_fatal = np.array([r["p_fatal"] for r in results])
     return p_severe, p_fatal
@@ -110,22 +116,22 @@ def test_ece_matches_a_plain_loop() -> None:
     rng = np.random.default_rng(3)
     p = rng.random(2000)
     y = (rng.random(2000) < p ** 2).astype(int)
-    assert model.expected_calibration_error(y, p) == pytest.approx(_ece(y, p), abs=1e-12)
+    assert metrics.expected_calibration_error(y, p) == pytest.approx(_ece(y, p), abs=1e-12)
 
 
 def test_calibration_map_equals_scikit_learn(test_year, test_predictions) -> None:
     p_severe, _ = test_predictions
     y = test_year["severe"].to_numpy().astype(int)
-    calibrator = model.fit_isotonic(y, p_severe)
+    calibrator = metrics.fit_isotonic(y, p_severe)
     iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p_severe, y)
     grid = np.linspace(0, 1, 101)
-    np.testing.assert_allclose(model.apply_calibration(calibrator, grid), iso.predict(grid), atol=1e-12)
+    np.testing.assert_allclose(metrics.apply_calibration(calibrator, grid), iso.predict(grid), atol=1e-12)
 
 
 def test_thresholds_on_real_scores(test_year, test_predictions) -> None:
     p_severe, _ = test_predictions
     y = test_year["severe"].to_numpy().astype(int)
-    chosen = model.choose_thresholds(y, p_severe)
+    chosen = metrics.choose_thresholds(y, p_severe)
     assert chosen["recall_80"]["recall"] >= 0.80
     flagged = p_severe >= chosen["best_f1"]["threshold"]
     assert chosen["best_f1"]["precision"] == pytest.approx(y[flagged].mean())
@@ -137,17 +143,17 @@ def test_thresholds_on_real_scores(test_year, test_predictions) -> None:
 
 
 def test_predict_literal_accidents(severity) -> None:
-    tree = model.predict_one(severity, ACCIDENT_201900000134)
-    motorway = model.predict_one(severity, ACCIDENT_201900000001)
+    tree = predict_one(severity, ACCIDENT_201900000134)
+    motorway = predict_one(severity, ACCIDENT_201900000001)
     # A lone car into a tree at night in the countryside is far more likely severe and fatal
     # than a rear-end shunt on an urban motorway.
     assert tree["p_severe"] > motorway["p_severe"] + 0.2
     assert tree["p_fatal"] > 3 * motorway["p_fatal"]
-    assert tree["model_version"] == model.MODEL_VERSION
+    assert tree["model_version"] == spec.MODEL_VERSION
     fields = [f["field"] for f in tree["top_factors"]]
-    assert 0 < len(fields) <= model.TOP_FACTORS and len(set(fields)) == len(fields)
+    assert 0 < len(fields) <= TOP_FACTORS and len(set(fields)) == len(fields)
     for factor in tree["top_factors"]:
-        assert factor["label"] == model.FIELD_LABELS[factor["field"]]
+        assert factor["label"] == FIELD_LABELS[factor["field"]]
         assert ("augmente" in factor["text"]) == (factor["effect"] > 0)
     obstacle = next((f for f in tree["top_factors"] if f["field"] == "obs"), None)
     if obstacle is not None:
@@ -155,13 +161,13 @@ def test_predict_literal_accidents(severity) -> None:
 
 
 def test_bad_line_does_not_stop_the_batch(severity) -> None:
-    results = model.predict_many(
+    results = predict_many(
         severity, [ACCIDENT_201900000001, {"atm": 42, "id": "x"}, "not an object", ACCIDENT_201900000011]
     )
     assert results[1] == {"id": "x", "error": {"field": "atm", "reason": results[1]["error"]["reason"]}}
     assert results[2]["error"]["field"] == "incident"
     assert "p_severe" in results[0] and "p_severe" in results[3]
-    alone = model.predict_one(severity, ACCIDENT_201900000011)
+    alone = predict_one(severity, ACCIDENT_201900000011)
     assert results[3]["p_severe"] == pytest.approx(alone["p_severe"])
 
 
@@ -199,10 +205,10 @@ def _as_incident(drawn: dict) -> dict:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=INCIDENT)
 def test_any_known_unknown_combination_gives_probabilities(severity, drawn) -> None:
-    result = model.predict_one(severity, _as_incident(drawn))
+    result = predict_one(severity, _as_incident(drawn))
     assert 0.0 <= result["p_fatal"] <= result["p_severe"] <= 1.0
     worst = result["worst_injury"]
-    assert set(worst) == set(model.WORST_INJURY)
+    assert set(worst) == set(spec.WORST_INJURY)
     assert all(0.0 <= v <= 1.0 for v in worst.values())
     assert sum(worst.values()) == pytest.approx(1.0, abs=1e-9)
     assert worst["killed"] == pytest.approx(result["p_fatal"])
@@ -216,14 +222,14 @@ def test_any_known_unknown_combination_gives_probabilities(severity, drawn) -> N
 
 def test_support_equals_sql_count_of_similar_accidents(severity, store_con) -> None:
     for incident in (ACCIDENT_201900000011, ACCIDENT_201900000134, {"agg": 1, "vehicles": [33, 7]}):
-        prediction = model.predict_one(severity, incident, explain=False)
-        similar = model.similar_accidents(store_con, severity, incident, limit=5)
+        prediction = predict_one(severity, incident, explain=False)
+        similar = similar_accidents(store_con, severity, incident, limit=5)
         assert len(similar) == min(5, prediction["support"])
         assert int(similar["matching"].iloc[0]) == prediction["support"]
         share = prediction["support_severe_share"]
         assert 0 < share < 1
     # The pedestrian accident's similar accidents all involve a pedestrian, in built-up areas.
-    similar = model.similar_accidents(store_con, severity, ACCIDENT_201900000011, limit=50)
+    similar = similar_accidents(store_con, severity, ACCIDENT_201900000011, limit=50)
     assert (similar["agg"] == 2).all() and (similar["dep"].iloc[0] == "13")
 
 
@@ -232,7 +238,7 @@ def test_support_without_facts_counts_all_training_accidents(severity, store_con
     cursor = store_con.cursor()
     total = cursor.execute("SELECT count(*) FROM accidents WHERE year BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
     cursor.close()
-    assert model.predict_one(severity, {}, explain=False)["support"] == total
+    assert predict_one(severity, {}, explain=False)["support"] == total
 
 
 # --------------------------------------------------------------------------- #
@@ -243,26 +249,26 @@ def test_support_without_facts_counts_all_training_accidents(severity, store_con
 def test_load_refuses_changed_or_missing_files(tmp_path) -> None:
     copy = tmp_path / "models"
     shutil.copytree(config.MODELS_DIR, copy)
-    support = json.loads((copy / model.SUPPORT_FILE).read_text())
+    support = json.loads((copy / spec.SUPPORT_FILE).read_text())
     support["rows"][0][-3] += 1
-    (copy / model.SUPPORT_FILE).write_text(json.dumps(support))
-    with pytest.raises(model.ModelCardError, match="severity_support.json"):
-        model.load_model(copy)
-    (copy / model.MODEL_FILE).unlink()
-    with pytest.raises(model.ModelMissingError, match="python -m core train"):
-        model.load_model(copy)
+    (copy / spec.SUPPORT_FILE).write_text(json.dumps(support))
+    with pytest.raises(spec.ModelCardError, match="severity_support.json"):
+        load_model(copy)
+    (copy / spec.MODEL_FILE).unlink()
+    with pytest.raises(spec.ModelMissingError, match="python -m core train"):
+        load_model(copy)
 
 
 def test_mask_fields_hides_whole_groups(test_year) -> None:
     columns = F.columns_from_frame(test_year.head(2000))
     rows = np.ones(len(columns), dtype=bool)
-    masked = model.mask_fields(columns, rows, 0.5, np.random.default_rng(0))
+    masked = mask_fields(columns, rows, 0.5, np.random.default_rng(0))
     lat_hidden = np.isnan(masked.numeric["lat"]) & ~np.isnan(columns.numeric["lat"])
     assert 0.4 < lat_hidden.mean() < 0.6
     assert (np.isnan(masked.numeric["lon"]) == np.isnan(masked.numeric["lat"])).all()
     hidden_vehicles = sum(v is None for v in masked.vehicles)
     assert 800 < hidden_vehicles < 1200
-    nothing = model.mask_fields(columns, ~rows, 0.5, np.random.default_rng(0))
+    nothing = mask_fields(columns, ~rows, 0.5, np.random.default_rng(0))
     assert nothing.vehicles == columns.vehicles
 
 
@@ -278,7 +284,7 @@ def test_tree_arrays_equal_xgboost_on_real_rows(severity, test_year) -> None:
     x[::7, 3:20] = np.nan  # plenty of missing values, to exercise the default branches
     matrix = xgb.DMatrix(x, feature_names=list(F.FEATURE_NAMES))
     leaves = severity.trees.leaves(x)
-    for target in model.TARGETS:
+    for target in spec.TARGETS:
         booster = severity.booster(target)
         own = severity.trees.of(target, leaves)
         np.testing.assert_array_equal(severity.trees.node_ids(target, own),
@@ -301,9 +307,9 @@ def test_tree_arrays_equal_xgboost_on_real_rows(severity, test_year) -> None:
 
 def test_single_and_batch_paths_agree(severity, test_year) -> None:
     incidents = [F.incident_from_row(r) for r in test_year.iloc[:150].to_dict("records")]
-    batch = model.predict_many(severity, incidents)  # above ARRAY_PREDICT_MAX_ROWS: XGBoost's C++
+    batch = predict_many(severity, incidents)  # above ARRAY_PREDICT_MAX_ROWS: XGBoost's C++
     for incident, result in zip(incidents[::15], batch[::15], strict=True):
-        alone = model.predict_one(severity, incident)
+        alone = predict_one(severity, incident)
         assert alone["p_severe"] == pytest.approx(result["p_severe"], abs=1e-6)
         assert alone["p_fatal"] == pytest.approx(result["p_fatal"], abs=1e-6)
         assert [f["field"] for f in alone["top_factors"]] == [f["field"] for f in result["top_factors"]]

@@ -11,14 +11,14 @@ import streamlit.logger
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core import model as M
+from core.model.loading import load_model
 
 PAGE = str(config.ROOT / "app_pages" / "model.py")
 
 
 @pytest.fixture(scope="module")
 def card() -> dict:
-    return M.load_model().card
+    return load_model().card
 
 
 def _app() -> AppTest:

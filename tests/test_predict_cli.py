@@ -8,8 +8,11 @@ import sys
 
 import pytest
 
-from core import config, model
+from core import config
 from core import features as F
+from core.model.loading import load_model
+from core.model.predict import predict_one
+from core.model.spec import CARD_FILE
 from tests.test_features import ACCIDENT_201900000001, ACCIDENT_201900000134, BAD_VALUES
 
 
@@ -52,11 +55,11 @@ def test_predict_answers_every_line_in_order(real_2020_rows) -> None:
 
 
 def test_cli_matches_in_process_prediction(real_2020_rows) -> None:
-    severity = model.load_model()
+    severity = load_model()
     stdin = "\n".join(json.dumps(r) for r in real_2020_rows[:10])
     out = [json.loads(line) for line in run_cli("predict", stdin=stdin).stdout.splitlines()]
     for incident, result in zip(real_2020_rows[:10], out, strict=True):
-        expected = model.predict_one(severity, incident)
+        expected = predict_one(severity, incident)
         assert result["p_severe"] == pytest.approx(expected["p_severe"], abs=1e-4)
         assert result["p_fatal"] == pytest.approx(expected["p_fatal"], abs=1e-4)
         assert result["support"] == expected["support"]
@@ -79,7 +82,7 @@ def test_each_wrong_field_is_named_by_the_cli() -> None:
 def test_evaluate_prints_card_metrics() -> None:
     done = run_cli("evaluate")
     assert done.returncode == 0, done.stderr
-    card = json.loads((config.MODELS_DIR / model.CARD_FILE).read_text())
+    card = json.loads((config.MODELS_DIR / CARD_FILE).read_text())
     assert f"{card['metrics']['test']['severe']['auc']:.4f}" in done.stdout
     assert "logistic regression" in done.stdout and "overseas" in done.stdout
 

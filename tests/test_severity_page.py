@@ -1,6 +1,6 @@
 """The severity page run by Streamlit's AppTest on the real store and the committed model.
 
-The expected estimate of a real 2020 accident comes from ``core.model.predict_one``
+The expected estimate of a real 2020 accident comes from ``core.model.predict.predict_one``
 called here on the incident read from the store; the history figure from SQL
 written here.
 """
@@ -17,9 +17,12 @@ import pytest
 import streamlit.logger
 from streamlit.testing.v1 import AppTest
 
-from core import config, dispatch
+from core import config
 from core import features as F
-from core import model as M
+from core.dispatch import intake, picker
+from core.dispatch.session import estimates_csv
+from core.model.loading import SeverityModel, load_model
+from core.model.predict import predict_one
 from ui.format import format_percent
 
 PAGE = str(config.ROOT / "app_pages" / "severity.py")
@@ -27,20 +30,20 @@ CODED = ("obs", "col", "atm", "lum", "surf", "agg", "catr", "int")
 
 
 @pytest.fixture(scope="module")
-def severity() -> M.SeverityModel:
-    return M.load_model()
+def severity() -> SeverityModel:
+    return load_model()
 
 
 def first_known_2020_accident(store_con) -> dict:
     """The first 2020 accident (by acc_id) with every field known and a pedestrian, as a caller would give it."""
     frame = F.training_frame(store_con, first_year=2020, last_year=2020)
-    offered = set(dispatch.MAIN_VEHICLES) | set(dispatch.OTHER_VEHICLES)
+    offered = set(intake.MAIN_VEHICLES) | set(intake.OTHER_VEHICLES)
     for row in frame.to_dict(orient="records"):
         incident = F.incident_from_row(row)
         vehicles = incident.get("vehicles") or []
-        others = [c for c in vehicles if c not in dispatch.MAIN_VEHICLES]
+        others = [c for c in vehicles if c not in intake.MAIN_VEHICLES]
         if (len(incident) == len(F.INCIDENT_FIELDS) and incident["n_pedestrians"] > 0 and incident["obs"] == 0
-                and incident["vma"] in dispatch.SPEED_LIMITS and set(vehicles) <= offered
+                and incident["vma"] in intake.SPEED_LIMITS and set(vehicles) <= offered
                 and len(others) == len(set(others))):
             return incident
     raise AssertionError("no fully known 2020 accident with a pedestrian")
@@ -65,17 +68,17 @@ def _fill(app: AppTest, incident: dict) -> AppTest:
     app.selectbox(key="severity_com").set_value(incident["com"])
     app.text_input(key="severity_coordinates").set_value(f"{incident['lat']!r}, {incident['lon']!r}").run()
     when = dt.datetime.fromisoformat(incident["datetime"])
-    app.radio(key="severity_moment").set_value(dispatch.MOMENT_OTHER)
+    app.radio(key="severity_moment").set_value(intake.MOMENT_OTHER)
     app.date_input(key="severity_date").set_value(when.date())
     app.time_input(key="severity_time").set_value(when.time())
     counts: dict[int, int] = {}
     for code in incident["vehicles"]:
         counts[code] = counts.get(code, 0) + 1
     for code, count in counts.items():
-        if code in dispatch.MAIN_VEHICLES:
+        if code in intake.MAIN_VEHICLES:
             app.number_input(key=f"severity_catv_{code}").set_value(count)
     app.multiselect(key="severity_other_vehicles").set_value(
-        [c for c in counts if c not in dispatch.MAIN_VEHICLES])
+        [c for c in counts if c not in intake.MAIN_VEHICLES])
     app.number_input(key="severity_pedestrians").set_value(incident["n_pedestrians"])
     app.number_input(key="severity_people").set_value(incident["n_people"])
     for name in CODED:
@@ -106,19 +109,19 @@ def test_empty_page_starts_with_every_field_unknown(full_store) -> None:
     assert any("Estimer la gravité" in i.value for i in app.info)
     for name in ("dep", "com", *CODED, "vma"):
         assert app.selectbox(key=f"severity_{name}").value is None
-    for code in dispatch.MAIN_VEHICLES:
+    for code in intake.MAIN_VEHICLES:
         assert app.number_input(key=f"severity_catv_{code}").value == 0
     assert app.number_input(key="severity_pedestrians").value is None
     assert app.number_input(key="severity_people").value is None
     assert app.text_input(key="severity_coordinates").value == ""
-    assert app.radio(key="severity_moment").value == dispatch.MOMENT_NOW
+    assert app.radio(key="severity_moment").value == intake.MOMENT_NOW
     deck = app.get("deck_gl_json_chart")
-    assert len(deck) == 1 and dispatch.DEPARTMENT_LAYER in deck[0].proto.json
+    assert len(deck) == 1 and picker.DEPARTMENT_LAYER in deck[0].proto.json
 
 
 def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, severity, accident_2020) -> None:
     app = _submit(_fill(_app(), accident_2020))
-    expected = M.predict_one(severity, accident_2020)
+    expected = predict_one(severity, accident_2020)
     assert _shown_probability(app) == pytest.approx(expected["p_severe"], abs=1e-6)
     headline = _headline(app)
     assert format_percent(expected["p_severe"], 0) in headline
@@ -159,9 +162,9 @@ def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, seve
 
 def test_every_field_unknown_gives_an_estimate_with_the_low_support_warning(full_store, severity) -> None:
     app = _app()
-    app.radio(key="severity_moment").set_value(dispatch.MOMENT_UNKNOWN)
+    app.radio(key="severity_moment").set_value(intake.MOMENT_UNKNOWN)
     _submit(app)
-    expected = M.predict_one(severity, {})
+    expected = predict_one(severity, {})
     assert _shown_probability(app) == pytest.approx(expected["p_severe"], abs=1e-6)
     assert app.session_state["severity_estimates"][-1]["incident"] == {}
     assert any("Peu d’accidents comparables" in w.value and "aucun fait clé" in w.value for w in app.warning)
@@ -170,10 +173,10 @@ def test_every_field_unknown_gives_an_estimate_with_the_low_support_warning(full
 def test_now_is_the_local_time_at_submit(full_store) -> None:
     app = _app()
     app.selectbox(key="severity_dep").set_value("974").run()
-    before = dispatch.local_now("974")
+    before = intake.local_now("974")
     _submit(app)
     stamp = dt.datetime.fromisoformat(app.session_state["severity_estimates"][-1]["incident"]["datetime"])
-    assert before <= stamp <= dispatch.local_now("974")
+    assert before <= stamp <= intake.local_now("974")
 
 
 def test_a_department_lists_its_communes_from_the_store(full_store, store_con) -> None:
@@ -184,7 +187,7 @@ def test_a_department_lists_its_communes_from_the_store(full_store, store_con) -
     assert len(communes) == expected + 1  # and "Inconnu"
     assert "Ajaccio (2A004)" in communes
     deck = app.get("deck_gl_json_chart")[0].proto.json
-    assert dispatch.CELL_LAYER in deck
+    assert picker.CELL_LAYER in deck
 
 
 def test_bad_coordinates_name_the_field_and_give_no_estimate(full_store) -> None:
@@ -198,7 +201,7 @@ def test_bad_coordinates_name_the_field_and_give_no_estimate(full_store) -> None
 
 def test_session_list_keeps_every_estimate_and_new_call_clears_the_form(full_store, severity) -> None:
     app = _app()
-    app.radio(key="severity_moment").set_value(dispatch.MOMENT_UNKNOWN)
+    app.radio(key="severity_moment").set_value(intake.MOMENT_UNKNOWN)
     app.number_input(key="severity_catv_7").set_value(2)
     _submit(app)
     app.number_input(key="severity_catv_7").set_value(0)
@@ -208,13 +211,13 @@ def test_session_list_keeps_every_estimate_and_new_call_clears_the_form(full_sto
     session = next(t.value for t in app.table if "Bande" in t.value.columns)
     assert list(session["N°"]) == ["2", "1"]  # newest first
     rows = [r["row"] for r in app.session_state["severity_estimates"]]
-    second = M.predict_one(severity, {"vehicles": [1], "agg": 1})
+    second = predict_one(severity, {"vehicles": [1], "agg": 1})
     assert rows[1]["p_grave"] == pytest.approx(second["p_severe"], abs=5e-5)
     assert json.loads(rows[0]["incident_json"]) == {"vehicles": [7, 7]}
     app.button(key="severity_reset").click().run()
     assert app.number_input(key="severity_catv_1").value == 0
     assert app.selectbox(key="severity_agg").value is None
     assert len(app.session_state["severity_estimates"]) == 2
-    exported = pd.read_csv(io.StringIO(dispatch.estimates_csv(rows)))
+    exported = pd.read_csv(io.StringIO(estimates_csv(rows)))
     assert exported["numero"].tolist() == [1, 2]
     assert exported["p_grave"].tolist() == [r["p_grave"] for r in rows]

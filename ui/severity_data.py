@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import dispatch, maps
-from core import model as severity
+from core import maps
+from core.dispatch import nearby, picker
+from core.model.loading import SeverityModel, load_model
 from ui import data
 
 
 @st.cache_resource(show_spinner="Chargement du modèle de gravité…")
-def severity_model() -> severity.SeverityModel:
+def severity_model() -> SeverityModel:
     """The committed model, loaded and checked against its card once per server."""
-    return severity.load_model()
+    return load_model()
 
 
 @st.cache_resource(show_spinner="Chargement des accidents passés…")
-def past_accidents() -> dispatch.PastAccidents:
+def past_accidents() -> nearby.PastAccidents:
     """The accidents of the model's history years, in memory, for "similar accidents nearby"."""
     first, last = severity_model().card["years"]["history"]
-    return dispatch.load_past_accidents(data.connection(), first_year=int(first), last_year=int(last))
+    return nearby.load_past_accidents(data.connection(), first_year=int(first), last_year=int(last))
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,17 +31,17 @@ def _outlines() -> dict:
 @st.cache_data(show_spinner=False, max_entries=128)
 def communes(dep: str) -> list[tuple[str, str]]:
     """(code, name) of the communes of a department that appear in the store."""
-    return dispatch.communes_of(data.connection(), dep)
+    return picker.communes_of(data.connection(), dep)
 
 
 @st.cache_resource(show_spinner=False)
 def _pickable_departments() -> list[dict]:
-    return dispatch.pickable_departments(_outlines())
+    return picker.pickable_departments(_outlines())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def place_picker(dep: str | None, point: tuple[float, float] | None) -> maps.DeckJson:
     """The place-picker map of a department (or of France) with the chosen point."""
-    resolution, cells = dispatch.department_cells(_outlines(), dep) if dep else (0, [])
-    return dispatch.place_picker_deck(_outlines(), _pickable_departments(), dep=dep, resolution=resolution,
+    resolution, cells = picker.department_cells(_outlines(), dep) if dep else (0, [])
+    return picker.place_picker_deck(_outlines(), _pickable_departments(), dep=dep, resolution=resolution,
                                       cells=cells, point=point)

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import dispatch
-from core import model as severity
+from core.dispatch import bands, nearby, session
+from core.model.loading import SeverityModel
+from core.model.predict import predict_one
 from ui.format import format_count, format_percent
 
 ESTIMATES_KEY = "severity_estimates"
@@ -19,22 +20,22 @@ CURRENT_KEY = "severity_current"  # index of the estimate shown; cleared by "Nou
 SIMILAR_LIMIT = 8
 
 
-def estimate(model: severity.SeverityModel, past: dispatch.PastAccidents, incident: Mapping[str, Any]
+def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping[str, Any]
              ) -> dict[str, Any]:
     """Predict, compare with history, add the estimate to the session's list and return it."""
-    result = severity.predict_one(model, incident)
-    thresholds = dispatch.band_thresholds(model.card)
-    band = dispatch.severity_band(result["p_severe"], thresholds)
-    facts = dispatch.known_key_facts(incident)
-    similar = dispatch.similar_nearby(past, incident, limit=SIMILAR_LIMIT)
+    result = predict_one(model, incident)
+    thresholds = bands.band_thresholds(model.card)
+    band = bands.severity_band(result["p_severe"], thresholds)
+    facts = bands.known_key_facts(incident)
+    similar = nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT)
     estimates = st.session_state.setdefault(ESTIMATES_KEY, [])
     record = {
         "incident": dict(incident),
         "result": result,
         "band": band,
         "facts": facts,
-        "similar": dispatch.similar_table(similar),
-        "row": dispatch.estimate_row(len(estimates) + 1, incident, result, band, made_at=dt.datetime.now()),
+        "similar": nearby.similar_table(similar),
+        "row": session.estimate_row(len(estimates) + 1, incident, result, band, made_at=dt.datetime.now()),
     }
     estimates.append(record)
     st.session_state[CURRENT_KEY] = len(estimates) - 1
@@ -52,7 +53,7 @@ def _percent(value: float) -> str:
     return format_percent(value, 0) if value >= 0.01 else format_percent(value, 1)
 
 
-def _headline(result: Mapping[str, Any], band: dispatch.Band) -> str:
+def _headline(result: Mapping[str, Any], band: bands.Band) -> str:
     return (
         f'<div data-testid="severity-estimate" data-p-severe="{result["p_severe"]:.6f}" '
         f'data-p-fatal="{result["p_fatal"]:.6f}" style="border-left:0.5rem solid {band.colour};'
@@ -69,7 +70,7 @@ def _headline(result: Mapping[str, Any], band: dispatch.Band) -> str:
 
 def _injury_bar(result: Mapping[str, Any]) -> str:
     colours = ("#7f0000", "#d7301f", "#fc8d59")
-    shares = dispatch.worst_injury_shares(result)[:3]  # "Indemne" is always 0: BAAC has injury accidents only
+    shares = bands.worst_injury_shares(result)[:3]  # "Indemne" is always 0: BAAC has injury accidents only
     segments = "".join(
         f'<div title="{html.escape(label)}" style="width:{share * 100:.2f}%;background:{colour}"></div>'
         for (label, share), colour in zip(shares, colours, strict=True) if share > 0
@@ -96,7 +97,7 @@ def _factor_list(title: str, phrases: list[str], arrow: str, colour: str) -> str
 def draw_estimate(record: Mapping[str, Any], card: Mapping[str, Any]) -> None:
     """Draw one estimate: figure and band, death, worst injury, history, warning, factors."""
     result, band = record["result"], record["band"]
-    thresholds = dispatch.band_thresholds(card)
+    thresholds = bands.band_thresholds(card)
     first, last = card["years"]["training"]
     st.html(_headline(result, band))
     st.caption(
@@ -104,22 +105,22 @@ def draw_estimate(record: Mapping[str, Any], card: Mapping[str, Any]) -> None:
         f"choisis sur {thresholds.validation_year} : au premier, {_percent(thresholds.medium_rule['recall'])} des "
         "accidents graves sont au-dessus ; le second équilibre précision et rappel (meilleur F1).")
     st.html(_injury_bar(result))
-    out_of_100 = dispatch.out_of_100(result)
+    out_of_100 = bands.out_of_100(result)
     if out_of_100 is not None:
         st.markdown(f"**Sur 100 accidents passés comparables, {out_of_100} ont fait un tué ou un blessé "
                     "hospitalisé.**")
         st.caption(f"{format_count(result['support'])} accidents {first}–{last} : "
-                   f"{dispatch.describe_key_facts(record['facts'])}.")
-    warning = dispatch.support_warning(result, record["facts"], years=(first, last))
+                   f"{bands.describe_key_facts(record['facts'])}.")
+    warning = bands.support_warning(result, record["facts"], years=(first, last))
     if warning:
         st.warning(warning, icon=":material/warning:")
-    up, down = dispatch.factors_by_direction(result)
+    up, down = bands.factors_by_direction(result)
     factors = st.columns(2)
     factors[0].html(_factor_list("Ce qui augmente le risque", up, "▲", "#c62828"))
     factors[1].html(_factor_list("Ce qui le diminue", down, "▼", "#1a7f37"))
 
 
-def draw_similar(record: Mapping[str, Any], past: dispatch.PastAccidents) -> None:
+def draw_similar(record: Mapping[str, Any], past: nearby.PastAccidents) -> None:
     """The most similar past accidents near the place."""
     st.subheader("Accidents passés similaires à proximité")
     similar: pd.DataFrame = record["similar"]
@@ -149,6 +150,6 @@ def draw_session() -> None:
         "Appel": [r["resume"] for r in rows],
     })
     st.table(table.iloc[::-1], hide_index=True)
-    st.download_button("Télécharger les estimations (CSV)", dispatch.estimates_csv(rows),
+    st.download_button("Télécharger les estimations (CSV)", session.estimates_csv(rows),
                        "estimations-gravite.csv", "text/csv", key="severity_csv", on_click="ignore",
                        icon=":material/download:")

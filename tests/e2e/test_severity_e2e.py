@@ -1,6 +1,6 @@
 """The severity page in real Chromium: an operator types a real 2020 accident, or nothing, and reads the estimate.
 
-The expected figures come from ``core.model.predict_one`` on the committed model,
+The expected figures come from ``core.model.predict.predict_one`` on the committed model,
 called here on the incident read from the store.
 """
 
@@ -14,8 +14,10 @@ import time
 
 import pytest
 
-from core import codebook, dispatch, places
-from core import model as M
+from core import codebook, places
+from core.dispatch import bands, intake
+from core.model.loading import SeverityModel, load_model
+from core.model.predict import predict_one
 from tests.test_severity_page import first_known_2020_accident
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +28,8 @@ CODED_LABELS = {"obs": "Obstacle fixe heurté", "col": "Type de collision", "atm
 
 
 @pytest.fixture(scope="module")
-def severity() -> M.SeverityModel:
-    return M.load_model()
+def severity() -> SeverityModel:
+    return load_model()
 
 
 def _open(page, app_url: str) -> None:
@@ -77,10 +79,10 @@ def _fill(page, incident: dict) -> None:
     for code in incident["vehicles"]:
         counts[code] = counts.get(code, 0) + 1
     for code, count in counts.items():
-        if code in dispatch.MAIN_VEHICLES:
-            page.get_by_label(dispatch.vehicle_label(code), exact=True).fill(str(count))
+        if code in intake.MAIN_VEHICLES:
+            page.get_by_label(intake.vehicle_label(code), exact=True).fill(str(count))
         else:
-            _choose(page, "Autres véhicules (un de chaque)", dispatch.vehicle_label(code))
+            _choose(page, "Autres véhicules (un de chaque)", intake.vehicle_label(code))
             page.keyboard.press("Escape")
     page.get_by_label("Piétons", exact=True).fill(str(incident["n_pedestrians"]))
     page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill(str(incident["n_people"]))
@@ -95,10 +97,10 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     _fill(page, incident)
     page.get_by_role("button", name="Estimer la gravité").click()
     shown, text = _estimate(page)
-    expected = M.predict_one(severity, incident)
+    expected = predict_one(severity, incident)
     assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
     assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
-    band = dispatch.severity_band(expected["p_severe"], dispatch.band_thresholds(severity.card))
+    band = bands.severity_band(expected["p_severe"], bands.band_thresholds(severity.card))
     assert f"Risque {band.label.lower()}" in text
     assert "Sur 100 accidents passés comparables" in page.locator("body").inner_text()
     similar = page.locator("[data-testid='stTable']").filter(has_text="Bilan")
@@ -120,7 +122,7 @@ def test_every_field_unknown_gives_an_estimate_with_the_low_support_warning(page
     page.get_by_test_id("stRadio").get_by_text("Inconnu", exact=True).click()  # the moment
     page.get_by_role("button", name="Estimer la gravité").click()
     shown, _ = _estimate(page)
-    assert shown == pytest.approx(M.predict_one(severity, {})["p_severe"], abs=1e-6)
+    assert shown == pytest.approx(predict_one(severity, {})["p_severe"], abs=1e-6)
     warning = page.get_by_test_id("stAlertContentWarning")
     warning.wait_for(timeout=TIMEOUT_MS)
     assert "Peu d’accidents comparables" in warning.inner_text() and "aucun fait clé" in warning.inner_text()
@@ -156,7 +158,7 @@ def test_a_click_on_the_map_picks_the_department_then_the_point(page, app_url: s
     assert places.department_name(dep) in chosen
     _click_map_until(page, "() => document.querySelector(\"input[aria-label='Coordonnées GPS (latitude, "
                            "longitude)']\").value !== ''")
-    latitude, longitude = dispatch.parse_coordinates(
+    latitude, longitude = intake.parse_coordinates(
         page.get_by_label("Coordonnées GPS (latitude, longitude)").input_value())
     min_lon, min_lat, max_lon, max_lat = places.department_bboxes()[dep]
     assert min_lat - 0.05 <= latitude <= max_lat + 0.05 and min_lon - 0.05 <= longitude <= max_lon + 0.05

@@ -1,0 +1,243 @@
+"""The call form: the choices offered to the operator and the incident JSON a filled form describes.
+
+Why a module of its own
+-----------------------
+The form is ordered like a call and every field may stay "Inconnu"; what the
+operator types must become exactly the incident :func:`core.features.parse_incident`
+accepts (fields left out when unknown, "now" in the local time of the
+department, coordinates pasted in any usual format), and a field the model
+cannot use must be named in French. The same words describe an incident in
+the session's list (:func:`describe_incident`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from core import codebook
+from core import features as F
+from core.model.explain import FIELD_LABELS, describe_field
+
+#: Vehicle categories shown first (the twelve most frequent in 2019-2020, 95 % of vehicles).
+MAIN_VEHICLES: Final = (7, 10, 15, 17, 33, 34, 31, 32, 2, 30, 1, 50)
+#: The other current categories (codes retired in 2006 are not offered), in a folded list.
+OTHER_VEHICLES: Final = (14, 13, 16, 37, 38, 40, 39, 3, 35, 36, 41, 42, 43, 80, 60, 20, 21, 99, 0)
+#: Speed limits offered (km/h), the usual French values.
+SPEED_LIMITS: Final = (130, 110, 90, 80, 70, 50, 30, 20)
+
+MOMENT_NOW: Final = "now"
+MOMENT_OTHER: Final = "other"
+MOMENT_UNKNOWN: Final = "unknown"
+MOMENTS: Final[dict[str, str]] = {
+    MOMENT_NOW: "Maintenant",
+    MOMENT_OTHER: "Autre date et heure",
+    MOMENT_UNKNOWN: "Inconnu",
+}
+UNKNOWN_LABEL: Final = "Inconnu"
+
+#: Local time of the overseas departments and collectivities (the rest of France: Europe/Paris).
+TIME_ZONES: Final[dict[str, str]] = {
+    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",
+    "974": "Indian/Reunion", "975": "America/Miquelon", "976": "Indian/Mayotte",
+    "977": "America/St_Barthelemy", "978": "America/Marigot", "986": "Pacific/Wallis",
+    "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
+}
+METROPOLITAN_TIME_ZONE: Final = "Europe/Paris"
+
+
+def vehicle_label(code: int) -> str:
+    """The official label of a ``catv`` code without its "(anciennement ...)" note.
+
+    Examples
+    --------
+    >>> vehicle_label(10)
+    'VU seul 1,5T <= PTAC <= 3,5T avec ou sans remorque'
+    >>> vehicle_label(0)
+    'Indéterminable'
+    """
+    return codebook.label("catv", code).split(" (anciennement")[0]
+
+
+def local_now(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The local wall-clock time of a department (metropolitan time when unknown), to the minute.
+
+    Examples
+    --------
+    >>> moment = dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.UTC)
+    >>> local_now("75", now=moment).isoformat(), local_now("974", now=moment).isoformat()
+    ('2024-07-01T14:00:00', '2024-07-01T16:00:00')
+    """
+    zone = ZoneInfo(TIME_ZONES.get(dep or "", METROPOLITAN_TIME_ZONE))
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
+    return moment.replace(second=0, microsecond=0, tzinfo=None)
+
+
+def parse_coordinates(text: str | None) -> tuple[float, float] | None:
+    """Latitude and longitude from what an operator pastes: ``"48.8566, 2.3522"``, ``"48,8566 2,3522"``.
+
+    Returns None for an empty text.
+
+    Raises
+    ------
+    core.features.IncidentError
+        Naming ``lat`` or ``lon`` when the text is not two numbers in range.
+
+    Examples
+    --------
+    >>> parse_coordinates("48.8566, 2.3522"), parse_coordinates("43,2957 ; 5,3810")
+    ((48.8566, 2.3522), (43.2957, 5.381))
+    >>> parse_coordinates("  ") is None
+    True
+    """
+    if text is None or not text.strip():
+        return None
+    cleaned = text.strip().replace(";", " ")
+    if cleaned.count(",") == 1 and "." in cleaned:  # "48.85, 2.35": the comma separates
+        cleaned = cleaned.replace(",", " ")
+    elif cleaned.count(",") == 3:  # "48,85, 2,35"
+        cleaned = cleaned.replace(", ", " ")
+    parts = [p.replace(",", ".") for p in cleaned.split()]
+    if len(parts) != 2:
+        raise F.IncidentError("lat", f"expected 'latitude, longitude' in decimal degrees, got {text!r}")
+    values = []
+    for name, part, bound in (("lat", parts[0], 90.0), ("lon", parts[1], 180.0)):
+        try:
+            value = float(part)
+        except ValueError:
+            raise F.IncidentError(name, f"not a number of degrees: {part!r}") from None
+        if not -bound <= value <= bound or math.isnan(value):
+            raise F.IncidentError(name, f"{value} is outside -{bound:g}..{bound:g} degrees")
+        values.append(value)
+    return values[0], values[1]
+
+
+def format_coordinates(lat: float, lon: float) -> str:
+    """The text form read back by :func:`parse_coordinates`.
+
+    Examples
+    --------
+    >>> format_coordinates(48.856614, 2.3522219)
+    '48.85661, 2.35222'
+    """
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+@dataclass(frozen=True)
+class CallForm:
+    """What the operator entered; None (or 0 vehicles of every kind) means unknown.
+
+    ``moment`` is one of :data:`MOMENTS`; ``when`` is used only for
+    :data:`MOMENT_OTHER`, the time of submission for :data:`MOMENT_NOW`.
+    """
+
+    dep: str | None = None
+    com: str | None = None
+    coordinates: str | None = None
+    moment: str = MOMENT_UNKNOWN
+    when: dt.datetime | None = None
+    vehicles: Mapping[int, int] = field(default_factory=dict)
+    n_pedestrians: int | None = None
+    n_people: int | None = None
+    obs: int | None = None
+    col: int | None = None
+    atm: int | None = None
+    lum: int | None = None
+    surf: int | None = None
+    catr: int | None = None
+    vma: int | None = None
+    agg: int | None = None
+    intersection: int | None = None
+
+
+def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The incident JSON of :func:`core.features.parse_incident` for a filled form (unknown fields left out).
+
+    Parameters
+    ----------
+    form : CallForm
+        The operator's answers.
+    now : datetime, optional
+        Aware time of submission (default: the clock), for :data:`MOMENT_NOW`.
+
+    Returns
+    -------
+    dict
+        Validated: it parses without error.
+
+    Raises
+    ------
+    core.features.IncidentError
+        Naming the field that cannot be used.
+
+    Examples
+    --------
+    >>> incident_from_form(CallForm(dep="13", vehicles={7: 2, 1: 1}, atm=2, n_pedestrians=0))
+    {'dep': '13', 'atm': 2, 'vehicles': [7, 7, 1], 'n_pedestrians': 0}
+    """
+    incident: dict[str, Any] = {}
+    if form.dep:
+        incident["dep"] = form.dep
+    if form.com:
+        incident["com"] = form.com
+    point = parse_coordinates(form.coordinates)
+    if point is not None:
+        incident["lat"], incident["lon"] = point
+    if form.moment == MOMENT_NOW:
+        incident["datetime"] = local_now(form.dep, now=now).isoformat(timespec="minutes")
+    elif form.moment == MOMENT_OTHER and form.when is not None:
+        incident["datetime"] = form.when.replace(tzinfo=None).isoformat(timespec="minutes")
+    elif form.moment not in MOMENTS:
+        raise F.IncidentError("datetime", f"unknown moment {form.moment!r}; expected one of {', '.join(MOMENTS)}")
+    coded = {"obs": form.obs, "col": form.col, "atm": form.atm, "lum": form.lum, "surf": form.surf,
+             "catr": form.catr, "agg": form.agg, "int": form.intersection}
+    incident.update({name: int(code) for name, code in coded.items() if code is not None})
+    if form.vma is not None:
+        incident["vma"] = int(form.vma)
+    vehicles = [int(code) for code, count in form.vehicles.items() for _ in range(int(count or 0))]
+    if vehicles:
+        incident["vehicles"] = vehicles
+    if form.n_pedestrians is not None:
+        incident["n_pedestrians"] = int(form.n_pedestrians)
+    if form.n_people is not None:
+        incident["n_people"] = int(form.n_people)
+    F.parse_incident(incident)
+    return incident
+
+
+def field_label(field_name: str) -> str:
+    """French name of an incident field (for errors), e.g. ``vehicles[1]`` -> ``Véhicules``.
+
+    Examples
+    --------
+    >>> field_label("atm"), field_label("vehicles[2]"), field_label("lat")
+    ('Conditions atmosphériques', 'Véhicules', 'Coordonnées')
+    """
+    base = field_name.split("[")[0]
+    if base in ("lat", "lon"):
+        return "Coordonnées"
+    return FIELD_LABELS.get(base, base)
+
+
+def describe_incident(incident: Mapping[str, Any]) -> str:
+    """The known fields of an incident in French words, for the session list.
+
+    Examples
+    --------
+    >>> describe_incident({"agg": 2, "vehicles": [7, 1], "n_pedestrians": 0})
+    'En agglomération · 1 × VL seul, 1 × Bicyclette · aucun piéton'
+    >>> describe_incident({})
+    'Aucune information'
+    """
+    columns = F.columns_from_incidents([F.parse_incident(incident)])
+    order = ("com", "dep", "place", "datetime", "agg", "catr", "vehicles", "n_pedestrians", "n_people", "obs",
+             "col", "int", "atm", "lum", "surf", "vma")
+    present = {"place": "lat" in incident}
+    labelled = {*F.CODED_FIELDS, "vma"} - {"agg"}
+    parts = [(f"{FIELD_LABELS[source]} : " if source in labelled else "") + describe_field(source, columns, 0)
+             for source in order if present.get(source, source in incident)]
+    return " · ".join(parts) if parts else "Aucune information"

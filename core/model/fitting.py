@@ -1,0 +1,221 @@
+"""The validation protocol: hide fields at random, cross-fit the validation year, pick the start year.
+
+Why the protocol looks like this
+--------------------------------
+2020 is the test year and is read only to score the finished model. 2019 is the
+validation year, but the shipped model is trained on years up to 2019, so
+calibrating it on its own training rows would be dishonest. 2019 is therefore
+split in two random halves: for each half, a model with the shipped settings is
+trained on the earlier years plus the *other* half of 2019 and predicts the held
+half. These out-of-fold predictions of 2019 (by models that never saw those
+rows, but saw the 2019 recording regime as the shipped model does) choose the
+start year, the number of boosting rounds, the calibration maps and the alert
+thresholds. The shipped model is then refit on every training year with those
+settings. Hospitalisation recording changed in 2018 (PROVENANCE): the
+``recording_period`` feature lets a model trained from 2005 keep the old years
+without mixing the two regimes, and the start year is chosen on validation.
+
+A caller rarely knows everything: during training, each field of each training
+row is hidden ("unknown") with a small probability, so that the model learns
+what to do with a missing field instead of sending it down an arbitrary branch.
+
+:func:`core.model.train.train` runs these steps, then scores the test year and
+writes the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from core import features as F
+from core.model.metrics import binary_metrics
+from core.model.spec import HISTORY_FIRST_YEAR, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import xgboost as xgb
+
+START_YEAR_CANDIDATES: Final = (2005, 2010, 2015, 2018)
+N_FOLDS: Final = 2
+MAX_ROUNDS: Final = 3000
+EARLY_STOPPING_ROUNDS: Final = 40
+#: Start years whose validation AUC is within this of the best are ties: the latest of them is kept.
+START_YEAR_TOLERANCE: Final = 0.001
+
+#: Fields hidden together when masking a training row (a caller gives both coordinates or none).
+MASK_GROUPS: Final = (
+    ("lat", "lon"), ("dep",), ("com",), ("year", "month", "day", "hour", "minute", "weekday"),
+    *((name,) for name in F.CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",),
+)
+
+
+def mask_fields(columns: F.IncidentColumns, rows: np.ndarray, rate: float, rng: np.random.Generator,
+                *, groups: Sequence[Sequence[str]] = MASK_GROUPS) -> F.IncidentColumns:
+    """A copy of ``columns`` where, in ``rows``, each field group is made unknown with probability ``rate``."""
+    numeric = {name: values.copy() for name, values in columns.numeric.items()}
+    dep, com, vehicles = columns.dep.copy(), columns.com.copy(), list(columns.vehicles)
+    for group in groups:
+        hidden = rows & (rng.random(len(columns)) < rate)
+        for name in group:
+            if name == "dep":
+                dep[hidden] = ""
+            elif name == "com":
+                com[hidden] = ""
+            elif name == "vehicles":
+                for row in np.flatnonzero(hidden):
+                    vehicles[row] = None
+            else:
+                numeric[name][hidden] = np.nan
+    return F.IncidentColumns(numeric, dep, com, vehicles)
+
+
+def _fit(params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, *, rounds: int, weight: np.ndarray | None = None,
+         x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> xgb.Booster:
+    import xgboost as xgb
+
+    train = xgb.DMatrix(x, label=y, weight=weight, feature_names=list(F.FEATURE_NAMES), nthread=THREADS)
+    if x_val is None:
+        return xgb.train(dict(params), train, num_boost_round=rounds)
+    valid = xgb.DMatrix(x_val, label=y_val, feature_names=list(F.FEATURE_NAMES), nthread=THREADS)
+    return xgb.train(dict(params), train, num_boost_round=rounds, evals=[(valid, "validation")],
+                     early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
+
+
+def raw_predict(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
+    """Uncalibrated probabilities of a booster for the feature rows ``x`` (float64)."""
+    return booster.inplace_predict(x, validate_features=False).astype(np.float64)
+
+
+@dataclass
+class CrossFit:
+    """Out-of-fold predictions of the validation year and the rounds found per fold."""
+
+    oof: np.ndarray
+    rounds: list[int]
+
+
+def choose_start_year(candidates: Sequence[Mapping[str, Any]]) -> int:
+    """The latest start year whose validation AUC is within :data:`START_YEAR_TOLERANCE` of the best.
+
+    Examples
+    --------
+    >>> choose_start_year([{"start_year": 2005, "auc": 0.8540}, {"start_year": 2015, "auc": 0.8535},
+    ...                    {"start_year": 2018, "auc": 0.8520}])
+    2015
+    """
+    best = max(c["auc"] for c in candidates)
+    return max(c["start_year"] for c in candidates if c["auc"] >= best - START_YEAR_TOLERANCE)
+
+
+@dataclass
+class TrainingData:
+    """Everything the training steps share: the store's accidents, labels, features and splits."""
+
+    frame: pd.DataFrame
+    years: np.ndarray
+    labels: dict[str, np.ndarray]
+    columns: F.IncidentColumns
+    history: F.PlaceHistory
+    x_clean: np.ndarray  # features as the fields were recorded (validation, test)
+    x_masked: dict[str, np.ndarray]  # per target, fields hidden at random in the training years
+    weight: dict[str, np.ndarray]  # per target, weight of each row, 0 for a negative row left out
+    validation: np.ndarray
+    test: np.ndarray
+    folds: np.ndarray  # fold of each validation-year row, -1 elsewhere
+
+    def training_rows(self, start_year: int) -> np.ndarray:
+        """Rows of the years ``start_year`` to the validation year (the shipped model's training rows)."""
+        return (self.years >= start_year) & (self.years <= VALIDATION_YEAR)
+
+
+@dataclass
+class TargetFit:
+    """One target's start-year comparison, validation predictions and final booster."""
+
+    candidates: list[dict[str, Any]]
+    start_year: int
+    cross_fit: CrossFit
+    booster: xgb.Booster
+
+
+def prepare_training_data(con: duckdb.DuckDBPyConnection, rng: np.random.Generator,
+                          step: Callable[[str], None]) -> TrainingData:
+    """Read the store, build clean and masked features, subsample negatives and draw the validation folds."""
+    step("reading accidents from the store")
+    frame = F.training_frame(con, first_year=HISTORY_FIRST_YEAR, last_year=TEST_YEAR)
+    years = frame["year"].to_numpy()
+    labels = {"severe": frame["severe"].to_numpy().astype(np.int8), "fatal": frame["fatal"].to_numpy().astype(np.int8)}
+    columns = F.columns_from_frame(frame)
+    step("counting place history (years before the test year)")
+    history = F.build_place_history(con, first_year=HISTORY_FIRST_YEAR, last_year=VALIDATION_YEAR)
+    step("building features")
+    x_clean = F.build_features(columns, history)
+    x_masked, weight = {}, {}
+    for target, settings in TARGETS.items():
+        masked = mask_fields(columns, years <= VALIDATION_YEAR, settings.mask_rate, rng)
+        x_masked[target] = F.build_features(masked, history)
+        kept = (labels[target] == 1) | (rng.random(len(years)) < settings.negative_share)
+        weight[target] = np.where(labels[target] == 1, 1.0, kept / settings.negative_share)
+    validation = years == VALIDATION_YEAR
+    folds = np.full(len(years), -1)
+    folds[validation] = rng.permutation(validation.sum()) % N_FOLDS
+    return TrainingData(frame, years, labels, columns, history, x_clean, x_masked, weight, validation,
+                        years == TEST_YEAR, folds)
+
+
+def _fit_rows(data: TrainingData, target: str, rows: np.ndarray, *, rounds: int,
+              held: np.ndarray | None = None) -> xgb.Booster:
+    """Fit ``target`` on ``rows`` (masked features, negatives subsampled); early stopping on ``held``."""
+    rows = rows & (data.weight[target] > 0)
+    label = data.labels[target]
+    weight = data.weight[target][rows] if TARGETS[target].negative_share < 1 else None
+    if held is None:
+        return _fit(TARGETS[target].params, data.x_masked[target][rows], label[rows], rounds=rounds, weight=weight)
+    return _fit(TARGETS[target].params, data.x_masked[target][rows], label[rows], rounds=rounds, weight=weight,
+                x_val=data.x_clean[held], y_val=label[held])
+
+
+def _cross_fit(data: TrainingData, target: str, start_year: int, *, only_fold: int | None = None,
+               done: Mapping[int, tuple[np.ndarray, int]] | None = None) -> CrossFit:
+    """Train on ``start_year``.. the year before validation + the other folds of it, predict each held fold."""
+    earlier = (data.years >= start_year) & (data.years < VALIDATION_YEAR)
+    oof = np.full(len(data.years), np.nan)
+    rounds = []
+    for fold in range(N_FOLDS) if only_fold is None else (only_fold,):
+        held = data.validation & (data.folds == fold)
+        if done and fold in done:
+            oof[held], best = done[fold]
+        else:
+            booster = _fit_rows(data, target, earlier | (data.validation & (data.folds != fold)),
+                                rounds=MAX_ROUNDS, held=held)
+            best = booster.best_iteration + 1
+            oof[held] = raw_predict(booster[:best], data.x_clean[held])
+        rounds.append(best)
+    return CrossFit(oof, rounds)
+
+
+def fit_target(data: TrainingData, target: str, step: Callable[[str], None]) -> TargetFit:
+    """Compare start years on the first half of the validation year, cross-fit the chosen one, refit."""
+    label = data.labels[target]
+    held = data.validation & (data.folds == 0)
+    candidates, fold0 = [], {}
+    for start in START_YEAR_CANDIDATES:
+        step(f"{target}: validation fit from {start} (held half of {VALIDATION_YEAR})")
+        fit = _cross_fit(data, target, start, only_fold=0)
+        metrics = binary_metrics(label[held], fit.oof[held])
+        fold0[start] = (fit.oof[held], fit.rounds[0])
+        trained_on = ((data.years >= start) & (data.years < VALIDATION_YEAR)) | (data.validation & (data.folds != 0))
+        candidates.append({"start_year": start, "rounds": fit.rounds[0], "training_rows": int(trained_on.sum()),
+                           **{k: metrics[k] for k in ("auc", "log_loss", "brier")}})
+    start = choose_start_year(candidates)
+    step(f"{target}: validation fit from {start} (other half of {VALIDATION_YEAR})")
+    cross_fit = _cross_fit(data, target, start, done={0: fold0[start]})
+    step(f"{target}: final fit on {start}-{VALIDATION_YEAR}")
+    booster = _fit_rows(data, target, data.training_rows(start), rounds=int(round(np.mean(cross_fit.rounds))))
+    return TargetFit(candidates, start, cross_fit, booster)
+

@@ -1,0 +1,149 @@
+"""Load the committed severity model and check it against its card before anyone trusts it.
+
+Why a module of its own
+-----------------------
+Every page and the command line start here. :func:`load_model` refuses a
+model whose files, card and code disagree (another version, other features, a
+file changed since training), with a message that says how to rebuild it, and
+reads only what a prediction needs: the array form of the trees, the place
+history and the support table. The XGBoost boosters themselves are read on
+first use (large batches, the model page), so that loading stays quick.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from core import config
+from core import features as F
+from core.model.spec import (
+    CARD_FILE,
+    FATAL_MODEL_FILE,
+    MODEL_FILE,
+    MODEL_FILES,
+    MODEL_VERSION,
+    SUPPORT_FILE,
+    TARGETS,
+    TREES_FILE,
+    ModelCardError,
+    ModelMissingError,
+    file_sha256,
+)
+from core.model.trees import TreeArrays
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+#: XGBoost threads when predicting: one incident never goes through XGBoost (see TreeArrays);
+#: batches use both cores.
+PREDICT_THREADS: Final = 2
+
+
+@dataclass(frozen=True)
+class SeverityModel:
+    """A loaded severity model: trees, calibration, place history, support table and card.
+
+    Use :func:`load_model` to get one, then :func:`core.model.predict.predict_one` or
+    :func:`core.model.predict.predict_many`.
+    The XGBoost boosters themselves are read on first use (large batches, the model page).
+    """
+
+    models_dir: Path
+    trees: TreeArrays  # the boosters as arrays, for quick prediction
+    card: dict[str, Any]
+    history: F.PlaceHistory
+    support_codes: np.ndarray  # (combinations, len(KEY_FACTS)), -1 = unknown in the store
+    support_counts: np.ndarray  # (combinations, 3): accidents, severe, fatal
+
+    @property
+    def version(self) -> str:
+        """``model_version`` of the card."""
+        return str(self.card["model_version"])
+
+    @functools.cached_property
+    def severe(self) -> xgb.Booster:
+        """The booster of ``p_severe`` (before calibration)."""
+        return _load_booster(self.models_dir / MODEL_FILE)
+
+    @functools.cached_property
+    def fatal(self) -> xgb.Booster:
+        """The booster of ``p_fatal`` (before calibration)."""
+        return _load_booster(self.models_dir / FATAL_MODEL_FILE)
+
+    def booster(self, target: str) -> xgb.Booster:
+        """``severe`` or ``fatal`` by name."""
+        return self.severe if target == "severe" else self.fatal
+
+
+def _load_booster(path: Path) -> xgb.Booster:
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(str(path))
+    booster.set_param({"nthread": PREDICT_THREADS})
+    return booster
+
+
+def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> SeverityModel:
+    """Load the committed severity model and check it against its card.
+
+    Parameters
+    ----------
+    models_dir : Path
+        Folder holding the files written by :func:`core.model.train.train`.
+    verify : bool
+        Check the SHA-256 of every file against the card (a few milliseconds).
+
+    Returns
+    -------
+    SeverityModel
+
+    Raises
+    ------
+    ModelMissingError
+        When a file is missing, with the command that rebuilds the model.
+    ModelCardError
+        When the files, the card and this code disagree (other version, other
+        features, a file changed since training).
+
+    Examples
+    --------
+    >>> model = load_model()  # doctest: +SKIP
+    >>> predict_one(model, {"vehicles": [7, 33], "agg": 1})["p_severe"]  # doctest: +SKIP
+    0.61...
+    """
+    models_dir = Path(models_dir)
+    missing = [name for name in (CARD_FILE, *MODEL_FILES) if not (models_dir / name).exists()]
+    if missing:
+        raise ModelMissingError(
+            f"No complete severity model in {models_dir} (missing {', '.join(missing)}). "
+            "Build it with `python -m core train` (make train)."
+        )
+    card = json.loads((models_dir / CARD_FILE).read_text())
+    if card.get("model_version") != MODEL_VERSION:
+        raise ModelCardError(f"model card version {card.get('model_version')!r} but this code expects "
+                             f"{MODEL_VERSION!r}: retrain with `python -m core train`")
+    if card.get("features", {}).get("names") != list(F.FEATURE_NAMES):
+        raise ModelCardError("the model was trained with other features than core.features builds: "
+                             "retrain with `python -m core train`")
+    if verify:
+        changed = [name for name in MODEL_FILES if file_sha256(models_dir / name) != card["files"].get(name)]
+        if changed:
+            raise ModelCardError(f"{', '.join(changed)} changed since the card was written: "
+                                 "retrain with `python -m core train`")
+    support = json.loads((models_dir / SUPPORT_FILE).read_text())
+    if support["facts"] != list(F.KEY_FACTS):
+        raise ModelCardError("the support table uses other key facts: retrain with `python -m core train`")
+    rows = np.array(support["rows"], dtype=np.int64).reshape(-1, len(F.KEY_FACTS) + 3)
+    trees = TreeArrays.from_table(pq.read_table(models_dir / TREES_FILE))
+    if set(trees.targets) != set(TARGETS):
+        raise ModelCardError(f"{TREES_FILE} holds {sorted(trees.targets)}: retrain with `python -m core train`")
+    return SeverityModel(models_dir, trees, card, F.load_place_history(models_dir),
+                         rows[:, :len(F.KEY_FACTS)], rows[:, len(F.KEY_FACTS):].astype(np.float64))

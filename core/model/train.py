@@ -1,0 +1,327 @@
+"""Train the severity model end to end and write it with its card (``python -m core train``).
+
+Why a module of its own
+-----------------------
+The card is what makes the committed model trustworthy: it records the
+protocol (:mod:`core.model.fitting`), the honest test-year figures beside two
+baselines (base rate, logistic regression), figures per subgroup and with
+first-call fields only, the alert thresholds, the calibration maps, a
+fingerprint of the data and the SHA-256 of every file. :func:`train` computes
+all of it and writes the boosters, their array form (:mod:`core.model.trees`),
+the place history and the support table beside it; :func:`core.model.loading.load_model`
+checks the files against the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from core import codebook, config
+from core import features as F
+from core.model.fitting import (
+    EARLY_STOPPING_ROUNDS,
+    MASK_GROUPS,
+    N_FOLDS,
+    START_YEAR_TOLERANCE,
+    TargetFit,
+    TrainingData,
+    fit_target,
+    mask_fields,
+    prepare_training_data,
+    raw_predict,
+)
+from core.model.metrics import (
+    apply_calibration,
+    binary_metrics,
+    calibrate_targets,
+    calibration_table,
+    choose_thresholds,
+    fit_isotonic,
+    threshold_metrics,
+)
+from core.model.spec import (
+    CARD_FILE,
+    FATAL_MODEL_FILE,
+    HISTORY_FIRST_YEAR,
+    MODEL_FILE,
+    MODEL_FILES,
+    MODEL_VERSION,
+    SEED,
+    SUPPORT_FILE,
+    TARGETS,
+    TEST_YEAR,
+    TREES_FILE,
+    VALIDATION_YEAR,
+    file_sha256,
+)
+from core.model.trees import tree_table
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import xgboost as xgb
+
+#: What a first call typically gives: place, time, vehicles and people (used for a robustness figure).
+FIRST_CALL_FIELDS: Final = ("lat", "lon", "dep", "com", "year", "month", "day", "hour", "minute", "weekday",
+                            "agg", "vehicles", "n_pedestrians", "n_people")
+
+
+def data_fingerprint(frame: pd.DataFrame, parquet_dir: Path) -> dict[str, Any]:
+    """Rows and severe accidents per year plus size and SHA-256 of each Parquet file of the store."""
+    per_year = frame.groupby("year").agg(rows=("acc_id", "size"), severe=("severe", "sum"))
+    files = {}
+    for name in (config.ACCIDENTS_FILE, config.USERS_FILE, config.VEHICLES_FILE):
+        path = Path(parquet_dir) / name
+        if path.exists():
+            files[name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    detail = {
+        "rows_per_year": {str(int(y)): int(r) for y, r in per_year["rows"].items()},
+        "severe_per_year": {str(int(y)): int(s) for y, s in per_year["severe"].items()},
+        "files": files,
+    }
+    digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
+    return {"hash": digest, **detail}
+
+
+def support_table(columns: F.IncidentColumns, severe: np.ndarray, fatal: np.ndarray) -> dict[str, Any]:
+    """Counts of accidents per combination of key facts (unknown fact = -1), for the support figure."""
+    facts = F.key_facts(columns)
+    codes = np.where(np.isnan(facts), -1, facts).astype(np.int64)
+    combos, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n = np.bincount(inverse, minlength=len(combos))
+    n_severe = np.bincount(inverse, weights=severe.astype(float), minlength=len(combos))
+    n_fatal = np.bincount(inverse, weights=fatal.astype(float), minlength=len(combos))
+    return {
+        "facts": list(F.KEY_FACTS),
+        "rows": [[*map(int, combo), int(a), int(b), int(c)]
+                 for combo, a, b, c in zip(combos, n, n_severe, n_fatal, strict=True)],
+    }
+
+
+def _logistic_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                       rng: np.random.Generator, *, sample: int = 300_000) -> np.ndarray:
+    """Logistic regression on the same features: one-hot codes, imputed and scaled numbers."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    coded = [F.FEATURE_NAMES.index(n) for n in
+             ("weekday", "month", "recording_period", "lum", "atm", "surf", "agg", "int", "col", "catr", "obs")]
+    other = [i for i in range(len(F.FEATURE_NAMES)) if i not in coded]
+    pipeline = make_pipeline(
+        ColumnTransformer([
+            ("coded", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
+                                    OneHotEncoder(handle_unknown="ignore")), coded),
+            ("numbers", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                      StandardScaler()), other),
+        ]),
+        LogisticRegression(max_iter=300),
+    )
+    rows = rng.choice(len(x_train), size=min(sample, len(x_train)), replace=False)
+    pipeline.fit(x_train[rows], y_train[rows])
+    return pipeline.predict_proba(x_test)[:, 1]
+
+
+def _subgroups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean masks of the card's subgroups over the rows of ``frame``."""
+    lum = frame["lum"].to_numpy(dtype=float, na_value=np.nan)
+    agg = frame["agg"].to_numpy(dtype=float, na_value=np.nan)
+    overseas = frame["dep"].fillna("").str.len().to_numpy() == 3
+    pedestrians = frame["n_pedestrians"].to_numpy() > 0
+    two_wheeler = np.array([any(c in codebook.TWO_WHEELER_CATV for c in v) for v in frame["vehicles"]])
+    return {
+        "urban (agg 2)": agg == 2, "rural (agg 1)": agg == 1,
+        "metropolitan": ~overseas, "overseas": overseas,
+        "day (lum 1)": lum == 1, "dusk or dawn (lum 2)": lum == 2, "night (lum 3-5)": lum >= 3,
+        "pedestrian involved": pedestrians, "no pedestrian": ~pedestrians,
+        "two-wheeler involved": two_wheeler, "no two-wheeler": ~two_wheeler,
+    }
+
+
+def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: Mapping[str, Any],
+                  thresholds: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """Every figure of the test year: model, baselines, first-call fields, calibration, subgroups."""
+    test = data.test
+    p_severe, p_fatal = calibrate_targets(calibrators, raw_predict(fits["severe"].booster, data.x_clean[test]),
+                                          raw_predict(fits["fatal"].booster, data.x_clean[test]))
+    y = {target: data.labels[target][test] for target in TARGETS}
+    predicted = {"severe": p_severe, "fatal": p_fatal}
+    baselines: dict[str, dict[str, Any]] = {"base_rate": {}, "logistic_regression": {}}
+    for target in TARGETS:
+        base = float(data.labels[target][data.validation].mean())
+        baselines["base_rate"][target] = {**binary_metrics(y[target], np.full(len(y[target]), base)), "value": base}
+        training = data.training_rows(fits[target].start_year)
+        logistic = _logistic_baseline(data.x_clean[training], data.labels[target][training], data.x_clean[test], rng)
+        baselines["logistic_regression"][target] = binary_metrics(y[target], logistic)
+    first_call = mask_fields(data.columns, test, 1.0, rng,
+                             groups=[g for g in MASK_GROUPS if not set(g) & set(FIRST_CALL_FIELDS)])
+    x_first = F.build_features(first_call, data.history)[test]
+    p_first = apply_calibration(calibrators["severe"], raw_predict(fits["severe"].booster, x_first))
+    subgroups = {
+        name: {"severe": binary_metrics(y["severe"][rows], p_severe[rows]),
+               "fatal_auc": binary_metrics(y["fatal"][rows], p_fatal[rows])["auc"]}
+        for name, rows in _subgroups(data.frame.loc[test].reset_index(drop=True)).items()
+    }
+    return {
+        "year": TEST_YEAR,
+        **{target: binary_metrics(y[target], predicted[target]) for target in TARGETS},
+        "baselines": baselines,
+        "first_call_fields_only": {"fields": list(FIRST_CALL_FIELDS), "severe": binary_metrics(y["severe"], p_first)},
+        "calibration_table": {target: calibration_table(y[target], predicted[target]) for target in TARGETS},
+        "thresholds": {
+            target: {name: threshold_metrics(y[target], predicted[target], chosen["threshold"])
+                     for name, chosen in thresholds[target].items()}
+            for target in TARGETS
+        },
+        "subgroups": subgroups,
+    }
+
+
+def _importance_by_field(booster: xgb.Booster) -> dict[str, float]:
+    """Share of the total gain of each incident field (features summed per source field)."""
+    by_field: dict[str, float] = {}
+    for name, value in booster.get_score(importance_type="total_gain").items():
+        by_field[F.FEATURE_SOURCE[name]] = by_field.get(F.FEATURE_SOURCE[name], 0.0) + value
+    total = sum(by_field.values()) or 1.0
+    return {k: v / total for k, v in sorted(by_field.items(), key=lambda kv: -kv[1])}
+
+
+def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_dir: Path) -> None:
+    """Boosters, place history and support table (over the severe model's training years)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    fits["severe"].booster.save_model(str(models_dir / MODEL_FILE))
+    fits["fatal"].booster.save_model(str(models_dir / FATAL_MODEL_FILE))
+    pq.write_table(tree_table({t: fits[t].booster for t in TARGETS}), models_dir / TREES_FILE, compression="zstd")
+    F.save_place_history(data.history, models_dir)
+    rows = data.training_rows(fits["severe"].start_year)
+    columns = F.IncidentColumns(
+        {k: v[rows] for k, v in data.columns.numeric.items()}, data.columns.dep[rows], data.columns.com[rows],
+        [v for v, kept in zip(data.columns.vehicles, rows, strict=True) if kept],
+    )
+    support = support_table(columns, data.labels["severe"][rows], data.labels["fatal"][rows])
+    support["years"] = [fits["severe"].start_year, VALIDATION_YEAR]
+    (models_dir / SUPPORT_FILE).write_text(json.dumps(support, separators=(",", ":")))
+
+
+def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DIR,
+          parquet_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train, calibrate, evaluate and save the severity model; returns the card.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A store connection.
+    models_dir : Path
+        Where ``severity.ubj``, ``severity_fatal.ubj``, the place history,
+        the support table and ``severity_card.json`` are written.
+    parquet_dir : Path, optional
+        The store folder, for the data fingerprint (default: the app's store).
+    progress : callable, optional
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    dict
+        The model card (also written to ``severity_card.json``).
+
+    Examples
+    --------
+    >>> card = train(store.connect())  # doctest: +SKIP
+    >>> card["metrics"]["test"]["severe"]["auc"]  # doctest: +SKIP
+    0.85...
+    """
+    started = time.perf_counter()
+    step = progress or (lambda _name: None)
+    rng = np.random.default_rng(SEED)
+    data = prepare_training_data(con, rng, step)
+    fits = {target: fit_target(data, target, step) for target in TARGETS}
+
+    step("calibration and thresholds on the validation year")
+    validation = data.validation
+    calibrators = {t: fit_isotonic(data.labels[t][validation], fits[t].cross_fit.oof[validation])
+                   for t in TARGETS}
+    p_val = dict(zip(TARGETS, calibrate_targets(calibrators, fits["severe"].cross_fit.oof[validation],
+                                                fits["fatal"].cross_fit.oof[validation]), strict=True))
+    thresholds = {t: choose_thresholds(data.labels[t][validation], p_val[t]) for t in TARGETS}
+
+    step(f"scoring {TEST_YEAR} and the baselines")
+    test_metrics = _test_metrics(data, fits, calibrators, thresholds, rng)
+
+    step("saving the model, its place history and its card")
+    models_dir = Path(models_dir)
+    _save_artifacts(data, fits, models_dir)
+    severe_start, fatal_start = fits["severe"].start_year, fits["fatal"].start_year
+    card = {
+        "model_version": MODEL_VERSION,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "targets": {
+            "severe": "at least one person killed or hospitalised (grav 2 or 3)",
+            "fatal": "at least one person killed (grav 2)",
+            "worst_injury": "killed = p_fatal, hospitalised = p_severe - p_fatal, light = 1 - p_severe, "
+                            "unharmed = 0 (BAAC records injury accidents only)",
+        },
+        "years": {"history": [HISTORY_FIRST_YEAR, VALIDATION_YEAR], "training": [severe_start, VALIDATION_YEAR],
+                  "training_fatal": [fatal_start, VALIDATION_YEAR], "validation": VALIDATION_YEAR, "test": TEST_YEAR},
+        "training_rows": int(data.training_rows(severe_start).sum()),
+        "training_rows_fatal": int(data.training_rows(fatal_start).sum()),
+        "start_year": {
+            "chosen": severe_start,
+            "chosen_fatal": fatal_start,
+            "candidates": fits["severe"].candidates,
+            "candidates_fatal": fits["fatal"].candidates,
+            "how": f"each candidate trained (shipped settings) on its years up to {VALIDATION_YEAR - 1} plus a "
+                   f"random half of {VALIDATION_YEAR}, scored by ROC-AUC on the other half. Candidates within "
+                   f"{START_YEAR_TOLERANCE} AUC of the best are ties (the standard error of an AUC on ~29,000 "
+                   "accidents is about 0.002); among ties the latest start year is kept: fewer years recorded "
+                   "under the pre-2018 hospitalisation rule and a quicker training.",
+        },
+        "inputs": list(F.INCIDENT_FIELDS),
+        "features": {"names": list(F.FEATURE_NAMES), "source": dict(F.FEATURE_SOURCE)},
+        "params": {
+            **{t: {"xgboost": _jsonable(settings.params), "mask_rate": settings.mask_rate,
+                   "negative_share": settings.negative_share, "rounds": fits[t].booster.num_boosted_rounds()}
+               for t, settings in TARGETS.items()},
+            "seed": SEED, "validation_folds": N_FOLDS, "early_stopping_rounds": EARLY_STOPPING_ROUNDS,
+        },
+        "calibration": {
+            "method": "isotonic, linear between breakpoints",
+            "fitted_on": f"out-of-fold predictions of {VALIDATION_YEAR} (models trained on the earlier years and "
+                         f"the other half of {VALIDATION_YEAR}, with the shipped settings)",
+            **calibrators,
+        },
+        "thresholds": thresholds,
+        "metrics": {
+            "validation": {
+                "year": VALIDATION_YEAR,
+                "note": "out-of-fold predictions; the calibration maps were fitted on these same predictions, "
+                        "so the calibrated figures here (ECE in particular) are not test figures",
+                **{t: binary_metrics(data.labels[t][validation], p_val[t]) for t in TARGETS},
+                "severe_raw_auc": binary_metrics(data.labels["severe"][validation],
+                                                 fits["severe"].cross_fit.oof[validation])["auc"],
+            },
+            "test": test_metrics,
+        },
+        "importance": _importance_by_field(fits["severe"].booster),
+        "data_fingerprint": data_fingerprint(data.frame, Path(parquet_dir or config.parquet_dir())),
+        "training_seconds": round(time.perf_counter() - started, 1),
+    }
+    card["files"] = {name: file_sha256(models_dir / name) for name in MODEL_FILES}
+    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1, ensure_ascii=False))
+    return card
+
+
+def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()}
+
