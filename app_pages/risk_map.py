@@ -104,8 +104,10 @@ resolution = controls[2].selectbox(
     format_func=lambda r: "Auto (selon l'étendue)" if r is None else f"{r} (~{risk.EDGE_KM[r]:g} km)",
     key="risk_resolution",
 )
-min_count = controls[3].number_input("Minimum d'accidents", 1, 1000, url_options.min_count, key="risk_min_count",
-                                     help="En dessous, pas de taux ni de risque relatif : l'hexagone est grisé ou masqué.")
+min_count = controls[3].number_input(
+    "Minimum d'accidents", 1, 1000, url_options.min_count, key="risk_min_count",
+    help="En dessous, pas de taux ni de risque relatif : l'hexagone est grisé ou masqué.",
+)
 hide_masked = controls[4].toggle("Masquer sous le minimum", url_options.hide_masked, key="risk_hide")
 options = maps.MapOptions(metric=metric, condition=condition or None, resolution=resolution,
                           min_count=int(min_count), hide_masked=hide_masked, view=url_options.view)
@@ -157,7 +159,8 @@ table = pd.DataFrame({
     "IC 95 % haut": [format_decimal(v * 100, 1) for v in hotspots["rate_high"]],
     "Hexagone": cells,
 }, index=range(1, len(hotspots) + 1))
-names = dict(zip(cells, (f"{rank}. {commune} ({cell})" for rank, (commune, cell) in enumerate(zip(communes, cells), 1))))
+names = {cell: f"{rank}. {commune} ({cell})"
+         for rank, (commune, cell) in enumerate(zip(communes, cells, strict=True), 1)}
 st.selectbox("Centrer la carte sur un point chaud", cells, index=None, format_func=names.get,
              placeholder="Choisir un point chaud", key="risk_centre", on_change=_centre_on_hotspot)
 st.table(table)

@@ -55,7 +55,7 @@ def bench_aggregation(con, facts: risk.HexFacts) -> None:
         ids = facts.columns["acc_id"][mask]
         rows = located[located["acc_id"].isin(ids)]
         start = time.perf_counter()
-        cells = [h3.latlng_to_cell(lat, lon, resolution) for lat, lon in zip(rows["lat"], rows["lon"])]
+        cells = [h3.latlng_to_cell(lat, lon, resolution) for lat, lon in zip(rows["lat"], rows["lon"], strict=True)]
         naive = rows.assign(cell=cells, rain=rows["atm"].isin([2, 3])).groupby("cell").agg(
             accidents=("acc_id", "size"), severe=("severe", "sum"), rain=("rain", "sum"),
             atm=("atm", lambda s: s.mode().min() if s.notna().any() else 0),
@@ -155,7 +155,8 @@ def main() -> None:
     con = store.connect()
     start = time.perf_counter()
     facts = risk.load_facts(con)
-    print(f"load_facts: {facts.size} located accidents in {(time.perf_counter() - start) * 1000:.0f} ms (once per server)")
+    seconds = time.perf_counter() - start
+    print(f"load_facts: {facts.size} located accidents in {seconds * 1000:.0f} ms (once per server)")
     bench_aggregation(con, facts)
     bench_page()
 

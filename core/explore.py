@@ -418,7 +418,7 @@ def relative_change(current: float | None, previous: float | None) -> float | No
 
     Examples
     --------
-    >>> relative_change(2780, 3498)
+    >>> relative_change(2780, 3498)  # doctest: +ELLIPSIS
     -0.20526...
     """
     if current is None or not previous:

@@ -190,7 +190,8 @@ def legend_entries(breaks: Sequence[float], colours: Sequence[tuple[int, int, in
     if not breaks:
         return [(_css(colours[0]), "toutes valeurs")]
     labels = [f"≤ {number_format(breaks[0])}"]
-    labels += [f"{number_format(low)} – {number_format(high)}" for low, high in zip(breaks, breaks[1:])]
+    labels += [f"{number_format(low)} – {number_format(high)}"
+               for low, high in zip(breaks[:-1], breaks[1:], strict=True)]
     labels.append(f"> {number_format(breaks[-1])}")
     return [(_css(colour), label) for colour, label in zip(colours, labels, strict=True)]
 
@@ -204,7 +205,8 @@ def legend_html(title: str, entries: Sequence[tuple[str, str]], *, masked_label:
         f'border:1px solid #888"></span>{_escape(label)}</span>'
         for colour, label in items
     )
-    return f'<div data-testid="risk-legend" role="figure" aria-label="Légende"><b>{_escape(title)}</b><br>{swatches}</div>'
+    return (f'<div data-testid="risk-legend" role="figure" aria-label="Légende"><b>{_escape(title)}</b><br>'
+            f'{swatches}</div>')
 
 
 def rows_json(columns: Sequence[np.ndarray | Sequence]) -> str:
@@ -446,12 +448,12 @@ def _texts(values: np.ndarray, lows: np.ndarray | None, highs: np.ndarray | None
     finite = np.flatnonzero(np.isfinite(values))
     v = np.round(values[finite] * scale, digits).tolist()
     if lows is None:
-        for i, value in zip(finite.tolist(), v):
+        for i, value in zip(finite.tolist(), v, strict=True):
             out[i] = f"{value:.{digits}f}{unit}".replace(".", ",")
         return out
     lo = np.round(lows[finite] * scale, digits).tolist()
     hi = np.round(highs[finite] * scale, digits).tolist()
-    for i, value, low, high in zip(finite.tolist(), v, lo, hi):
+    for i, value, low, high in zip(finite.tolist(), v, lo, hi, strict=True):
         out[i] = f"{value:.{digits}f}{unit} [{low:.{digits}f}–{high:.{digits}f}]".replace(".", ",")
     return out
 

@@ -356,7 +356,8 @@ def cells_to_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
     --------
     >>> import h3
     >>> cell = h3.str_to_int("891fb466257ffff")
-    >>> int(cells_to_parents(np.array([cell], dtype=np.uint64), 5)[0]) == h3.str_to_int(h3.cell_to_parent("891fb466257ffff", 5))
+    >>> parent = h3.str_to_int(h3.cell_to_parent("891fb466257ffff", 5))
+    >>> int(cells_to_parents(np.array([cell], dtype=np.uint64), 5)[0]) == parent
     True
     """
     cells = np.asarray(cells, dtype=np.uint64)
@@ -384,7 +385,9 @@ def cell_id_array(cells: np.ndarray) -> pa.StringArray:
 
 
 def cell_ids(cells: np.ndarray) -> list[str]:
-    """H3 indexes as the hexadecimal strings of ``h3.int_to_str`` (deck.gl reads them; JSON numbers above 2**53 lose digits).
+    """H3 indexes as the hexadecimal strings of ``h3.int_to_str``.
+
+    deck.gl reads them; as JSON numbers, ids above 2**53 would lose digits.
 
     Examples
     --------
@@ -410,8 +413,8 @@ def fit_prior_strength(accidents: np.ndarray, severe: np.ndarray, prior_mean: np
     Examples
     --------
     >>> n = np.array([100, 100, 100, 100]); s = np.array([10, 30, 10, 30])
-    >>> round(fit_prior_strength(n, s, np.full(4, 0.2)), 1)
-    15.0
+    >>> round(float(fit_prior_strength(n, s, np.full(4, 0.2))), 1)
+    17.9
     """
     n = np.asarray(accidents, dtype=float)
     s = np.asarray(severe, dtype=float)

@@ -21,6 +21,6 @@ def test_home_page_shows_store_totals(store_con) -> None:
     assert metrics["Années"] == f"{first}–{last}"
     table = at.table[0].value
     killed = dict(store_con.execute("SELECT year, sum(n_killed) FROM accidents GROUP BY year").fetchall())
-    shown = dict(zip(table["Année"].astype(int), table["Tués"]))
+    shown = dict(zip(table["Année"].astype(int), table["Tués"], strict=True))
     assert shown == {year: format_count(n) for year, n in killed.items()}
     assert any("Licence Ouverte" in m.value for m in at.markdown)

@@ -13,7 +13,6 @@ from core import maps, risk
 from core.config import parquet_dir
 from core.filters import AccidentFilter
 
-
 # --------------------------------------------------------------------------- literal inputs
 
 def test_shrinkage_pulls_small_cells_toward_the_surrounding_rate() -> None:
@@ -57,7 +56,8 @@ def test_wilson_interval_and_relative_risk() -> None:
 def _counts(accidents, severe, hits=None, known=None) -> pd.DataFrame:
     cells = [h3.str_to_int(c) for c in ("851fb467fffffff", "851fb463fffffff", "851fb473fffffff")][: len(accidents)]
     return pd.DataFrame({
-        "cell": np.array(cells, dtype=np.uint64), "accidents": accidents, "severe": severe, "fatal": [0] * len(accidents),
+        "cell": np.array(cells, dtype=np.uint64), "accidents": accidents, "severe": severe,
+        "fatal": [0] * len(accidents),
         "cond_hits": hits or [0] * len(accidents), "cond_known": known or accidents,
         "atm_mode": [1] * len(accidents), "lum_mode": [1] * len(accidents),
     })
@@ -103,8 +103,8 @@ def test_resolution_follows_the_extent() -> None:
 
 
 def test_colour_classes_and_compact_rows() -> None:
-    assert maps.classify(np.array([0.5, 1.0, 1.5, 9.0, np.nan]), [1.0, 2.0], masked=np.array([0, 0, 1, 0, 0])).tolist() \
-        == [0, 0, -1, 2, -1]
+    classes = maps.classify(np.array([0.5, 1.0, 1.5, 9.0, np.nan]), [1.0, 2.0], masked=np.array([0, 0, 1, 0, 0]))
+    assert classes.tolist() == [0, 0, -1, 2, -1]
     text = maps.rows_json([np.array(["871fb4662ffffff", "8719499adffffff"], dtype=object), np.array([3, -1]),
                            ["12,3 % [1,0–20,0]", ""]])
     assert json.loads(text) == [["871fb4662ffffff", 3, "12,3 % [1,0–20,0]"], ["8719499adffffff", -1, ""]]
