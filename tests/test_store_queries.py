@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from core import codebook, config, places, queries
+from core import codebook, config, places, queries, store
 from core.filters import AccidentFilter, FilterError
 
 
@@ -138,3 +140,39 @@ def test_filter_round_trips_through_url_params() -> None:
                        involves=("bicycle",), outcome="severe", age_groups=("75+",))
     assert AccidentFilter.from_params(f.to_params()) == f
     assert AccidentFilter.from_params({}) == AccidentFilter()
+
+
+ACCIDENT_CONTRACT = [
+    "acc_id", "year", "month", "day", "hour", "minute", "weekday", "dep", "com", "lat", "lon",
+    "h3_5", "h3_6", "h3_7", "h3_8", "h3_9", "lum", "agg", "int", "atm", "col", "catr", "circ", "surf", "situ", "vma",
+    "n_users", "n_vehicles", "n_killed", "n_hospitalised", "n_light", "n_unharmed", "severe",
+]
+
+
+def test_store_rebuilt_from_parquet_equals_the_one_ingest_wrote(excerpt_store: Path, tmp_path: Path) -> None:
+    """`python -m core store` (from the Parquet files) and ingest (from its tables in memory) agree."""
+    copy = tmp_path / "parquet"
+    copy.mkdir()
+    for name in ("accidents", "users", "vehicles"):
+        shutil.copy(excerpt_store / f"{name}.parquet", copy / f"{name}.parquet")
+    store.build_database(copy)
+    written, rebuilt = store.connect(excerpt_store), store.connect(copy)
+    try:
+        for table in ("accidents", "users", "vehicles", "explorer_meta"):
+            order = "ORDER BY ALL" if table != "accidents" else "ORDER BY acc_id"
+            a = written.execute(f"SELECT * FROM {table} {order}").fetch_df()
+            b = rebuilt.execute(f"SELECT * FROM {table} {order}").fetch_df()
+            pd.testing.assert_frame_equal(a, b, check_dtype=True)
+        columns = [r[0] for r in written.execute("DESCRIBE accidents").fetchall()]
+        # The contract's columns first, then the flags and the explorer's facts; the Parquet file has the contract.
+        assert columns[: len(ACCIDENT_CONTRACT)] == ACCIDENT_CONTRACT
+        assert pq.read_schema(excerpt_store / "accidents.parquet").names == ACCIDENT_CONTRACT
+        flags = written.execute(
+            "SELECT acc_id, has_pedestrian, has_two_wheeler FROM accidents ORDER BY acc_id").fetchall()
+        pedestrians = {r[0] for r in written.execute("SELECT acc_id FROM users WHERE catu = 3").fetchall()}
+        two_wheelers = {r[0] for r in written.execute(
+            "SELECT acc_id FROM vehicles WHERE catv IN (2, 4, 5, 6, 30, 31, 32, 33, 34)").fetchall()}
+        assert [(acc, acc in pedestrians, acc in two_wheelers) for acc, *_ in flags] == flags
+    finally:
+        written.close()
+        rebuilt.close()
