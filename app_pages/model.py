@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.dispatch import reliability
+from core.dispatch import bands, reliability
 from core.model.spec import ModelCardError, ModelMissingError
 from ui import severity_data
 from ui.format import format_count
@@ -63,7 +63,12 @@ target = st.segmented_control("Calibration", ["severe", "fatal"], default="sever
                               format_func={"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}.get)
 st.plotly_chart(reliability.calibration_figure(card, target or "severe"), key="model_calibration")
 
-st.subheader("Seuils des bandes de risque")
+st.subheader("Bandes de risque")
+st.markdown("\n".join(f"- {sentence}" for _band, sentence in bands.band_sentences(card)))
+st.caption(f"{bands.band_rule_text(card)} Les colonnes {test['year']} (test) sont données pour information : "
+           "cette année n’a servi à aucun choix.")
+st.table(reliability.bands_table(card), hide_index=True)
+st.subheader("Seuils d’alerte")
 st.table(reliability.thresholds_table(card), hide_index=True)
 
 st.subheader("Par sous-groupe")

@@ -110,8 +110,18 @@ def format_card(card: dict) -> str:
     for target, chosen in test["thresholds"].items():
         for name, m in chosen.items():
             precision = "-" if m["precision"] is None else f"{m['precision']:.3f}"
-            lines.append(f"  {target:<7}{name:<10} p >= {m['threshold']:.3f}: flags {m['flagged_share']:.1%}, "
+            lines.append(f"  {target:<7}{name:<13} p >= {m['threshold']:.3f}: flags {m['flagged_share']:.1%}, "
                          f"precision {precision}, recall {m['recall']:.3f}")
+    bands = card.get("bands")
+    if bands:
+        lines += ["", f"bands of p_{bands['target']} (cut-offs chosen on {bands['validation']['year']})",
+                  f"  {'band':<8}{'from':>7}{'to':>8}   {bands['validation']['year']}: share, severe rate"
+                  f"   {bands['test']['year']} (test): share, severe rate"]
+        for band in ("low", "medium", "high"):
+            valid_band, test_band = bands["validation"][band], bands["test"][band]
+            lines.append(f"  {band:<8}{valid_band['from']:>7.3f}{valid_band['to']:>8.3f}   "
+                         f"{valid_band['share']:>10.1%}, {valid_band['observed']:>6.1%}{'':>11}"
+                         f"{test_band['share']:>10.1%}, {test_band['observed']:>6.1%}")
     return "\n".join(lines)
 
 

@@ -357,7 +357,7 @@ def figures(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) -> 
 
     Examples
     --------
-    >>> figures(con, AccidentFilter(years=(2020, 2020))).killed  # doctest: +SKIP
+    >>> figures(con, AccidentFilter(years=(2020, 2020))).killed
     2780
     """
     where, params = filter_sql(accident_filter)

@@ -862,8 +862,8 @@ def build_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarra
 
     Examples
     --------
-    >>> x = build_features(columns_from_incidents([parse_incident({"vehicles": [7, 1]})]), history)  # doctest: +SKIP
-    >>> x[0, FEATURE_NAMES.index("n_bicycle")]  # doctest: +SKIP
+    >>> x = build_features(columns_from_incidents([parse_incident({"vehicles": [7, 1]})]), model.history)
+    >>> float(x[0, FEATURE_NAMES.index("n_bicycle")])
     1.0
     """
     num = columns.numeric

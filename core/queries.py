@@ -57,8 +57,10 @@ def aggregate(
 
     Examples
     --------
-    >>> aggregate(con, AccidentFilter(years=(2019, 2020)), by=["year"])  # doctest: +SKIP
-       year  accidents  severe_accidents  ...  killed ...
+    >>> aggregate(con, AccidentFilter(years=(2019, 2020)), by=["year"])[["year", "accidents", "killed"]]
+       year  accidents  killed
+    0  2019      58840    3498
+    1  2020      47744    2780
     """
     _check_groups(by)
     where, params = accident_filter.to_sql()

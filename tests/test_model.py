@@ -59,8 +59,47 @@ def test_card_describes_the_protocol(severity) -> None:
                  "pedestrian involved", "two-wheeler involved"):
         assert name in card["metrics"]["test"]["subgroups"]
     for target in ("severe", "fatal"):
-        assert set(card["thresholds"][target]) == {"best_f1", "recall_80"}
-        assert card["thresholds"][target]["recall_80"]["recall"] >= metrics.RECALL_TARGET
+        chosen = card["thresholds"][target]
+        assert set(chosen) == {"best_f1", "recall_80", "recall_95", "precision_75"}
+        for rule in chosen.values():
+            assert {"threshold", "flagged_share", "precision", "recall"} <= set(rule)
+        assert chosen["recall_80"]["recall"] >= 0.80 and chosen["recall_95"]["recall"] >= 0.95
+        assert chosen["recall_95"]["threshold"] <= chosen["recall_80"]["threshold"]
+        if chosen["precision_75"].get("fallback"):
+            assert chosen["precision_75"]["fallback"] == "best_f1"
+            assert chosen["precision_75"]["threshold"] == chosen["best_f1"]["threshold"]
+        else:
+            assert chosen["precision_75"]["precision"] >= 0.75
+    # The bands: 75 % precision is reached for "severe" on 2019, above the recall-95 threshold.
+    severe = card["thresholds"]["severe"]
+    assert "fallback" not in severe["precision_75"]
+    assert severe["recall_95"]["threshold"] < severe["precision_75"]["threshold"]
+
+
+def test_card_band_figures_agree_with_the_validation_thresholds(severity) -> None:
+    """Per-band figures on 2019 against the thresholds' own figures: two computations of the same counts."""
+    card = severity.card
+    chosen, bands = card["thresholds"]["severe"], card["bands"]
+    assert bands["medium_from"] == {"rule": "recall_95", "threshold": chosen["recall_95"]["threshold"]}
+    assert bands["high_from"]["rule"] == "precision_75"
+    assert bands["high_from"]["threshold"] == chosen["precision_75"]["threshold"]
+    validation = bands["validation"]
+    assert validation["year"] == 2019 and validation["chosen_on"] is True
+    test = bands["test"]
+    assert test["year"] == 2020 and test["chosen_on"] is False and "information" in test["note"]
+    low, medium, high = validation["low"], validation["medium"], validation["high"]
+    # "Élevé" is what the precision-75 threshold flags; "Faible" what the recall-95 one does not.
+    assert high["share"] == pytest.approx(chosen["precision_75"]["flagged_share"])
+    assert high["observed"] == pytest.approx(chosen["precision_75"]["precision"]) and high["observed"] >= 0.75
+    assert low["share"] == pytest.approx(1 - chosen["recall_95"]["flagged_share"])
+    assert low["share_of_positives"] == pytest.approx(1 - chosen["recall_95"]["recall"])
+    assert low["share_of_positives"] <= 0.05
+    assert low["share"] + medium["share"] + high["share"] == pytest.approx(1.0)
+    n = sum(validation[b]["n"] for b in ("low", "medium", "high"))
+    assert n == card["metrics"]["validation"]["severe"]["n"] == 58_840
+    severe_total = sum(validation[b]["n"] * validation[b]["observed"] for b in ("low", "medium", "high"))
+    assert severe_total / n == pytest.approx(card["metrics"]["validation"]["severe"]["observed"])
+    assert low["observed"] < medium["observed"] < high["observed"]
 
 
 def test_store_rows_per_year_match_fingerprint(severity, store_con) -> None:
@@ -112,6 +151,22 @@ def test_2020_figures_reach_targets_and_match_card(severity, test_year, test_pre
     assert auc > logistic["auc"] and brier < logistic["brier"]
 
 
+def test_2020_band_figures_match_card(severity, test_year, test_predictions) -> None:
+    """The card's test-year band figures, recounted here with the card's two thresholds."""
+    p_severe, _ = test_predictions
+    severe = test_year["severe"].to_numpy().astype(int)
+    medium_from = severity.card["thresholds"]["severe"]["recall_95"]["threshold"]
+    high_from = severity.card["thresholds"]["severe"]["precision_75"]["threshold"]
+    rows = {"low": p_severe < medium_from, "medium": (p_severe >= medium_from) & (p_severe < high_from),
+            "high": p_severe >= high_from}
+    card = severity.card["bands"]["test"]
+    for band, in_band in rows.items():
+        assert card[band]["n"] == in_band.sum()
+        assert card[band]["share"] == pytest.approx(in_band.mean(), abs=1e-12)
+        assert card[band]["observed"] == pytest.approx(severe[in_band].mean(), abs=1e-12)
+        assert card[band]["share_of_positives"] == pytest.approx(severe[in_band].sum() / severe.sum(), abs=1e-12)
+
+
 def test_ece_matches_a_plain_loop() -> None:
     rng = np.random.default_rng(3)
     p = rng.random(2000)
@@ -135,6 +190,66 @@ def test_thresholds_on_real_scores(test_year, test_predictions) -> None:
     assert chosen["recall_80"]["recall"] >= 0.80
     flagged = p_severe >= chosen["best_f1"]["threshold"]
     assert chosen["best_f1"]["precision"] == pytest.approx(y[flagged].mean())
+    # Precision and recall of "p >= v" for every distinct score v, counted with sorted arrays.
+    values = np.unique(p_severe)
+    ranked, ranked_positive = np.sort(p_severe), np.sort(p_severe[y == 1])
+    n_flagged = len(ranked) - np.searchsorted(ranked, values, side="left")
+    hits = len(ranked_positive) - np.searchsorted(ranked_positive, values, side="left")
+    precision, recall = hits / n_flagged, hits / len(ranked_positive)
+    # recall_95: the highest value still reaching 95 % recall.
+    assert chosen["recall_95"]["threshold"] == values[recall >= 0.95].max()
+    assert chosen["recall_95"]["recall"] == pytest.approx(y[p_severe >= chosen["recall_95"]["threshold"]].sum()
+                                                          / y.sum())
+    # precision_75: the lowest value still reaching 75 % precision.
+    assert chosen["precision_75"]["threshold"] == values[precision >= 0.75].min()
+    assert chosen["precision_75"]["precision"] == pytest.approx(y[p_severe >= chosen["precision_75"]["threshold"]]
+                                                                .mean())
+
+
+# Twelve scores with ties (two at 0.8, two at 0.5, two at 0.1) and six positives, counted by hand:
+#   p >= 0.9: 1 flagged, 1 positive   precision 1     recall 1/6
+#   p >= 0.8: 3 flagged, 2 positives  precision 0.667 recall 2/6  (cutting between the two 0.8 would be wrong)
+#   p >= 0.7: 4 flagged, 3 positives  precision 0.75  recall 3/6
+#   p >= 0.6: 5 flagged, 4 positives  precision 0.8   recall 4/6
+#   p >= 0.5: 7 flagged, 5 positives  precision 5/7   recall 5/6  F1 0.769, the best
+#   p >= 0.4: 8 flagged, 5 positives; 0.3: 9, 5; 0.2: 10 flagged, 6 positives (recall 1); 0.1: 12, 6
+HAND_P = np.array([0.9, 0.8, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1])
+HAND_Y = np.array([1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 0])
+
+
+def test_thresholds_counted_by_hand() -> None:
+    chosen = metrics.choose_thresholds(HAND_Y, HAND_P)
+    assert chosen["recall_95"] == pytest.approx({"threshold": 0.2, "flagged_share": 10 / 12, "precision": 0.6,
+                                                 "recall": 1.0})
+    assert chosen["recall_80"] == pytest.approx({"threshold": 0.5, "flagged_share": 7 / 12, "precision": 5 / 7,
+                                                 "recall": 5 / 6})
+    # 0.9 and 0.7 also reach 75 %; the lowest one that does is 0.6.
+    assert chosen["precision_75"] == pytest.approx({"threshold": 0.6, "flagged_share": 5 / 12, "precision": 0.8,
+                                                    "recall": 4 / 6})
+    assert chosen["best_f1"]["threshold"] == 0.5
+
+
+def test_precision_rule_falls_back_to_best_f1_when_never_reached() -> None:
+    # Precision from the top: 0/1, 1/2, 1/3, ... never 75 %; best F1 at 0.8 (precision 1/2, recall 1).
+    y = np.array([0, 1, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    chosen = metrics.choose_thresholds(y, p)
+    assert chosen["best_f1"]["threshold"] == 0.8
+    assert chosen["precision_75"] == pytest.approx({"threshold": 0.8, "flagged_share": 2 / 6, "precision": 0.5,
+                                                    "recall": 1.0, "fallback": "best_f1"})
+
+
+def test_band_figures_counted_by_hand() -> None:
+    # Bands cut at 0.2 and 0.6: low = the two 0.1 (no positive), medium = 0.5, 0.5, 0.4, 0.3, 0.2
+    # (positives at one 0.5 and at 0.2), high = 0.9, 0.8, 0.8, 0.7, 0.6 (four positives).
+    figures = metrics.band_figures(HAND_Y, HAND_P, medium_from=0.2, high_from=0.6)
+    assert [figures[b]["n"] for b in ("low", "medium", "high")] == [2, 5, 5]
+    assert [figures[b]["share"] for b in ("low", "medium", "high")] == pytest.approx([2 / 12, 5 / 12, 5 / 12])
+    assert [figures[b]["observed"] for b in ("low", "medium", "high")] == pytest.approx([0.0, 2 / 5, 4 / 5])
+    assert [figures[b]["share_of_positives"] for b in ("low", "medium", "high")] == pytest.approx([0, 2 / 6, 4 / 6])
+    assert metrics.band_cutoffs(metrics.choose_thresholds(HAND_Y, HAND_P)) == (0.2, 0.6)
+    # Crossed thresholds leave "medium" empty rather than inverted.
+    assert metrics.band_cutoffs({"recall_95": {"threshold": 0.7}, "precision_75": {"threshold": 0.6}}) == (0.6, 0.6)
 
 
 # --------------------------------------------------------------------------- #

@@ -84,6 +84,24 @@ def test_peers_thresholds_and_limits_are_stated(full_store, card) -> None:
     thresholds = _table(app, "Règle")
     shown = {float(t.replace(",", ".").rstrip(" %")) for t in thresholds["Seuil"]}
     expected = {round(rule["threshold"] * 100, 1) for rule in card["thresholds"]["severe"].values()}
-    assert shown == expected
+    assert shown == expected and len(thresholds) == 4
+    assert any("95\u00a0% des accidents graves (bas de la bande « Moyen »)" in rule for rule in thresholds["Règle"])
+    # The bands: validation figures they were chosen on, test figures for information, from the card.
+    validation, test = card["bands"]["validation"], card["bands"]["test"]
+    band_rows = _table(app, "Bande")
+    assert list(band_rows["Bande"]) == ["Faible", "Moyen", "Élevé"]
+
+    def percent(value: float) -> str:
+        return f"{value * 100:.0f}\u00a0%"
+
+    keys = ("low", "medium", "high")
+    assert list(band_rows["Part grave observée 2019"]) == [percent(validation[k]["observed"]) for k in keys]
+    assert list(band_rows["Part des accidents 2019"]) == [percent(validation[k]["share"]) for k in keys]
+    assert list(band_rows["Part grave observée 2020 (test, pour information)"]) == [
+        percent(test[k]["observed"]) for k in keys]
+    high_from = card["thresholds"]["severe"]["precision_75"]["threshold"]
+    sentences = next(m.value for m in app.markdown if "Élevé : à partir de" in m.value)
+    assert (f"Élevé : à partir de {high_from * 100:.1f}".replace(".", ",") + "\u00a0% — sur 2019, "
+            f"{percent(validation['high']['observed'])} des accidents de cette bande") in sentences
     limits = app.markdown[-1].value
     assert "éjection" in limits and "incarcérée" in limits and "2018" in limits

@@ -125,10 +125,24 @@ def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, seve
     assert _shown_probability(app) == pytest.approx(expected["p_severe"], abs=1e-6)
     headline = _headline(app)
     assert format_percent(expected["p_severe"], 0) in headline
+    # Bands from the card: "Faible" below recall_95, "Élevé" from precision_75, "Moyen" in between.
     chosen = severity.card["thresholds"]["severe"]
-    low, high = sorted(rule["threshold"] for rule in chosen.values())
-    band = "élevé" if expected["p_severe"] >= high else "moyen" if expected["p_severe"] >= low else "faible"
-    assert f"Risque {band}" in headline
+    low, high = chosen["recall_95"]["threshold"], chosen["precision_75"]["threshold"]
+    band = "Élevé" if expected["p_severe"] >= high else "Moyen" if expected["p_severe"] >= low else "Faible"
+    assert f"Risque {band.lower()}" in headline
+    # The caption states each band with its 2019 figures, the estimate's own band in bold.
+    caption = next(c.value for c in app.caption if "Élevé : à partir de" in c.value)
+    validation = severity.card["bands"]["validation"]
+
+    def percent(value: float, digits: int) -> str:
+        return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+
+    assert (f"Faible : moins de {percent(low, 1)} — sur 2019, {percent(validation['low']['observed'], 0)} des "
+            "accidents de cette bande avaient un tué ou un blessé hospitalisé") in caption
+    assert (f"Élevé : à partir de {percent(high, 1)} — sur 2019, {percent(validation['high']['observed'], 0)} des "
+            "accidents de cette bande avaient un tué ou un blessé hospitalisé") in caption
+    assert f"**{band} : " in caption and caption.count("**") == 2
+    assert "au plus 5\u00a0% des accidents graves de 2019" in caption
     assert float(re.search(r'data-p-fatal="([0-9.]+)"', headline).group(1)) == pytest.approx(expected["p_fatal"],
                                                                                               abs=1e-6)
     assert f"Risque d’un tué : <b style=\"font-size:1.6rem\">{format_percent(expected['p_fatal'], 0)}" in headline

@@ -97,13 +97,11 @@ def _factor_list(title: str, phrases: list[str], arrow: str, colour: str) -> str
 def draw_estimate(record: Mapping[str, Any], card: Mapping[str, Any]) -> None:
     """Draw one estimate: figure and band, death, worst injury, history, warning, factors."""
     result, band = record["result"], record["band"]
-    thresholds = bands.band_thresholds(card)
     first, last = card["years"]["training"]
     st.html(_headline(result, band))
-    st.caption(
-        f"Faible < {_percent(thresholds.medium_from)} ≤ moyen < {_percent(thresholds.high_from)} ≤ élevé. Seuils "
-        f"choisis sur {thresholds.validation_year} : au premier, {_percent(thresholds.medium_rule['recall'])} des "
-        "accidents graves sont au-dessus ; le second équilibre précision et rappel (meilleur F1).")
+    # The three bands with what each held on the validation year; the estimate's own band in bold.
+    sentences = [f"**{text}**" if shown.key == band.key else text for shown, text in bands.band_sentences(card)]
+    st.caption("  \n".join([*sentences, bands.band_rule_text(card)]))
     st.html(_injury_bar(result))
     out_of_100 = bands.out_of_100(result)
     if out_of_100 is not None:

@@ -3,10 +3,15 @@
 Why a module of its own
 -----------------------
 A probability alone does not tell an operator what to do. The band cut-offs
-come from the model card (thresholds chosen on the validation year, not set by
-hand); "of 100 comparable past accidents, N had a killed or hospitalised
-victim" restates the support in countable terms; and the warning says when
-that comparison rests on too few accidents, or on no known key fact at all.
+come from the model card, chosen on the validation year only (not set by
+hand, never on the test year): "Faible" below the highest threshold that still
+flags 95 % of the validation year's severe accidents, so that it holds at most
+5 % of them; "Élevé" from the lowest threshold at which at least 75 % of the
+validation accidents flagged were severe; "Moyen" in between (the rules live in
+:data:`core.model.metrics.BAND_RULES`). "Of 100 comparable past accidents, N
+had a killed or hospitalised victim" restates the support in countable terms;
+and the warning says when that comparison rests on too few accidents, or on no
+known key fact at all.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import numpy as np
 
 from core import codebook
 from core import features as F
+from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES, band_cutoffs
+from core.model.spec import ModelCardError
 
 #: Below this many comparable past accidents, "N out of 100" is extrapolated: warn.
 MIN_SUPPORT: Final = 100
@@ -44,32 +51,48 @@ BANDS: Final[dict[str, Band]] = {
 class BandThresholds:
     """The two cut-offs of the bands, chosen on the validation year (see the model card).
 
-    ``medium_from``: the highest probability that still flags 80 % of the
-    validation year's severe accidents (recall 80 %); ``high_from``: the one
-    with the best F1 (balance of precision and recall).
+    ``medium_from`` is the card's ``recall_95`` threshold: the highest
+    probability that still flags 95 % of the validation year's severe accidents,
+    so "Faible" (below it) holds at most 5 % of them. ``high_from`` is its
+    ``precision_75`` threshold: the lowest probability at which at least 75 % of
+    the validation accidents flagged were severe ("Élevé" from it); when no
+    threshold reached 75 %, the card gives the best-F1 one and ``high_rule``
+    says ``"fallback": "best_f1"``. ``medium_rule`` and ``high_rule`` are the
+    card's entries (threshold, flagged_share, precision, recall on validation).
     """
 
     medium_from: float
     high_from: float
     validation_year: int
-    medium_rule: Mapping[str, float]
-    high_rule: Mapping[str, float]
+    medium_rule: Mapping[str, Any]
+    high_rule: Mapping[str, Any]
 
 
 def band_thresholds(card: Mapping[str, Any]) -> BandThresholds:
-    """Read the band cut-offs from the model card (``thresholds.severe``).
+    """Read the band cut-offs from the model card (``thresholds.severe.recall_95`` and ``.precision_75``).
+
+    Raises
+    ------
+    ModelCardError
+        When the card has no such thresholds (a card written before the bands
+        followed these rules): retrain.
 
     Examples
     --------
     >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
-    ...     "recall_80": {"threshold": 0.21, "recall": 0.8}, "best_f1": {"threshold": 0.4, "recall": 0.6}}}}
+    ...     "recall_80": {"threshold": 0.33}, "best_f1": {"threshold": 0.4},
+    ...     "recall_95": {"threshold": 0.21, "recall": 0.95}, "precision_75": {"threshold": 0.6, "precision": 0.75}}}}
     >>> t = band_thresholds(card); (t.medium_from, t.high_from)
-    (0.21, 0.4)
+    (0.21, 0.6)
     """
     chosen = card["thresholds"]["severe"]
-    rules = sorted((chosen["recall_80"], chosen["best_f1"]), key=lambda rule: rule["threshold"])
-    return BandThresholds(float(rules[0]["threshold"]), float(rules[1]["threshold"]),
-                          int(card["years"]["validation"]), rules[0], rules[1])
+    missing = [rule for rule in BAND_RULES.values() if rule not in chosen]
+    if missing:
+        raise ModelCardError(f"the model card has no {', '.join(missing)} threshold for the risk bands: "
+                             "retrain with `python -m core train`")
+    medium_from, high_from = band_cutoffs(chosen)
+    return BandThresholds(medium_from, high_from, int(card["years"]["validation"]),
+                          chosen[BAND_RULES["medium_from"]], chosen[BAND_RULES["high_from"]])
 
 
 def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
@@ -86,6 +109,89 @@ def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
     if p_severe >= thresholds.medium_from:
         return BANDS["medium"]
     return BANDS["low"]
+
+
+def percent_text(value: float | None, digits: int = 0) -> str:
+    """A share as French text: ``0.234`` -> ``'23 %'`` (no-break space; "–" when unknown).
+
+    Examples
+    --------
+    >>> percent_text(0.2351, 1), percent_text(None)
+    ('23,5\\xa0%', '–')
+    """
+    if value is None:
+        return "–"
+    return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+
+
+def band_range_text(key: str, thresholds: BandThresholds) -> str:
+    """The probabilities of a band in words, thresholds to one decimal.
+
+    Examples
+    --------
+    >>> t = BandThresholds(0.2, 0.615, 2019, {}, {})
+    >>> [band_range_text(key, t) for key in ("low", "medium", "high")]
+    ['moins de 20,0\\xa0%', 'de 20,0\\xa0% à 61,5\\xa0%', 'à partir de 61,5\\xa0%']
+    """
+    low, high = percent_text(thresholds.medium_from, 1), percent_text(thresholds.high_from, 1)
+    return {"low": f"moins de {low}", "medium": f"de {low} à {high}", "high": f"à partir de {high}"}[key]
+
+
+def band_rule_text(card: Mapping[str, Any]) -> str:
+    """How the bands were chosen, in French, from the rule constants and the card.
+
+    Examples
+    --------
+    >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
+    ...     "recall_95": {"threshold": 0.2}, "precision_75": {"threshold": 0.6}}}}
+    >>> band_rule_text(card)[:63]
+    'Seuils choisis sur 2019 seulement : « Faible » regroupe au plus'
+    """
+    thresholds = band_thresholds(card)
+    year = thresholds.validation_year
+    low_recall = RECALL_RULES[BAND_RULES["medium_from"]]
+    high_precision = PRECISION_RULES[BAND_RULES["high_from"]]
+    text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {percent_text(1 - low_recall)} des "
+            f"accidents graves de {year} (un tué ou un blessé hospitalisé) ; dans « Élevé », au moins "
+            f"{percent_text(high_precision)} des accidents de {year} étaient graves.")
+    if thresholds.high_rule.get("fallback"):
+        text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {percent_text(1 - low_recall)} "
+                f"des accidents graves de {year} (un tué ou un blessé hospitalisé). Aucun seuil n’atteignait "
+                f"{percent_text(high_precision)} d’accidents graves sur {year} : « Élevé » commence au seuil du "
+                "meilleur F1 (équilibre entre précision et rappel).")
+    return text
+
+
+def band_sentences(card: Mapping[str, Any]) -> list[tuple[Band, str]]:
+    """Per band, its range and what it held on the validation year, in French.
+
+    Reads ``bands.validation`` of the card: the share of the validation year's
+    accidents in the band and the share of them that were severe.
+
+    Examples
+    --------
+    >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
+    ...     "recall_95": {"threshold": 0.2}, "precision_75": {"threshold": 0.6}}},
+    ...     "bands": {"validation": {"year": 2019,
+    ...         "low": {"share": 0.3, "observed": 0.09, "share_of_positives": 0.05},
+    ...         "medium": {"share": 0.45, "observed": 0.38, "share_of_positives": 0.47},
+    ...         "high": {"share": 0.25, "observed": 0.79, "share_of_positives": 0.48}}}}
+    >>> band_sentences(card)[2][1]
+    'Élevé : à partir de 60,0\\xa0% — sur 2019, 79\\xa0% des accidents de cette bande avaient un tué ou un \
+blessé hospitalisé (25\\xa0% des accidents).'
+    """
+    thresholds = band_thresholds(card)
+    validation = card["bands"]["validation"]
+    sentences = []
+    for key in BAND_KEYS:
+        band, figures = BANDS[key], validation[key]
+        sentence = (f"{band.label} : {band_range_text(key, thresholds)} — sur {validation['year']}, "
+                    f"{percent_text(figures['observed'])} des accidents de cette bande avaient un tué ou un blessé "
+                    f"hospitalisé ({percent_text(figures['share'])} des accidents")
+        if key == "low":
+            sentence += f", {percent_text(figures['share_of_positives'])} des accidents graves"
+        sentences.append((band, sentence + ")."))
+    return sentences
 
 
 def out_of_100(result: Mapping[str, Any]) -> int | None:

@@ -65,8 +65,9 @@ def department_cells(outlines: Mapping[str, Any], dep: str) -> tuple[int, list[s
 
     Examples
     --------
-    >>> resolution, cells = department_cells(load_outlines(), "75")  # doctest: +SKIP
-    >>> resolution, len(cells) > 100  # doctest: +SKIP
+    >>> from core.maps import load_outlines
+    >>> resolution, cells = department_cells(load_outlines(), "75")
+    >>> resolution, len(cells) > 100
     (8, True)
     """
     feature = next((f for f in outlines["features"] if f["properties"]["code"] == dep), None)

@@ -5,8 +5,8 @@ Why a module of its own
 The card (:mod:`core.model.train`) is JSON meant for machines and for the
 command line. An operator deciding how far to trust an estimate needs it in
 French: the test-year figures beside the baselines and the published peers,
-by subgroup, the calibration as a figure, the alert thresholds with what they
-flag, and the limits of what the model can know. These builders return
+by subgroup, the calibration as a figure, the risk bands and the alert
+thresholds with what they flag, and the limits of what the model can know. These builders return
 DataFrames of text (``st.table`` leaves numeric cells blank) and a Plotly
 figure; the page only draws them.
 """
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
+from core.dispatch.bands import BANDS, band_range_text, band_thresholds, percent_text
 from core.model.explain import FIELD_LABELS
+from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -182,12 +184,38 @@ def start_year_table(card: Mapping[str, Any]) -> pd.DataFrame:
     } for c in card["start_year"]["candidates"]])
 
 
-_RULE_NAMES: Final = {"recall_80": "Retrouver 80 % des accidents graves (bas de la bande « moyen »)",
-                      "best_f1": "Meilleur F1 (bas de la bande « élevé »)"}
+#: What each alert threshold is used for (the band cut-offs follow BAND_RULES).
+_RULE_ROLES: Final = {
+    BAND_RULES["medium_from"]: "bas de la bande « Moyen »",
+    BAND_RULES["high_from"]: "bas de la bande « Élevé »",
+    "recall_80": "comparaison avec les travaux publiés",
+}
+
+
+def _rule_name(rule: str, chosen: Mapping[str, Any]) -> str:
+    """A threshold's rule in French, from the rule constants, with its use and any fallback."""
+    if rule in RECALL_RULES:
+        name = f"Le plus haut seuil qui retrouve encore {percent_text(RECALL_RULES[rule])} des accidents graves"
+    elif rule in PRECISION_RULES:
+        name = (f"Le plus bas seuil où au moins {percent_text(PRECISION_RULES[rule])} des accidents signalés "
+                "étaient graves")
+    elif rule == "best_f1":
+        name = "Meilleur F1 (équilibre entre précision et rappel)"
+    else:
+        name = rule
+    if rule in _RULE_ROLES:
+        name += f" ({_RULE_ROLES[rule]})"
+    if chosen.get("fallback"):
+        fallback = _rule_name(chosen["fallback"], {}).split(" (")[0]
+        name += f" — jamais atteint sur la validation, remplacé par : {fallback}"
+    return name
 
 
 def thresholds_table(card: Mapping[str, Any], target: str = "severe") -> pd.DataFrame:
-    """Each alert threshold with its share flagged, precision and recall on validation and test years."""
+    """Each alert threshold with its share flagged, precision and recall on validation and test years.
+
+    Thresholds were chosen on the validation year; the test-year columns are for information.
+    """
     validation_year = card["years"]["validation"]
     test_year = card["metrics"]["test"]["year"]
     rows = []
@@ -195,12 +223,34 @@ def thresholds_table(card: Mapping[str, Any], target: str = "severe") -> pd.Data
         test = card["metrics"]["test"]["thresholds"][target][rule]
         rows.append({
             "Seuil": f"{chosen['threshold'] * 100:.1f} %".replace(".", ","),
-            "Règle": _RULE_NAMES.get(rule, rule),
+            "Règle": _rule_name(rule, chosen),
             f"Signalés {validation_year}": f"{chosen['flagged_share'] * 100:.0f} %",
             f"Précision {validation_year}": _metric_text(chosen.get("precision")),
             f"Rappel {validation_year}": _metric_text(chosen.get("recall")),
-            f"Signalés {test_year}": f"{test['flagged_share'] * 100:.0f} %",
-            f"Précision {test_year}": _metric_text(test.get("precision")),
-            f"Rappel {test_year}": _metric_text(test.get("recall")),
+            f"Signalés {test_year} (test)": f"{test['flagged_share'] * 100:.0f} %",
+            f"Précision {test_year} (test)": _metric_text(test.get("precision")),
+            f"Rappel {test_year} (test)": _metric_text(test.get("recall")),
+        })
+    return pd.DataFrame(rows)
+
+
+def bands_table(card: Mapping[str, Any]) -> pd.DataFrame:
+    """The three risk bands: probabilities, then accidents and observed severe share on validation and test.
+
+    The validation columns are those the bands were chosen on; the test
+    columns (labelled "test, pour information") played no part in the choice.
+    """
+    thresholds = band_thresholds(card)
+    validation, test = card["bands"]["validation"], card["bands"]["test"]
+    rows = []
+    for key in BAND_KEYS:
+        rows.append({
+            "Bande": BANDS[key].label,
+            "Probabilité « grave »": band_range_text(key, thresholds),
+            f"Part des accidents {validation['year']}": percent_text(validation[key]["share"]),
+            f"Part grave observée {validation['year']}": percent_text(validation[key]["observed"]),
+            f"Part des accidents graves {validation['year']}": percent_text(validation[key]["share_of_positives"]),
+            f"Part des accidents {test['year']} (test, pour information)": percent_text(test[key]["share"]),
+            f"Part grave observée {test['year']} (test, pour information)": percent_text(test[key]["observed"]),
         })
     return pd.DataFrame(rows)

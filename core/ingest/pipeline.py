@@ -160,7 +160,8 @@ def run_ingest(
 
     Examples
     --------
-    >>> run_ingest([Source.parse("package")], Path("data"))  # doctest: +SKIP
+    ``python -m core ingest`` runs ``run_ingest([Source.parse("package")], Path("data"))``
+    with a progress bar; ``tests/test_ingest_*.py`` run it on real files.
     """
     if not sources:
         raise ValueError("no source given")

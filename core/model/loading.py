@@ -115,9 +115,10 @@ def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> 
 
     Examples
     --------
-    >>> model = load_model()  # doctest: +SKIP
-    >>> predict_one(model, {"vehicles": [7, 33], "agg": 1})["p_severe"]  # doctest: +SKIP
-    0.61...
+    >>> from core.model.predict import predict_one
+    >>> model = load_model()
+    >>> 0 < predict_one(model, {"vehicles": [7, 33], "agg": 1})["p_severe"] < 1
+    True
     """
     models_dir = Path(models_dir)
     missing = [name for name in (CARD_FILE, *MODEL_FILES) if not (models_dir / name).exists()]

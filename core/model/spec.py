@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from core import features as F
 
-MODEL_VERSION: Final = "1.0.0"
+MODEL_VERSION: Final = "1.1.0"  # 1.1: risk bands recall_95 / precision_75 in the card
 MODEL_FILE: Final = "severity.ubj"
 FATAL_MODEL_FILE: Final = "severity_fatal.ubj"
 CARD_FILE: Final = "severity_card.json"
@@ -92,8 +92,9 @@ def file_sha256(path: Path) -> str:
 
     Examples
     --------
-    >>> file_sha256(config.MODELS_DIR / CARD_FILE)  # doctest: +SKIP
-    '3f1c...'
+    >>> from core.config import MODELS_DIR
+    >>> len(file_sha256(MODELS_DIR / CARD_FILE))
+    64
     """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -5,8 +5,9 @@ Why a module of its own
 The card is what makes the committed model trustworthy: it records the
 protocol (:mod:`core.model.fitting`), the honest test-year figures beside two
 baselines (base rate, logistic regression), figures per subgroup and with
-first-call fields only, the alert thresholds, the calibration maps, a
-fingerprint of the data and the SHA-256 of every file. :func:`train` computes
+first-call fields only, the alert thresholds and the risk bands they cut
+(chosen on the validation year, with their test-year figures for information),
+the calibration maps, a fingerprint of the data and the SHA-256 of every file. :func:`train` computes
 all of it and writes the boosters, their array form (:mod:`core.model.trees`),
 the place history and the support table beside it; :func:`core.model.loading.load_model`
 checks the files against the card.
@@ -40,7 +41,12 @@ from core.model.fitting import (
     raw_predict,
 )
 from core.model.metrics import (
+    BAND_RULES,
+    PRECISION_RULES,
+    RECALL_RULES,
     apply_calibration,
+    band_cutoffs,
+    band_figures,
     binary_metrics,
     calibrate_targets,
     calibration_table,
@@ -150,14 +156,22 @@ def _subgroups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: Mapping[str, Any],
-                  thresholds: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """Every figure of the test year: model, baselines, first-call fields, calibration, subgroups."""
+def _test_predictions(data: TrainingData, fits: Mapping[str, TargetFit],
+                      calibrators: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Calibrated p_severe and p_fatal of every test-year accident."""
     test = data.test
     p_severe, p_fatal = calibrate_targets(calibrators, raw_predict(fits["severe"].booster, data.x_clean[test]),
                                           raw_predict(fits["fatal"].booster, data.x_clean[test]))
+    return {"severe": p_severe, "fatal": p_fatal}
+
+
+def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: Mapping[str, Any],
+                  thresholds: Mapping[str, Any], predicted: Mapping[str, np.ndarray],
+                  rng: np.random.Generator) -> dict[str, Any]:
+    """Every figure of the test year: model, baselines, first-call fields, calibration, subgroups."""
+    test = data.test
+    p_severe, p_fatal = predicted["severe"], predicted["fatal"]
     y = {target: data.labels[target][test] for target in TARGETS}
-    predicted = {"severe": p_severe, "fatal": p_fatal}
     baselines: dict[str, dict[str, Any]] = {"base_rate": {}, "logistic_regression": {}}
     for target in TARGETS:
         base = float(data.labels[target][data.validation].mean())
@@ -186,6 +200,36 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
             for target in TARGETS
         },
         "subgroups": subgroups,
+    }
+
+
+def _band_card(thresholds: Mapping[str, Any], *, y_validation: np.ndarray, p_validation: np.ndarray,
+               y_test: np.ndarray, p_test: np.ndarray) -> dict[str, Any]:
+    """The risk bands of p_severe: their rule, cut-offs and, per band, accidents and observed severe rate.
+
+    Chosen on the validation year only; the test-year figures are reported for
+    information and played no part in the choice.
+    """
+    medium_from, high_from = band_cutoffs(thresholds)
+    medium_rule, high_rule = BAND_RULES["medium_from"], BAND_RULES["high_from"]
+    fallback = thresholds[high_rule].get("fallback")
+    return {
+        "target": "severe",
+        "rule": (f"low: p_severe < the {medium_rule} threshold, the highest that still flags "
+                 f"{RECALL_RULES[medium_rule]:.0%} of the {VALIDATION_YEAR} severe accidents (low holds at most "
+                 f"{1 - RECALL_RULES[medium_rule]:.0%} of them); high: p_severe >= the {high_rule} threshold, the "
+                 f"lowest at which at least {PRECISION_RULES[high_rule]:.0%} of the {VALIDATION_YEAR} accidents "
+                 f"flagged were severe (the best_f1 threshold if none reaches it); medium: in between. "
+                 f"Chosen on {VALIDATION_YEAR} only."),
+        "medium_from": {"rule": medium_rule, "threshold": medium_from},
+        "high_from": {"rule": high_rule, "threshold": high_from, "fallback": fallback,
+                      **({"note": f"no threshold reached {PRECISION_RULES[high_rule]:.0%} precision on "
+                                  f"{VALIDATION_YEAR}: the best_f1 threshold is used"} if fallback else {})},
+        "validation": {"year": VALIDATION_YEAR, "chosen_on": True,
+                       **band_figures(y_validation, p_validation, medium_from=medium_from, high_from=high_from)},
+        "test": {"year": TEST_YEAR, "chosen_on": False,
+                 "note": f"test-year figures, for information only: {TEST_YEAR} was not used to choose the bands",
+                 **band_figures(y_test, p_test, medium_from=medium_from, high_from=high_from)},
     }
 
 
@@ -238,9 +282,8 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
 
     Examples
     --------
-    >>> card = train(store.connect())  # doctest: +SKIP
-    >>> card["metrics"]["test"]["severe"]["auc"]  # doctest: +SKIP
-    0.85...
+    ``python -m core train`` (``make train``) runs ``train(store.connect())``
+    and prints the card's figures; it takes 4 to 7 minutes on 2 cores.
     """
     started = time.perf_counter()
     step = progress or (lambda _name: None)
@@ -257,7 +300,11 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
     thresholds = {t: choose_thresholds(data.labels[t][validation], p_val[t]) for t in TARGETS}
 
     step(f"scoring {TEST_YEAR} and the baselines")
-    test_metrics = _test_metrics(data, fits, calibrators, thresholds, rng)
+    predicted = _test_predictions(data, fits, calibrators)
+    test_metrics = _test_metrics(data, fits, calibrators, thresholds, predicted, rng)
+    bands = _band_card(thresholds["severe"], y_validation=data.labels["severe"][validation],
+                       p_validation=p_val["severe"], y_test=data.labels["severe"][data.test],
+                       p_test=predicted["severe"])
 
     step("saving the model, its place history and its card")
     models_dir = Path(models_dir)
@@ -302,6 +349,7 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
             **calibrators,
         },
         "thresholds": thresholds,
+        "bands": bands,
         "metrics": {
             "validation": {
                 "year": VALIDATION_YEAR,

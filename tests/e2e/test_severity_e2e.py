@@ -15,7 +15,7 @@ import time
 import pytest
 
 from core import codebook, places
-from core.dispatch import bands, intake
+from core.dispatch import intake
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from tests.test_severity_page import first_known_2020_accident
@@ -100,8 +100,10 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     expected = predict_one(severity, incident)
     assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
     assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
-    band = bands.severity_band(expected["p_severe"], bands.band_thresholds(severity.card))
-    assert f"Risque {band.label.lower()}" in text
+    chosen = severity.card["thresholds"]["severe"]
+    band = ("élevé" if expected["p_severe"] >= chosen["precision_75"]["threshold"]
+            else "moyen" if expected["p_severe"] >= chosen["recall_95"]["threshold"] else "faible")
+    assert f"Risque {band}" in text
     assert "Sur 100 accidents passés comparables" in page.locator("body").inner_text()
     similar = page.locator("[data-testid='stTable']").filter(has_text="Bilan")
     similar.locator("tbody tr").nth(7).wait_for(timeout=TIMEOUT_MS)
