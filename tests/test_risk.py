@@ -7,6 +7,7 @@ import json
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from core import maps, risk
@@ -202,6 +203,18 @@ def test_hex_risk_of_paris_extent_and_hotspots(facts, located, store_con) -> Non
     assert (top["value"].diff().dropna() <= 0).all()
     assert set(top["dep"]) <= {"75", "92", "93", "94"}
     assert not top["masked"].any()
+    # The same five by pandas: rated cells sorted by value then accidents, and each cell's commonest department.
+    rated = result.scored[~result.scored["masked"]].sort_values(["value", "accidents"], ascending=False, kind="stable")
+    assert top["cell"].tolist() == rated["cell"].head(5).tolist()
+    table = pq.read_table(parquet_dir() / "accidents.parquet", columns=["acc_id", "h3_9", "dep"])
+    cells = table.filter(table["h3_9"].is_valid()).to_pandas()  # no NULL: the cells stay exact uint64
+    in_top = cells[cells["acc_id"].isin(inside["acc_id"]) & cells["h3_9"].isin(top["cell"])]
+    def first_commonest(deps: pd.Series) -> str:
+        counts = deps.value_counts()
+        return sorted(counts[counts == counts.max()].index)[0]
+
+    commonest = in_top.groupby("h3_9")["dep"].agg(first_commonest)
+    assert dict(zip(top["cell"], top["dep"], strict=True)) == commonest.to_dict()
 
 
 def test_national_share_of_rain_matches_sql(facts, store_con) -> None:
