@@ -68,6 +68,8 @@ _OCCUPANT_CATU = (1, 2)
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 _MASK_BITS = 16  # the masks are USMALLINT
+_UNKNOWN_BIT = 255  # vehicle group "bit" of a vehicle whose catv is in no group (or unknown)
+_MAX_CATV = 99  # catv codes are two digits
 #: Columns the counts may be grouped by (identifiers spliced into SQL come only from here).
 _GROUP_COLUMNS = ("year", "month", "hour", "weekday", "dep")
 _MEASURES = """
@@ -166,10 +168,11 @@ def create_accidents_table(
     for flag, (group, codes) in flag_groups.items():
         if sorted(codes) != definitions["vehicle_groups"][group]:  # the flag is read from the group's bit
             raise ValueError(f"{flag}: the {group} vehicle group no longer matches the codebook's codes")
-    con.execute("CREATE OR REPLACE TEMP TABLE explorer_catv_groups (catv TINYINT, vgroup VARCHAR, bit UTINYINT)")
-    rows = [(code, group, bit) for bit, (group, codes) in enumerate(definitions["vehicle_groups"].items())
-            for code in codes]
-    con.executemany("INSERT INTO explorer_catv_groups VALUES (?, ?, ?)", rows)
+    # Vehicle group bit of each catv code, looked up in a list (no join): UNKNOWN_BIT when in no group.
+    bit_of_code = [_UNKNOWN_BIT] * (_MAX_CATV + 1)
+    for bit, codes in enumerate(definitions["vehicle_groups"].values()):
+        for code in codes:
+            bit_of_code[code] = bit
     age_bits = " | ".join(
         f"CASE WHEN age BETWEEN {int(low)} AND {int(high)} THEN {1 << bit} ELSE 0 END"
         for bit, (low, high) in enumerate(AGE_GROUPS.values())
@@ -181,12 +184,13 @@ def create_accidents_table(
     vehicle_counts, occupant_counts = [], []
     for group in VEHICLE_BREAKDOWN_GROUPS:
         count_col, killed_col, hosp_col = _vehicle_columns(group)
-        vehicle_counts.append(f"CAST(count_if(vgroup = '{group}') AS USMALLINT) AS {count_col}")
+        bit = _UNKNOWN_BIT if group == "unknown" else _vehicle_bit(group)
+        vehicle_counts.append(f"CAST(count_if(vbit = {bit}) AS USMALLINT) AS {count_col}")
         occupant_counts.append(
-            f"CAST(count_if(vgroup = '{group}' AND grav = {codebook.GRAV_KILLED}) AS USMALLINT) AS {killed_col}"
+            f"CAST(count_if(vbit = {bit} AND grav = {codebook.GRAV_KILLED}) AS USMALLINT) AS {killed_col}"
         )
         occupant_counts.append(
-            f"CAST(count_if(vgroup = '{group}' AND grav = {codebook.GRAV_HOSPITALISED}) AS USMALLINT) AS {hosp_col}"
+            f"CAST(count_if(vbit = {bit} AND grav = {codebook.GRAV_HOSPITALISED}) AS USMALLINT) AS {hosp_col}"
         )
     counts = explorer_columns()[4:]
     zero_filled = ",\n".join(f"coalesce({c}, 0)::USMALLINT AS {c}" for c in counts)
@@ -199,12 +203,13 @@ def create_accidents_table(
         f"""
         CREATE OR REPLACE TABLE {into}.accidents AS
         WITH veh AS (
-            SELECT v.acc_id, v.veh, v.catv, coalesce(g.vgroup, 'unknown') AS vgroup, g.bit
-            FROM {vehicles} v LEFT JOIN explorer_catv_groups g USING (catv)
+            SELECT acc_id, veh, catv,
+                coalesce((CAST(? AS UTINYINT[]))[catv + 1], {_UNKNOWN_BIT}) AS vbit
+            FROM {vehicles}
         ),
         per_vehicle AS (
             SELECT acc_id,
-                CAST(coalesce(bit_or(1 << bit) FILTER (WHERE bit IS NOT NULL), 0) AS USMALLINT) AS vgroup_mask,
+                CAST(bit_or(CASE WHEN vbit <> {_UNKNOWN_BIT} THEN 1 << vbit ELSE 0 END) AS USMALLINT) AS vgroup_mask,
                 list(catv ORDER BY veh) AS catv_list,
                 {", ".join(vehicle_counts)}
             FROM veh GROUP BY acc_id
@@ -235,7 +240,7 @@ def create_accidents_table(
         LEFT JOIN per_vehicle v USING (acc_id)
         LEFT JOIN per_occupant o USING (acc_id)
         """,
-        [list(_OCCUPANT_CATU), list(USER_CATEGORIES)],
+        [bit_of_code, list(_OCCUPANT_CATU), list(USER_CATEGORIES)],
     )
     con.execute(f"CREATE OR REPLACE TABLE {into}.{META_TABLE} (definitions VARCHAR)")
     con.execute(f"INSERT INTO {into}.{META_TABLE} VALUES (?)", [json.dumps(definitions, sort_keys=True)])

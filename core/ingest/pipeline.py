@@ -2,8 +2,9 @@
 
 The new store is written into a temporary folder beside the target and swapped
 in only once every file is complete, so an interrupted or failing run leaves the
-previous store untouched. Output rows are sorted on every column, so two runs on
-the same sources write identical tables.
+previous store untouched. Output rows are sorted (accidents by their unique key,
+people and vehicles on every column), so two runs on the same sources write
+identical tables.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ ACCIDENT_OUTPUT = """
     ) u USING (acc_id)
     LEFT JOIN (SELECT acc_id, count(*) AS n_vehicles FROM vehicles_clean WHERE reason IS NULL GROUP BY acc_id) v
         USING (acc_id)
-    ORDER BY ALL
+    ORDER BY a.acc_id  -- unique among kept accidents (repeated keys and replaced years are rejected)
 """
 
 USER_OUTPUT = """
