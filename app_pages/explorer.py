@@ -11,9 +11,9 @@ from streamlit_folium import st_folium
 
 from core import explore, explore_charts
 from core.filters import AccidentFilter
+from core.formatting import format_count, format_decimal, format_percent
 from ui import data
 from ui.filter_form import filter_form
-from ui.format import format_count, format_percent
 
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
         "Export")
@@ -64,7 +64,7 @@ def share_change(current: float | None, previous: float | None, *, comparable: b
     if current is None or previous is None:
         return None
     points = (current - previous) * 100
-    return ("+" if points > 0 else "") + f"{points:.1f}".replace(".", ",") + "\u00a0pt"
+    return ("+" if points > 0 else "") + format_decimal(points) + "\u00a0pt"
 
 
 def export_file(accident_filter: AccidentFilter, file_format: str):

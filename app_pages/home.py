@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.formatting import format_count
 from ui import data
-from ui.format import format_count
 
 st.title("Gravité")
 st.write(

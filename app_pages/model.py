@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.dispatch import bands, reliability
+from core.formatting import format_count, format_decimal, format_percent
 from core.model.spec import ModelCardError, ModelMissingError
 from ui import severity_data
-from ui.format import format_count
 
 st.title("Fiabilité du modèle")
 try:
@@ -47,16 +47,16 @@ st.table(reliability.start_year_table(card), hide_index=True)
 st.subheader("Variables")
 importance = dict(reliability.importance_by_field(card))
 st.table([{"Champ de l’appel": field, "Variables du modèle": ", ".join(names),
-           "Part du gain": f"{importance.get(field, 0) * 100:.1f} %".replace(".", ",")}
+           "Part du gain": format_percent(importance.get(field, 0))}
           for field, names in reliability.features_by_field(card).items()], hide_index=True)
 
 st.header(f"Résultats sur {test['year']}")
 tiles = st.columns(4)
-tiles[0].metric("ROC-AUC (grave)", f"{test['severe']['auc']:.3f}".replace(".", ","))
-tiles[1].metric("Erreur de calibration (ECE)", f"{test['severe']['ece']:.3f}".replace(".", ","))
-tiles[2].metric("ROC-AUC (tué)", f"{test['fatal']['auc']:.3f}".replace(".", ","))
-tiles[3].metric("ROC-AUC, premier appel seul", f"{test['first_call_fields_only']['severe']['auc']:.3f}"
-                .replace(".", ","), help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
+tiles[0].metric("ROC-AUC (grave)", format_decimal(test["severe"]["auc"], 3))
+tiles[1].metric("Erreur de calibration (ECE)", format_decimal(test["severe"]["ece"], 3))
+tiles[2].metric("ROC-AUC (tué)", format_decimal(test["fatal"]["auc"], 3))
+tiles[3].metric("ROC-AUC, premier appel seul", format_decimal(test["first_call_fields_only"]["severe"]["auc"], 3),
+                help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
 st.table(reliability.metrics_table(card), hide_index=True)
 
 target = st.segmented_control("Calibration", ["severe", "fatal"], default="severe", key="model_target",

@@ -10,9 +10,9 @@ import streamlit as st
 
 from core import maps, places, risk
 from core.filters import AccidentFilter
+from core.formatting import format_count, format_decimal, format_percent
 from ui import data
 from ui.filter_form import filter_form
-from ui.format import format_count, format_decimal, format_percent
 
 _CONDITION_OPTIONS = ["", *risk.CONDITIONS]
 _HOTSPOT_ZOOM = 11.0

@@ -29,6 +29,7 @@ from plotly.colors import sample_colorscale
 
 from core import codebook
 from core.explore import HOSPITALISATION_BREAK_YEAR, department_geojson, is_overseas
+from core.formatting import format_count, format_percent
 
 COLOURS = {"accidents": "#1f77b4", "killed": "#b2182b", "hospitalised": "#ef8a62", "light": "#67a9cf",
            "unharmed": "#999999"}
@@ -242,8 +243,8 @@ def department_choropleth(departments: gpd.GeoDataFrame, *, metric: str) -> go.F
                 mode="lines", fill="toself", fillcolor=colours[k] if k >= 0 else _NO_VALUE_COLOUR,
                 line={"color": "white", "width": 0.6}, hoverinfo="skip", showlegend=False, name=f"classe {k}",
             ))
-    shown = [("aucun accident" if pd.isna(v) else f"{v:.1f} %".replace(".", ",") if is_share
-              else f"{int(v):,}".replace(",", "\u202f")) for v in values]
+    shown = [("aucun accident" if pd.isna(v) else format_percent(v / 100) if is_share else format_count(v))
+             for v in values]
     data.append(go.Scatter(
         x=[outlines[code].centre[0] for code in codes], y=[outlines[code].centre[1] for code in codes],
         mode="markers", customdata=codes, name="départements", showlegend=False,

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from core import codebook
 from core.config import ASSETS_DIR, H3_RESOLUTIONS
+from core.formatting import format_decimal, format_percent
 from core.risk import cell_id_array
 
 OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
@@ -437,10 +438,6 @@ if __name__ == "__main__":
     print(f"{OUTLINES_FILE}: {size:,} bytes")
 
 
-def _decimal(value: float, digits: int = 1) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
-
-
 def _texts(values: np.ndarray, lows: np.ndarray | None, highs: np.ndarray | None, *, scale: float,
            digits: int, unit: str) -> list[str]:
     """French-formatted "v unit [low–high]" per row, "" where the value is NaN."""
@@ -481,11 +478,11 @@ def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count
         layers.append(outline_layer(outlines))
     tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count, n_years=n_years)
     if metric == "severity_rate":
-        number_format = lambda v: _decimal(v * 100) + " %"  # noqa: E731
+        number_format = lambda v: format_percent(v)  # noqa: E731
     elif diverging:
-        number_format = lambda v: _decimal(v, 2)  # noqa: E731
+        number_format = lambda v: format_decimal(v, 2)  # noqa: E731
     else:
-        number_format = lambda v: _decimal(v, 1)  # noqa: E731
+        number_format = lambda v: format_decimal(v, 1)  # noqa: E731
     masked_label = None
     if metric in ("severity_rate", "relative_risk") and not hide_masked:
         masked_label = f"moins de {min_count} accidents"

@@ -441,7 +441,7 @@ def test_band_and_threshold_tables_on_a_literal_card() -> None:
                                                                                   f"78{nbsp}%"]
     card["metrics"] = {"test": {"year": 2020, "thresholds": {"severe": card["thresholds"]["severe"]}}}
     thresholds = reliability.thresholds_table(card)
-    assert list(thresholds["Seuil"]) == ["18,3 %", "32,8 %", "39,6 %", "61,3 %"]
+    assert list(thresholds["Seuil"]) == ["18,3\xa0%", "32,8\xa0%", "39,6\xa0%", "61,3\xa0%"]
     assert thresholds["Règle"][0] == (f"Le plus haut seuil qui retrouve encore 95{nbsp}% des accidents graves "
                                       "(bas de la bande « Moyen »)")
     assert thresholds["Règle"][3] == (f"Le plus bas seuil où au moins 75{nbsp}% des accidents signalés étaient "

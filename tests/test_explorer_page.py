@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit.logger
 from streamlit.testing.v1 import AppTest
 
 from core import codebook, config, explore
 from core.filters import AGE_GROUPS
-from ui.format import format_count
+from core.formatting import format_count
+from tests.apptest import run_page
 
 PAGE = str(config.ROOT / "app_pages" / "explorer.py")
 GRAV = {"killed": codebook.GRAV_KILLED, "hospitalised": codebook.GRAV_HOSPITALISED, "light": codebook.GRAV_LIGHT}
@@ -45,14 +45,7 @@ def _metrics(app: AppTest) -> dict[str, str]:
 
 
 def _run(query: dict[str, str] | None = None, tab: str | None = None) -> AppTest:
-    streamlit.logger.set_log_level("error")
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.query_params.update(query or {})
-    if tab:
-        app.session_state["explorer_tab"] = tab
-    app.run()
-    assert not app.exception, app.exception[0].message
-    return app
+    return run_page(PAGE, query=query, state={"explorer_tab": tab} if tab else None)
 
 
 def test_no_filter_shows_the_official_totals_counted_from_the_parquet_files(parquet) -> None:

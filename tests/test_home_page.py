@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from ui.format import format_count
+from core.formatting import format_count
 
 APP = str(config.ROOT / "app.py")
 

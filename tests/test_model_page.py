@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
-import streamlit.logger
 from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.model.loading import load_model
+from tests.apptest import run_page
 
 PAGE = str(config.ROOT / "app_pages" / "model.py")
 
@@ -22,11 +22,7 @@ def card() -> dict:
 
 
 def _app() -> AppTest:
-    streamlit.logger.set_log_level("error")
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception, app.exception[0].message
-    return app
+    return run_page(PAGE)
 
 
 def _figure(app: AppTest) -> dict:
@@ -82,7 +78,7 @@ def test_peers_thresholds_and_limits_are_stated(full_store, card) -> None:
     assert list(peers["Publié"]) == ["0,817", "0,807"]
     assert list(peers["Année de test"]) == ["2024", "2023"]
     thresholds = _table(app, "Règle")
-    shown = {float(t.replace(",", ".").rstrip(" %")) for t in thresholds["Seuil"]}
+    shown = {float(t.replace(",", ".").rstrip("\xa0%")) for t in thresholds["Seuil"]}
     expected = {round(rule["threshold"] * 100, 1) for rule in card["thresholds"]["severe"].values()}
     assert shown == expected and len(thresholds) == 4
     assert any("95\u00a0% des accidents graves (bas de la bande « Moyen »)" in rule for rule in thresholds["Règle"])

@@ -14,16 +14,16 @@ import re
 
 import pandas as pd
 import pytest
-import streamlit.logger
 from streamlit.testing.v1 import AppTest
 
 from core import config
 from core import features as F
 from core.dispatch import intake, picker
 from core.dispatch.session import estimates_csv
+from core.formatting import format_percent
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
-from ui.format import format_percent
+from tests.apptest import run_page
 
 PAGE = str(config.ROOT / "app_pages" / "severity.py")
 CODED = ("obs", "col", "atm", "lum", "surf", "agg", "catr", "int")
@@ -55,11 +55,7 @@ def accident_2020(store_con) -> dict:
 
 
 def _app() -> AppTest:
-    streamlit.logger.set_log_level("error")
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception, app.exception[0].message
-    return app
+    return run_page(PAGE)
 
 
 def _fill(app: AppTest, incident: dict) -> AppTest:

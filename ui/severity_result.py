@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from core.dispatch import bands, nearby, session
+from core.formatting import format_count, format_percent
 from core.model.loading import SeverityModel
 from core.model.predict import predict_one
-from ui.format import format_count, format_percent
 
 ESTIMATES_KEY = "severity_estimates"
 CURRENT_KEY = "severity_current"  # index of the estimate shown; cleared by "Nouvel appel"

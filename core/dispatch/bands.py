@@ -24,6 +24,7 @@ import numpy as np
 
 from core import codebook
 from core import features as F
+from core.formatting import format_percent
 from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES, band_cutoffs
 from core.model.spec import ModelCardError
 
@@ -111,19 +112,6 @@ def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
     return BANDS["low"]
 
 
-def percent_text(value: float | None, digits: int = 0) -> str:
-    """A share as French text: ``0.234`` -> ``'23 %'`` (no-break space; "–" when unknown).
-
-    Examples
-    --------
-    >>> percent_text(0.2351, 1), percent_text(None)
-    ('23,5\\xa0%', '–')
-    """
-    if value is None:
-        return "–"
-    return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
-
-
 def band_range_text(key: str, thresholds: BandThresholds) -> str:
     """The probabilities of a band in words, thresholds to one decimal.
 
@@ -133,7 +121,7 @@ def band_range_text(key: str, thresholds: BandThresholds) -> str:
     >>> [band_range_text(key, t) for key in ("low", "medium", "high")]
     ['moins de 20,0\\xa0%', 'de 20,0\\xa0% à 61,5\\xa0%', 'à partir de 61,5\\xa0%']
     """
-    low, high = percent_text(thresholds.medium_from, 1), percent_text(thresholds.high_from, 1)
+    low, high = format_percent(thresholds.medium_from, 1), format_percent(thresholds.high_from, 1)
     return {"low": f"moins de {low}", "medium": f"de {low} à {high}", "high": f"à partir de {high}"}[key]
 
 
@@ -151,13 +139,14 @@ def band_rule_text(card: Mapping[str, Any]) -> str:
     year = thresholds.validation_year
     low_recall = RECALL_RULES[BAND_RULES["medium_from"]]
     high_precision = PRECISION_RULES[BAND_RULES["high_from"]]
-    text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {percent_text(1 - low_recall)} des "
+    at_most = format_percent(1 - low_recall, 0)
+    text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} des "
             f"accidents graves de {year} (un tué ou un blessé hospitalisé) ; dans « Élevé », au moins "
-            f"{percent_text(high_precision)} des accidents de {year} étaient graves.")
+            f"{format_percent(high_precision, 0)} des accidents de {year} étaient graves.")
     if thresholds.high_rule.get("fallback"):
-        text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {percent_text(1 - low_recall)} "
+        text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} "
                 f"des accidents graves de {year} (un tué ou un blessé hospitalisé). Aucun seuil n’atteignait "
-                f"{percent_text(high_precision)} d’accidents graves sur {year} : « Élevé » commence au seuil du "
+                f"{format_percent(high_precision, 0)} d’accidents graves sur {year} : « Élevé » commence au seuil du "
                 "meilleur F1 (équilibre entre précision et rappel).")
     return text
 
@@ -186,10 +175,10 @@ blessé hospitalisé (25\\xa0% des accidents).'
     for key in BAND_KEYS:
         band, figures = BANDS[key], validation[key]
         sentence = (f"{band.label} : {band_range_text(key, thresholds)} — sur {validation['year']}, "
-                    f"{percent_text(figures['observed'])} des accidents de cette bande avaient un tué ou un blessé "
-                    f"hospitalisé ({percent_text(figures['share'])} des accidents")
+                    f"{format_percent(figures['observed'], 0)} des accidents de cette bande avaient un tué ou un "
+                    f"blessé hospitalisé ({format_percent(figures['share'], 0)} des accidents")
         if key == "low":
-            sentence += f", {percent_text(figures['share_of_positives'])} des accidents graves"
+            sentence += f", {format_percent(figures['share_of_positives'], 0)} des accidents graves"
         sentences.append((band, sentence + ")."))
     return sentences
 

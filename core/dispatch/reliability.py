@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from core.dispatch.bands import BANDS, band_range_text, band_thresholds, percent_text
+from core.dispatch.bands import BANDS, band_range_text, band_thresholds
+from core.formatting import format_decimal, format_percent
 from core.model.explain import FIELD_LABELS
 from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES
 
@@ -67,10 +68,6 @@ LIMITS: Final = (
 )
 
 
-def _metric_text(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}".replace(".", ",")
-
-
 def metrics_table(card: Mapping[str, Any]) -> pd.DataFrame:
     """Test-year figures of the model and of its baselines, as text (one row per model and target)."""
     test = card["metrics"]["test"]
@@ -81,11 +78,12 @@ def metrics_table(card: Mapping[str, Any]) -> pd.DataFrame:
                    (f"Taux de base ({card['years']['validation']})", test["baselines"]["base_rate"][target]))
         for name, figures in entries:
             rows.append({
-                "Cible": label, "Modèle": name, "ROC-AUC": _metric_text(figures.get("auc")),
-                "Brier": _metric_text(figures.get("brier"), 4), "Log loss": _metric_text(figures.get("log_loss"), 4),
-                "ECE (10 classes)": _metric_text(figures.get("ece"), 4),
-                "Part observée": _metric_text(figures.get("observed")),
-                "Part prédite moyenne": _metric_text(figures.get("mean_predicted")),
+                "Cible": label, "Modèle": name, "ROC-AUC": format_decimal(figures.get("auc"), 3),
+                "Brier": format_decimal(figures.get("brier"), 4),
+                "Log loss": format_decimal(figures.get("log_loss"), 4),
+                "ECE (10 classes)": format_decimal(figures.get("ece"), 4),
+                "Part observée": format_decimal(figures.get("observed"), 3),
+                "Part prédite moyenne": format_decimal(figures.get("mean_predicted"), 3),
             })
     return pd.DataFrame(rows)
 
@@ -97,10 +95,11 @@ def subgroup_table(card: Mapping[str, Any]) -> pd.DataFrame:
         severe = figures["severe"]
         rows.append({
             "Sous-groupe": SUBGROUP_LABELS.get(name, name), "Accidents": f"{severe['n']:,}".replace(",", "\u202f"),
-            "Part grave observée": _metric_text(severe.get("observed")),
-            "Part grave prédite": _metric_text(severe.get("mean_predicted")),
-            "ROC-AUC (grave)": _metric_text(severe.get("auc")), "ECE (grave)": _metric_text(severe.get("ece"), 4),
-            "ROC-AUC (tué)": _metric_text(figures.get("fatal_auc")),
+            "Part grave observée": format_decimal(severe.get("observed"), 3),
+            "Part grave prédite": format_decimal(severe.get("mean_predicted"), 3),
+            "ROC-AUC (grave)": format_decimal(severe.get("auc"), 3),
+            "ECE (grave)": format_decimal(severe.get("ece"), 4),
+            "ROC-AUC (tué)": format_decimal(figures.get("fatal_auc"), 3),
         })
     return pd.DataFrame(rows)
 
@@ -113,8 +112,8 @@ def peers_table(card: Mapping[str, Any]) -> pd.DataFrame:
     for peer in PEERS:
         rows.append({
             "Étude": peer["Étude"], "Année de test": peer["Année de test"], "Indicateur": peer["Indicateur"],
-            "Publié": _metric_text(peer["value"]),
-            f"Gravité (test {test['year']})": _metric_text(ours[peer["metric"]]),
+            "Publié": format_decimal(peer["value"], 3),
+            f"Gravité (test {test['year']})": format_decimal(ours[peer["metric"]], 3),
         })
     return pd.DataFrame(rows)
 
@@ -178,9 +177,9 @@ def start_year_table(card: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([{
         "Première année": f"{c['start_year']}{' (retenue)' if c['start_year'] == chosen else ''}",
         "Accidents d’entraînement": f"{c['training_rows']:,}".replace(",", "\u202f"),
-        "ROC-AUC (validation)": _metric_text(c.get("auc"), 4),
-        "Log loss": _metric_text(c.get("log_loss"), 4),
-        "Brier": _metric_text(c.get("brier"), 4),
+        "ROC-AUC (validation)": format_decimal(c.get("auc"), 4),
+        "Log loss": format_decimal(c.get("log_loss"), 4),
+        "Brier": format_decimal(c.get("brier"), 4),
     } for c in card["start_year"]["candidates"]])
 
 
@@ -195,9 +194,9 @@ _RULE_ROLES: Final = {
 def _rule_name(rule: str, chosen: Mapping[str, Any]) -> str:
     """A threshold's rule in French, from the rule constants, with its use and any fallback."""
     if rule in RECALL_RULES:
-        name = f"Le plus haut seuil qui retrouve encore {percent_text(RECALL_RULES[rule])} des accidents graves"
+        name = f"Le plus haut seuil qui retrouve encore {format_percent(RECALL_RULES[rule], 0)} des accidents graves"
     elif rule in PRECISION_RULES:
-        name = (f"Le plus bas seuil où au moins {percent_text(PRECISION_RULES[rule])} des accidents signalés "
+        name = (f"Le plus bas seuil où au moins {format_percent(PRECISION_RULES[rule], 0)} des accidents signalés "
                 "étaient graves")
     elif rule == "best_f1":
         name = "Meilleur F1 (équilibre entre précision et rappel)"
@@ -222,14 +221,14 @@ def thresholds_table(card: Mapping[str, Any], target: str = "severe") -> pd.Data
     for rule, chosen in sorted(card["thresholds"][target].items(), key=lambda item: item[1]["threshold"]):
         test = card["metrics"]["test"]["thresholds"][target][rule]
         rows.append({
-            "Seuil": f"{chosen['threshold'] * 100:.1f} %".replace(".", ","),
+            "Seuil": format_percent(chosen["threshold"], 1),
             "Règle": _rule_name(rule, chosen),
-            f"Signalés {validation_year}": f"{chosen['flagged_share'] * 100:.0f} %",
-            f"Précision {validation_year}": _metric_text(chosen.get("precision")),
-            f"Rappel {validation_year}": _metric_text(chosen.get("recall")),
-            f"Signalés {test_year} (test)": f"{test['flagged_share'] * 100:.0f} %",
-            f"Précision {test_year} (test)": _metric_text(test.get("precision")),
-            f"Rappel {test_year} (test)": _metric_text(test.get("recall")),
+            f"Signalés {validation_year}": format_percent(chosen["flagged_share"], 0),
+            f"Précision {validation_year}": format_decimal(chosen.get("precision"), 3),
+            f"Rappel {validation_year}": format_decimal(chosen.get("recall"), 3),
+            f"Signalés {test_year} (test)": format_percent(test["flagged_share"], 0),
+            f"Précision {test_year} (test)": format_decimal(test.get("precision"), 3),
+            f"Rappel {test_year} (test)": format_decimal(test.get("recall"), 3),
         })
     return pd.DataFrame(rows)
 
@@ -247,10 +246,10 @@ def bands_table(card: Mapping[str, Any]) -> pd.DataFrame:
         rows.append({
             "Bande": BANDS[key].label,
             "Probabilité « grave »": band_range_text(key, thresholds),
-            f"Part des accidents {validation['year']}": percent_text(validation[key]["share"]),
-            f"Part grave observée {validation['year']}": percent_text(validation[key]["observed"]),
-            f"Part des accidents graves {validation['year']}": percent_text(validation[key]["share_of_positives"]),
-            f"Part des accidents {test['year']} (test, pour information)": percent_text(test[key]["share"]),
-            f"Part grave observée {test['year']} (test, pour information)": percent_text(test[key]["observed"]),
+            f"Part des accidents {validation['year']}": format_percent(validation[key]["share"], 0),
+            f"Part grave observée {validation['year']}": format_percent(validation[key]["observed"], 0),
+            f"Part des accidents graves {validation['year']}": format_percent(validation[key]["share_of_positives"], 0),
+            f"Part des accidents {test['year']} (test, pour information)": format_percent(test[key]["share"], 0),
+            f"Part grave observée {test['year']} (test, pour information)": format_percent(test[key]["observed"], 0),
         })
     return pd.DataFrame(rows)

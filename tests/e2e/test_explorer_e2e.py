@@ -13,7 +13,7 @@ import pytest
 
 from core import explore, explore_charts
 from core.filters import AccidentFilter
-from ui.format import format_count
+from core.formatting import format_count
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.format import format_count
+from core.formatting import format_count
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""French number formatting for what users read."""
+"""French number formatting for what users read (pages, tables, tooltips, captions)."""
 
 from __future__ import annotations
 
