@@ -45,7 +45,7 @@ def build_database(parquet_dir: Path) -> Path:
     parquet_dir = Path(parquet_dir)
     con = duckdb.connect()
     try:
-        _configure(con)
+        configure(con)
         for table, source in SOURCE_TABLES.items():
             con.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM read_parquet(?)",
                         [str(parquet_dir / f"{table}.parquet")])
@@ -54,7 +54,8 @@ def build_database(parquet_dir: Path) -> Path:
         con.close()
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """The DuckDB resources every build uses: this machine's cores, and memory kept under 2 GB."""
     con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
     con.execute("SET memory_limit = ?", [config.DUCKDB_MEMORY_LIMIT])
 

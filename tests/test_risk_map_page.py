@@ -8,17 +8,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config, places
+from tests.apptest import run_page
 
 PAGE = str(config.ROOT / "app_pages" / "risk_map.py")
 
 
 def _run(params: dict[str, str] | None = None) -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in (params or {}).items():
-        app.query_params[key] = value
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return run_page(PAGE, query=params)
 
 
 def _deck(app: AppTest) -> dict:

@@ -130,8 +130,7 @@ def planned_stages(sources: Sequence[Source]) -> int:
 
 def _connect(work_dir: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"SET threads = {int(config.DUCKDB_THREADS)}")
-    con.execute("SET memory_limit = ?", [config.DUCKDB_MEMORY_LIMIT])
+    store.configure(con)
     con.execute("SET temp_directory = ?", [str(work_dir / "duckdb_tmp")])
     con.execute("SET preserve_insertion_order = true")
     return con

@@ -41,13 +41,8 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = ECE_
     >>> expected_calibration_error(np.array([0, 1, 1, 0]), np.array([0.0, 1.0, 1.0, 0.0]))
     0.0
     """
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        rows = index == b
-        if rows.any():
-            total += rows.sum() / len(p) * abs(p[rows].mean() - y[rows].mean())
-    return float(total)
+    return float(sum(row["n"] / len(p) * abs(row["mean_predicted"] - row["observed"])
+                     for row in calibration_table(y, p, bins=bins) if row["n"]))
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, *, bins: int = ECE_BINS) -> list[dict[str, float]]:
