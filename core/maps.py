@@ -310,6 +310,7 @@ def outline_layer(outlines: dict) -> dict:
 
 
 _SERIALISED: dict[int, tuple[object, str]] = {}
+_SERIALISED_MAX = 4
 
 
 def _constant_json(value: object) -> str:
@@ -320,6 +321,8 @@ def _constant_json(value: object) -> str:
     hit = _SERIALISED.get(id(value))
     if hit is None or hit[0] is not value:
         hit = (value, json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
+        if len(_SERIALISED) >= _SERIALISED_MAX:  # callers that reload the outlines must not grow this forever
+            _SERIALISED.pop(next(iter(_SERIALISED)))
         _SERIALISED[id(value)] = hit
     return hit[1]
 
