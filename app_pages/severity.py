@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import features as F
 from core.dispatch.intake import field_label, incident_from_form
+from core.incident import IncidentError
 from core.model.spec import ModelCardError, ModelMissingError
 from ui import severity_data, severity_form, severity_result
 
@@ -34,7 +34,7 @@ record = severity_result.current()
 if call is not None:
     try:
         record = severity_result.estimate(model, past, incident_from_form(call))
-    except F.IncidentError as error:
+    except IncidentError as error:
         result_panel.error(f"{field_label(error.field)} : {error.reason}")
         record = None
 

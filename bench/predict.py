@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import config, store  # noqa: E402
 from core import features as F  # noqa: E402
+from core.incident import parse_incident
 from core.model.loading import SeverityModel, load_model  # noqa: E402
 from core.model.metrics import apply_calibration  # noqa: E402
 from core.model.predict import predict_many, predict_one  # noqa: E402
@@ -54,7 +55,7 @@ def naive_predict(severity: SeverityModel, incident: dict) -> dict:
     import pandas as pd
     import xgboost as xgb
 
-    parsed = F.parse_incident(incident)
+    parsed = parse_incident(incident)
     row = F.build_features(F.columns_from_incidents([parsed]), severity.history)
     frame = pd.DataFrame(row, columns=list(F.FEATURE_NAMES))
     matrix = xgb.DMatrix(frame)

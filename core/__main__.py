@@ -134,35 +134,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import json
-
+    from core.jsonl import answer_lines
     from core.model.loading import load_model
-    from core.model.predict import predict_many
+    from core.model.predict import predict_many, warm_up
 
     loaded = load_model(Path(args.models))
-    # Each pending line is its decoded JSON value, or the error object of a line that is not JSON.
-    pending: list[tuple[bool, object]] = []
+    warm_up(loaded)  # so that the first line of a live pipe is answered as fast as the next ones
 
-    def flush() -> None:
-        values = [value for is_json, value in pending if is_json]
-        predictions = iter(predict_many(loaded, values, explain=not args.no_factors))
-        for is_json, value in pending:
-            result = _rounded(next(predictions)) if is_json else value
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-        pending.clear()
+    def predict(values: Sequence[object]) -> list[dict]:
+        return [_rounded(result) for result in predict_many(loaded, values, explain=not args.no_factors)]
 
-    for number, line in enumerate(sys.stdin, start=1):
-        if not line.strip():
-            continue
-        try:
-            pending.append((True, json.loads(line)))
-        except json.JSONDecodeError as error:
-            reason = f"line {number} is not JSON: {error.msg} (column {error.colno})"
-            pending.append((False, {"error": {"field": "line", "reason": reason}}))
-        if len(pending) >= args.batch:
-            flush()
-    flush()
+    answer_lines(sys.stdin.buffer, sys.stdout.buffer, predict, batch_size=max(1, args.batch))
     return 0
 
 
@@ -232,9 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--models", default=str(config.MODELS_DIR))
     evaluate.set_defaults(func=_evaluate)
     predict = commands.add_parser(
-        "predict", help="one incident per JSON line on stdin -> one JSON result per line on stdout")
+        "predict", help="one incident per JSON line on stdin -> one JSON result (or error) per line on stdout, "
+                        "in order, each as soon as it is ready")
     predict.add_argument("--models", default=str(config.MODELS_DIR))
-    predict.add_argument("--batch", type=int, default=2048, help="lines predicted together (default 2048)")
+    predict.add_argument("--batch", type=int, default=2048,
+                         help="most lines predicted together when input comes fast (default 2048)")
     predict.add_argument("--no-factors", action="store_true", help="skip top_factors (faster)")
     predict.set_defaults(func=_predict)
     args = parser.parse_args(argv)

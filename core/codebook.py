@@ -503,6 +503,9 @@ GRAV_LIGHT: Final = 4  # "Blessé léger"
 
 PEDESTRIAN_CATU: Final = 3  # catu 3 "Piéton"
 
+# Highest speed limit in France (km/h): vma above it is not a speed limit.
+MAX_SPEED_LIMIT: Final = 130
+
 # catv 01 "Bicyclette", 80 "VAE" (vélo à assistance électrique, 2019+).
 BICYCLE_CATV: Final = frozenset({1, 80})
 

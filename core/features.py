@@ -32,8 +32,6 @@ in as JSON gets exactly the features it had in training.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import itertools
 import math
 import operator
@@ -49,263 +47,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from h3.api import basic_int as h3
 
-from core import codebook, places
+from core import codebook
+from core.incident import CODED_FIELDS, NUMERIC_COLUMNS
 from core.ingest.clean import cell_to_parent_array
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
-
-# --------------------------------------------------------------------------- #
-# Incident fields
-# --------------------------------------------------------------------------- #
-
-#: Accident-level BAAC codes a caller can report, validated against the codebook.
-CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
-
-#: Every field an incident may carry (all optional); ``id`` is echoed back untouched.
-INCIDENT_FIELDS: Final = (
-    "lat", "lon", "dep", "com", "datetime", *CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people",
-)
-PASSTHROUGH_FIELDS: Final = ("id",)
-_ALLOWED_KEYS: Final = frozenset((*INCIDENT_FIELDS, *PASSTHROUGH_FIELDS))
-
-#: Numeric columns of :class:`IncidentColumns` (NaN = unknown).
-NUMERIC_COLUMNS: Final = (
-    "lat", "lon", "year", "month", "day", "hour", "minute", "weekday",
-    *CODED_FIELDS, "vma", "n_pedestrians", "n_people",
-)
-
-MAX_SPEED_LIMIT: Final = 130
-MAX_PEOPLE: Final = 500
-MAX_VEHICLES: Final = 100
-H3_FINEST: Final = 9  # the store's cells are parents of the resolution-9 cell, as here
-
-
-class IncidentError(ValueError):
-    """An incident field has a value that cannot be used.
-
-    Attributes
-    ----------
-    field : str
-        The offending field, as named in the input (``vehicles[2]`` for a list item).
-    reason : str
-        Why, in words, with what is accepted.
-    """
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _as_integer(field: str, value: Any) -> int | None:
-    """An integer from an int, an integral float or a numeric string; None for null."""
-    if type(value) is int or value is None:  # the usual cases first (not bool: type() is exact)
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            raise IncidentError(field, f"expected an integer code, got {value!r}") from None
-    if _is_number(value):
-        if isinstance(value, float) and (math.isnan(value) or not value.is_integer()):
-            raise IncidentError(field, f"expected an integer code, got {value!r}")
-        return int(value)
-    raise IncidentError(field, f"expected an integer code, got {type(value).__name__} {value!r}")
-
-
-#: Per coded field, its codes, and the values read as unknown (-1, and 0 when 0 is not a code):
-#: the codebook's unknown-value rule, looked up once instead of per incident.
-_CODES: Final = {field: codebook.valid_codes(field) for field in (*CODED_FIELDS, "catv")}
-_UNKNOWN_CODES: Final = {field: {-1} | ({0} - codes) for field, codes in _CODES.items()}
-
-
-def _parse_code(field: str, value: Any) -> int | None:
-    code = _as_integer(field, value)
-    if code is None or code in _UNKNOWN_CODES[field]:
-        return None
-    if code not in _CODES[field]:
-        allowed = ", ".join(str(c) for c in sorted(_CODES[field]))
-        raise IncidentError(field, f"unknown code {code}; allowed: {allowed} (null or -1 = unknown)")
-    return code
-
-
-def _parse_count(field: str, value: Any, *, low: int, high: int) -> int | None:
-    if type(value) is int and low <= value <= high:  # the usual case, quickly
-        return value
-    count = _as_integer(field, value)
-    if count is None:
-        return None
-    if not low <= count <= high:
-        raise IncidentError(field, f"{count} is outside {low}..{high}")
-    return count
-
-
-def _parse_coordinate(field: str, value: Any, *, bound: float) -> float | None:
-    if type(value) is float and -bound <= value <= bound:  # the usual case (NaN fails the test)
-        return value
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.replace(",", "."))
-        except ValueError:
-            raise IncidentError(field, f"expected decimal degrees, got {value!r}") from None
-    if not _is_number(value) or math.isnan(value):
-        raise IncidentError(field, f"expected decimal degrees, got {value!r}")
-    if not -bound <= value <= bound:
-        raise IncidentError(field, f"{value} is outside -{bound:g}..{bound:g} degrees")
-    return float(value)
-
-
-def _parse_datetime(value: Any) -> dict[str, int | None]:
-    empty = dict.fromkeys(("year", "month", "day", "hour", "minute", "weekday"))
-    if value is None:
-        return empty
-    if not isinstance(value, str):
-        raise IncidentError("datetime", f"expected an ISO local time like '2020-03-14T18:30', got {value!r}")
-    text = value.strip()
-    try:
-        if len(text) <= 10:
-            day = dt.date.fromisoformat(text)
-            moment = None
-        else:
-            moment = dt.datetime.fromisoformat(text)
-            day = moment.date()
-    except ValueError:
-        raise IncidentError(
-            "datetime", f"not an ISO date or local time: {value!r} (e.g. '2020-03-14T18:30' or '2020-03-14')"
-        ) from None
-    if not 1900 <= day.year <= 2100:
-        raise IncidentError("datetime", f"year {day.year} is outside 1900..2100")
-    return {
-        "year": day.year, "month": day.month, "day": day.day, "weekday": day.weekday(),
-        "hour": None if moment is None else moment.hour,
-        "minute": None if moment is None else moment.minute,
-    }
-
-
-def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
-    if type(value) is list and 0 < len(value) <= MAX_VEHICLES and all(
-        type(code) is int and code in _CODES["catv"] for code in value
-    ):  # the usual case, quickly
-        return tuple(value)
-    if value is None:
-        return None
-    if not isinstance(value, (list, tuple)):
-        raise IncidentError("vehicles", f"expected a list of catv codes, got {value!r}")
-    if not value:
-        raise IncidentError("vehicles", "empty list: give one catv code per vehicle, or null when unknown")
-    if len(value) > MAX_VEHICLES:
-        raise IncidentError("vehicles", f"{len(value)} vehicles, more than {MAX_VEHICLES}")
-    codes = []
-    for position, item in enumerate(value):
-        field = f"vehicles[{position}]"
-        code = _as_integer(field, item)
-        code = 0 if code is None or code == -1 else code  # unknown category: 0 "Indéterminable"
-        if code not in _CODES["catv"]:
-            raise IncidentError(field, f"unknown catv code {item!r} (0 or null = indeterminable vehicle)")
-        codes.append(code)
-    return tuple(codes)
-
-
-def _parse_place_code(field: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is str:
-        return _parse_place_text(field, value)
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise IncidentError(field, f"expected an INSEE code as text, got {value!r}")
-    return _parse_place_text(field, str(value))
-
-
-@functools.lru_cache(maxsize=65536)
-def _parse_place_text(field: str, value: str) -> str | None:
-    """The checks of :func:`_parse_place_code` on a text code (cached: a batch repeats its places)."""
-    text = value.strip().upper()
-    if text in ("", "-1"):
-        return None
-    if field == "dep":
-        dep = places.normalise_dep(text)
-        if dep is None:
-            raise IncidentError("dep", f"unknown department code {value!r} (INSEE code: '75', '2A', '971'...)")
-        return dep
-    if len(text) != 5 or not (text.isdigit() or (text[:2] in ("2A", "2B") and text[2:].isdigit())):
-        raise IncidentError("com", f"not a 5-character INSEE commune code: {value!r} (e.g. '75056', '2A004')")
-    return text
-
-
-def parse_incident(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate one incident as a caller would send it and return its canonical form.
-
-    Parameters
-    ----------
-    obj : Mapping
-        BAAC variable names and codes, all optional; absent, ``null`` or ``-1``
-        means unknown: ``lat``, ``lon`` (decimal degrees, both or neither), ``dep``,
-        ``com`` (INSEE codes), ``datetime`` (ISO local time, or a date alone),
-        ``lum``, ``atm``, ``agg``, ``int``, ``col``, ``catr``, ``surf``, ``obs``
-        (codebook codes), ``vma`` (km/h), ``vehicles`` (list of ``catv`` codes, one
-        per vehicle), ``n_pedestrians``, ``n_people``; ``id`` is echoed back.
-
-    Returns
-    -------
-    dict
-        Keys :data:`NUMERIC_COLUMNS` (int or float, or None), ``dep``, ``com``
-        (str or None), ``vehicles`` (tuple of ints or None), ``id``.
-
-    Raises
-    ------
-    IncidentError
-        Naming the first field found wrong, with the reason.
-
-    Examples
-    --------
-    >>> parse_incident({"atm": 2, "datetime": "2020-03-14T18:30", "vehicles": [7, 33]})["weekday"]
-    5
-    >>> try:
-    ...     parse_incident({"atm": 42})
-    ... except IncidentError as error:
-    ...     print(error.field, "|", error.reason)
-    atm | unknown code 42; allowed: 1, 2, 3, 4, 5, 6, 7, 8, 9 (null or -1 = unknown)
-    """
-    if not isinstance(obj, Mapping):
-        raise IncidentError("incident", f"expected a JSON object, got {type(obj).__name__}")
-    unknown = [key for key in obj if key not in _ALLOWED_KEYS]
-    if unknown:
-        raise IncidentError(str(unknown[0]), f"not an incident field; known fields: {', '.join(INCIDENT_FIELDS)}")
-    parsed: dict[str, Any] = {"id": obj.get("id")}
-    parsed["lat"] = _parse_coordinate("lat", obj.get("lat"), bound=90)
-    parsed["lon"] = _parse_coordinate("lon", obj.get("lon"), bound=180)
-    if (parsed["lat"] is None) != (parsed["lon"] is None):
-        missing = "lon" if parsed["lon"] is None else "lat"
-        given = "lat" if missing == "lon" else "lon"
-        raise IncidentError(given, f"given without {missing}: give both coordinates or neither")
-    parsed["dep"] = _parse_place_code("dep", obj.get("dep"))
-    parsed["com"] = _parse_place_code("com", obj.get("com"))
-    parsed.update(_parse_datetime(obj.get("datetime")))
-    for field in CODED_FIELDS:
-        value = obj.get(field)
-        # Fast path for a valid int code (0 is a code of obs); anything else goes through the rules.
-        parsed[field] = value if type(value) is int and value in _CODES[field] else _parse_code(field, value)
-    parsed["vma"] = _parse_count("vma", obj.get("vma"), low=1, high=MAX_SPEED_LIMIT)
-    parsed["vehicles"] = _parse_vehicles(obj.get("vehicles"))
-    parsed["n_pedestrians"] = _parse_count("n_pedestrians", obj.get("n_pedestrians"), low=0, high=MAX_PEOPLE)
-    parsed["n_people"] = _parse_count("n_people", obj.get("n_people"), low=1, high=MAX_PEOPLE)
-    if None not in (parsed["n_people"], parsed["n_pedestrians"]) and parsed["n_pedestrians"] > parsed["n_people"]:
-        raise IncidentError(
-            "n_pedestrians", f"{parsed['n_pedestrians']} pedestrians but only {parsed['n_people']} people in all"
-        )
-    return parsed
-
 
 # --------------------------------------------------------------------------- #
 # Canonical columns
@@ -453,6 +201,7 @@ HISTORY_LEVELS: Final[dict[str, str]] = {
     "h3_7": "quartier (~5 km²)",
 }
 _CELL_LEVELS: Final = ("h3_6", "h3_7")
+H3_FINEST: Final = 9  # the store's cells are parents of the resolution-9 cell, as here
 
 # Pseudo-counts of the smoothed observed/expected ratios (in expected events):
 # a place with few accidents stays close to the national rate.

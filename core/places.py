@@ -24,9 +24,11 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
+
+import numpy as np
 
 from core.config import ASSETS_DIR, SHARED_DATA
 
@@ -75,6 +77,11 @@ _COLLECTIVITY_BBOXES: Final[dict[str, tuple[float, float, float, float]]] = {
     "988": (163.50, -22.90, 168.20, -19.40),
 }
 
+#: Kilometres per degree of latitude (mean Earth radius 6,371 km); a degree of longitude is this times cos(lat).
+KM_PER_DEGREE: Final = 111.195
+#: A point within this many degrees of a department's box counts as "in France" (about 11 km).
+FRANCE_MARGIN_DEG: Final = 0.1
+
 _OVERSEAS_PREFIX: Final = "97"
 _PARIS_DEP: Final = "75"
 _PARIS_ARRONDISSEMENTS: Final = 20
@@ -111,6 +118,14 @@ def _commune_table() -> dict[str, str]:
     """INSEE commune code -> name (communes and municipal arrondissements)."""
     table = {row["com"]: row["name"] for row in _read_csv(COMMUNES_CSV)}
     table.update({code: name for code, (name, _dep) in _COLLECTIVITY_COMMUNES.items()})
+    return table
+
+
+@lru_cache(maxsize=1)
+def _commune_department_table() -> dict[str, str]:
+    """INSEE commune code -> INSEE department code."""
+    table = {row["com"]: row["dep"] for row in _read_csv(COMMUNES_CSV)}
+    table.update({code: dep for code, (_name, dep) in _COLLECTIVITY_COMMUNES.items()})
     return table
 
 
@@ -240,6 +255,21 @@ def commune_name(com: str | None) -> str | None:
     if code.isdigit() and len(code) == 4:
         code = code.zfill(5)
     return _commune_table().get(code)
+
+
+def commune_department(com: str | None) -> str | None:
+    """Return the department of a commune (INSEE COG 2023), or None when the code is not listed.
+
+    Examples
+    --------
+    >>> commune_department("75116"), commune_department("2A004"), commune_department("97411")
+    ('75', '2A', '974')
+    >>> commune_department("99999") is None
+    True
+    """
+    if not com:
+        return None
+    return _commune_department_table().get(str(com).strip().upper())
 
 
 def _clean_number_text(value: str | int | float | None) -> str | None:
@@ -400,6 +430,95 @@ def department_bboxes() -> dict[str, tuple[float, float, float, float]]:
     return dict(_bboxes())
 
 
+def near_france(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Tell which points lie within :data:`FRANCE_MARGIN_DEG` of a department's box (overseas included).
+
+    A coarse test (a box is wider than its department) meant to catch points
+    that are nowhere near France: (0, 0), latitude and longitude swapped, a
+    sign lost.
+
+    Examples
+    --------
+    >>> near_france(np.array([48.85, 0.0, 2.35, -21.1]), np.array([2.35, 0.0, 48.85, 55.5])).tolist()
+    [True, False, False, True]
+    """
+    boxes = np.array(list(_bboxes().values()))
+    lat = np.asarray(lat, dtype=np.float64)[:, None]
+    lon = np.asarray(lon, dtype=np.float64)[:, None]
+    margin = FRANCE_MARGIN_DEG
+    inside = ((lon >= boxes[:, 0] - margin) & (lat >= boxes[:, 1] - margin)
+              & (lon <= boxes[:, 2] + margin) & (lat <= boxes[:, 3] + margin))
+    return inside.any(axis=1)
+
+
+@lru_cache(maxsize=1)
+def _outline_geometries() -> dict[str, object]:
+    """Department -> its outline (shapely, prepared), or its box for the collectivities the outlines lack."""
+    import shapely
+
+    collection = json.loads(DEPARTMENTS_GEOJSON.read_text(encoding="utf-8"))
+    shapes = {feature["properties"]["code"]: shapely.geometry.shape(feature["geometry"])
+              for feature in collection["features"]}
+    for code, box in _COLLECTIVITY_BBOXES.items():
+        shapes.setdefault(code, shapely.box(*box))
+    shapely.prepare(list(shapes.values()))
+    return shapes
+
+
+@cache
+def _projected_outline(dep: str) -> tuple[object, float, float, float]:
+    """A department's outline in km around its box centre (equirectangular), with that centre and scale."""
+    import shapely
+
+    geometry = _outline_geometries()[dep]
+    min_lon, min_lat, max_lon, max_lat = geometry.bounds
+    lon0, lat0 = (min_lon + max_lon) / 2, (min_lat + max_lat) / 2
+    scale = math.cos(math.radians(lat0))
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack([(coords[:, 0] - lon0) * scale * KM_PER_DEGREE, (coords[:, 1] - lat0) * KM_PER_DEGREE])
+
+    return shapely.transform(geometry, project), lon0, lat0, scale
+
+
+def department_distance_km(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Distance in km from each point to its department's outline (0 inside, NaN for an unknown department).
+
+    Points inside are found on the outlines in degrees (quick); the distance
+    of the others uses a flat projection around their department, within a few
+    percent over the tens of kilometres that matter here. The collectivities
+    without an outline are measured to their box.
+
+    Examples
+    --------
+    >>> km = department_distance_km(np.array(["75", "75", "13"]), np.array([48.8566, 50.63, 43.3]),
+    ...                             np.array([2.3522, 3.06, 5.37]))
+    >>> float(km[0]), 190 < float(km[1]) < 215, float(km[2])
+    (0.0, True, 0.0)
+    """
+    import shapely
+
+    dep = np.asarray(dep, dtype=object)
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    distance = np.full(len(dep), np.nan)
+    outlines = _outline_geometries()
+    for code in np.unique(dep).tolist():
+        if code not in outlines:
+            continue
+        rows = np.flatnonzero(dep == code)
+        inside = shapely.contains_xy(outlines[code], lon[rows], lat[rows])
+        distance[rows] = 0.0
+        if inside.all():
+            continue
+        away = rows[~inside]
+        geometry, lon0, lat0, scale = _projected_outline(code)
+        x = (lon[away] - lon0) * scale * KM_PER_DEGREE
+        y = (lat[away] - lat0) * KM_PER_DEGREE
+        distance[away] = shapely.distance(geometry, shapely.points(x, y))
+    return distance
+
+
 def build_assets(shared_data: Path = SHARED_DATA, assets_dir: Path = ASSETS_DIR) -> None:
     """Rebuild the reference files under ``assets_dir`` from ``shared_data``.
 
@@ -429,7 +548,8 @@ def build_assets(shared_data: Path = SHARED_DATA, assets_dir: Path = ASSETS_DIR)
     target.unlink(missing_ok=True)
     outlines[["code", "nom", "geometry"]].to_file(target, driver="GeoJSON", COORDINATE_PRECISION=5)
 
-    for cached in (_department_table, _commune_table, _region_table, _bboxes):
+    for cached in (_department_table, _commune_table, _commune_department_table, _region_table, _bboxes,
+                   _outline_geometries, _projected_outline):
         cached.cache_clear()
 
 

@@ -17,8 +17,8 @@ import pytest
 from h3.api import basic_str as h3
 
 from core import codebook, maps
-from core import features as F
 from core.dispatch import bands, intake, nearby, picker, reliability, session
+from core.incident import IncidentError
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from core.model.spec import ModelCardError
@@ -94,14 +94,14 @@ def test_coordinates_as_operators_paste_them(text: str, expected) -> None:
 @pytest.mark.parametrize(("text", "field"), [("48.85", "lat"), ("nord, 2.3", "lat"), ("48.8, est", "lon"),
                                              ("95, 2", "lat"), ("45, 181", "lon")])
 def test_bad_coordinates_name_the_field(text: str, field: str) -> None:
-    with pytest.raises(F.IncidentError) as caught:
+    with pytest.raises(IncidentError) as caught:
         intake.incident_from_form(intake.CallForm(coordinates=text))
     assert caught.value.field == field
     assert intake.field_label(caught.value.field) == "Coordonnées"
 
 
 def test_more_pedestrians_than_people_is_refused_naming_pedestrians() -> None:
-    with pytest.raises(F.IncidentError) as caught:
+    with pytest.raises(IncidentError) as caught:
         intake.incident_from_form(intake.CallForm(n_pedestrians=3, n_people=2))
     assert caught.value.field == "n_pedestrians"
     assert intake.field_label(caught.value.field) == "Piétons"

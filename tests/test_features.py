@@ -10,6 +10,7 @@ import pytest
 from h3.api import basic_int as h3
 
 from core import features as F
+from core.incident import INCIDENT_FIELDS, IncidentError, parse_incident
 
 # Accident 201900000001 as a caller would describe it (values read from the 2019 BAAC
 # files: Montreuil, A3, night with lighting off, tractor-trailer and car, rear-end,
@@ -50,7 +51,7 @@ def frame_2019(store_con):
 
 
 def features_of(incident: dict, history: F.PlaceHistory) -> np.ndarray:
-    return F.build_features(F.columns_from_incidents([F.parse_incident(incident)]), history)[0]
+    return F.build_features(F.columns_from_incidents([parse_incident(incident)]), history)[0]
 
 
 # --------------------------------------------------------------------------- #
@@ -73,48 +74,48 @@ def test_each_wrong_field_is_named(field: str, value: object) -> None:
     incident = dict(ACCIDENT_201900000001)
     key = field.split("[")[0]
     incident[key] = value
-    with pytest.raises(F.IncidentError) as caught:
-        F.parse_incident(incident)
+    with pytest.raises(IncidentError) as caught:
+        parse_incident(incident)
     assert caught.value.field == field
     assert caught.value.reason
 
 
 def test_every_incident_field_has_a_wrong_value_tested() -> None:
     tested = {field.split("[")[0] for field, _ in BAD_VALUES}
-    assert tested == set(F.INCIDENT_FIELDS)
+    assert tested == set(INCIDENT_FIELDS)
 
 
 def test_unknown_field_lone_coordinate_and_inconsistent_counts_are_named() -> None:
-    with pytest.raises(F.IncidentError) as caught:
-        F.parse_incident({"atmo": 2})
+    with pytest.raises(IncidentError) as caught:
+        parse_incident({"atmo": 2})
     assert caught.value.field == "atmo"
-    with pytest.raises(F.IncidentError) as caught:
-        F.parse_incident({"lat": 48.9})
+    with pytest.raises(IncidentError) as caught:
+        parse_incident({"lat": 48.9})
     assert caught.value.field == "lat" and "lon" in caught.value.reason
-    with pytest.raises(F.IncidentError) as caught:
-        F.parse_incident({"n_pedestrians": 3, "n_people": 2})
+    with pytest.raises(IncidentError) as caught:
+        parse_incident({"n_pedestrians": 3, "n_people": 2})
     assert caught.value.field == "n_pedestrians"
 
 
 def test_unknown_is_a_normal_answer() -> None:
-    parsed = F.parse_incident({"atm": None, "lum": -1, "col": "", "vehicles": None, "id": "call-7"})
+    parsed = parse_incident({"atm": None, "lum": -1, "col": "", "vehicles": None, "id": "call-7"})
     assert parsed["atm"] is None and parsed["lum"] is None and parsed["col"] is None
     assert parsed["vehicles"] is None and parsed["id"] == "call-7"
-    empty = F.parse_incident({})
+    empty = parse_incident({})
     assert all(empty[name] is None for name in F.NUMERIC_COLUMNS)
     # BAAC's -1 for an unknown vehicle category is read as 0 "Indéterminable".
-    assert F.parse_incident({"vehicles": [7, -1, None]})["vehicles"] == (7, 0, 0)
+    assert parse_incident({"vehicles": [7, -1, None]})["vehicles"] == (7, 0, 0)
 
 
 def test_parse_real_accident_literal_values() -> None:
-    parsed = F.parse_incident(ACCIDENT_201900000001)
+    parsed = parse_incident(ACCIDENT_201900000001)
     # 30 November 2019 was a Saturday (weekday 5, Monday = 0, as in the store).
     assert (parsed["year"], parsed["month"], parsed["day"], parsed["weekday"]) == (2019, 11, 30, 5)
     assert (parsed["hour"], parsed["minute"]) == (1, 30)
     assert parsed["vehicles"] == (17, 7)
-    assert F.parse_incident({"datetime": "2019-11-30"})["hour"] is None
-    assert F.parse_incident({"dep": "6", "com": "2a004"})["dep"] == "06"
-    assert F.parse_incident({"com": "2a004"})["com"] == "2A004"
+    assert parse_incident({"datetime": "2019-11-30"})["hour"] is None
+    assert parse_incident({"dep": "6", "com": "2a004"})["dep"] == "06"
+    assert parse_incident({"com": "2a004"})["com"] == "2A004"
 
 
 # --------------------------------------------------------------------------- #
@@ -134,7 +135,7 @@ def test_sample_of_2019_json_equals_training_rows(frame_2019, history_2019) -> N
     training = F.build_features(F.columns_from_frame(frame_2019), history_2019)
     rows = np.random.default_rng(7).choice(len(frame_2019), size=400, replace=False)
     records = frame_2019.iloc[rows].to_dict("records")
-    incidents = [F.parse_incident(json.loads(json.dumps(F.incident_from_row(r)))) for r in records]
+    incidents = [parse_incident(json.loads(json.dumps(F.incident_from_row(r)))) for r in records]
     from_json = F.build_features(F.columns_from_incidents(incidents), history_2019)
     np.testing.assert_array_equal(from_json, training[rows])
 
@@ -229,12 +230,12 @@ def test_history_save_and_load_give_same_features(tmp_path, history_2019, frame_
     loaded = F.load_place_history(tmp_path)
     columns = F.columns_from_frame(frame_2019.head(300))
     np.testing.assert_array_equal(F.build_features(columns, loaded), F.build_features(columns, history_2019))
-    dated_later = F.columns_from_incidents([F.parse_incident({**ACCIDENT_201900000001, "datetime": "2021-01-05"})])
+    dated_later = F.columns_from_incidents([parse_incident({**ACCIDENT_201900000001, "datetime": "2021-01-05"})])
     np.testing.assert_array_equal(F.build_features(dated_later, loaded), F.build_features(dated_later, history_2019))
 
 
 def test_key_facts_literal() -> None:
-    columns = F.columns_from_incidents([F.parse_incident(ACCIDENT_201900000011), F.parse_incident({})])
+    columns = F.columns_from_incidents([parse_incident(ACCIDENT_201900000011), parse_incident({})])
     facts = F.key_facts(columns)
     assert dict(zip(F.KEY_FACTS, facts[0].tolist(), strict=True)) == {
         "agg": 2, "catr": 4, "daylight": 1, "pedestrian": 1, "bicycle": 0, "two_wheeler": 0,

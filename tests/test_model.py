@@ -15,8 +15,9 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from core import codebook, config
 from core import features as F
+from core.incident import CODED_FIELDS, FIELD_LABELS
 from core.model import metrics, spec
-from core.model.explain import FIELD_LABELS, TOP_FACTORS
+from core.model.explain import TOP_FACTORS
 from core.model.fitting import START_YEAR_CANDIDATES, mask_fields
 from core.model.loading import load_model
 from core.model.predict import predict_columns, predict_many, predict_one
@@ -300,7 +301,7 @@ INCIDENT = st.fixed_dictionaries({}, optional={
     "datetime": st.one_of(st.none(), st.datetimes(min_value=dt.datetime(2005, 1, 1),
                                                   max_value=dt.datetime(2030, 12, 31))
                           .map(lambda d: d.isoformat(timespec="minutes"))),
-    **{name: st.one_of(st.none(), st.just(-1), _codes(name)) for name in F.CODED_FIELDS},
+    **{name: st.one_of(st.none(), st.just(-1), _codes(name)) for name in CODED_FIELDS},
     "vma": st.one_of(st.none(), st.integers(1, 130)),
     "vehicles": st.one_of(st.none(), st.lists(_codes("catv"), min_size=1, max_size=6)),
     "people": st.one_of(st.none(), st.tuples(st.integers(0, 5), st.integers(1, 12))),

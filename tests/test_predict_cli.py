@@ -42,11 +42,13 @@ def test_predict_answers_every_line_in_order(real_2020_rows) -> None:
     done = run_cli("predict", stdin=stdin)
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(out) == len(lines)
+    assert len(out) == len(lines) + 1  # the blank line at the end is answered too
+    assert out[-1]["error"]["field"] == "line" and "vide" in out[-1]["error"]["reason"]
+    out = out[:-1]
     assert out[0]["id"] == "tree" and out[0]["p_severe"] > 0.5
     assert out[1] == {"id": "bad-atm", "error": {"field": "atm", "reason": out[1]["error"]["reason"]}}
     assert "42" in out[1]["error"]["reason"]
-    assert out[2]["error"]["field"] == "line" and "not JSON" in out[2]["error"]["reason"]
+    assert out[2]["error"]["field"] == "line" and "JSON invalide" in out[2]["error"]["reason"]
     assert out[3]["error"]["field"] == "incident"
     for result in [out[0], out[4], *out[5:]]:
         assert set(result) >= {"p_severe", "p_fatal", "worst_injury", "top_factors", "support", "model_version"}

@@ -21,6 +21,7 @@ from core import features as F
 from core.dispatch import intake, picker
 from core.dispatch.session import estimates_csv
 from core.formatting import format_percent
+from core.incident import INCIDENT_FIELDS
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from tests.apptest import run_page
@@ -42,7 +43,7 @@ def first_known_2020_accident(store_con) -> dict:
         incident = F.incident_from_row(row)
         vehicles = incident.get("vehicles") or []
         others = [c for c in vehicles if c not in intake.MAIN_VEHICLES]
-        if (len(incident) == len(F.INCIDENT_FIELDS) and incident["n_pedestrians"] > 0 and incident["obs"] == 0
+        if (len(incident) == len(INCIDENT_FIELDS) and incident["n_pedestrians"] > 0 and incident["obs"] == 0
                 and incident["vma"] in intake.SPEED_LIMITS and set(vehicles) <= offered
                 and len(others) == len(set(others))):
             return incident

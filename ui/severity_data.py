@@ -7,13 +7,16 @@ import streamlit as st
 from core import maps
 from core.dispatch import nearby, picker
 from core.model.loading import SeverityModel, load_model
+from core.model.predict import warm_up
 from ui import data
 
 
 @st.cache_resource(show_spinner="Chargement du modèle de gravité…")
 def severity_model() -> SeverityModel:
-    """The committed model, loaded and checked against its card once per server."""
-    return load_model()
+    """The committed model, loaded and checked against its card once per server, and warmed up."""
+    model = load_model()
+    warm_up(model)
+    return model
 
 
 @st.cache_resource(show_spinner="Chargement des accidents passés…")

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import codebook, places
 from core.dispatch import intake, picker
-from core.model.explain import FIELD_LABELS
+from core.incident import FIELD_LABELS
 from ui import severity_data
 
 DEP_KEY = "severity_dep"

@@ -25,6 +25,7 @@ import numpy as np
 from core import codebook
 from core import features as F
 from core.formatting import format_percent
+from core.incident import parse_incident
 from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES, band_cutoffs
 from core.model.spec import ModelCardError
 
@@ -205,7 +206,7 @@ def known_key_facts(incident: Mapping[str, Any]) -> dict[str, int]:
     >>> known_key_facts({"agg": 2, "lum": 3, "vehicles": [7]})
     {'agg': 2, 'daylight': 0, 'bicycle': 0, 'two_wheeler': 0, 'heavy_goods': 0}
     """
-    facts = F.key_facts(F.columns_from_incidents([F.parse_incident(incident)]))[0]
+    facts = F.key_facts(F.columns_from_incidents([parse_incident(incident)]))[0]
     return {name: int(value) for name, value in zip(F.KEY_FACTS, facts, strict=True) if not np.isnan(value)}
 
 

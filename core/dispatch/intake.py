@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from core import codebook
 from core import features as F
-from core.model.explain import FIELD_LABELS, describe_field
+from core.incident import CODED_FIELDS, FIELD_LABELS, IncidentError, parse_incident
+from core.model.explain import describe_field
 
 #: Vehicle categories shown first (the twelve most frequent in 2019-2020, 95 % of vehicles).
 MAIN_VEHICLES: Final = (7, 10, 15, 17, 33, 34, 31, 32, 2, 30, 1, 50)
@@ -103,15 +104,15 @@ def parse_coordinates(text: str | None) -> tuple[float, float] | None:
         cleaned = cleaned.replace(", ", " ")
     parts = [p.replace(",", ".") for p in cleaned.split()]
     if len(parts) != 2:
-        raise F.IncidentError("lat", f"expected 'latitude, longitude' in decimal degrees, got {text!r}")
+        raise IncidentError("lat", f"expected 'latitude, longitude' in decimal degrees, got {text!r}")
     values = []
     for name, part, bound in (("lat", parts[0], 90.0), ("lon", parts[1], 180.0)):
         try:
             value = float(part)
         except ValueError:
-            raise F.IncidentError(name, f"not a number of degrees: {part!r}") from None
+            raise IncidentError(name, f"not a number of degrees: {part!r}") from None
         if not -bound <= value <= bound or math.isnan(value):
-            raise F.IncidentError(name, f"{value} is outside -{bound:g}..{bound:g} degrees")
+            raise IncidentError(name, f"{value} is outside -{bound:g}..{bound:g} degrees")
         values.append(value)
     return values[0], values[1]
 
@@ -192,7 +193,7 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
     elif form.moment == MOMENT_OTHER and form.when is not None:
         incident["datetime"] = form.when.replace(tzinfo=None).isoformat(timespec="minutes")
     elif form.moment not in MOMENTS:
-        raise F.IncidentError("datetime", f"unknown moment {form.moment!r}; expected one of {', '.join(MOMENTS)}")
+        raise IncidentError("datetime", f"unknown moment {form.moment!r}; expected one of {', '.join(MOMENTS)}")
     coded = {"obs": form.obs, "col": form.col, "atm": form.atm, "lum": form.lum, "surf": form.surf,
              "catr": form.catr, "agg": form.agg, "int": form.intersection}
     incident.update({name: int(code) for name, code in coded.items() if code is not None})
@@ -205,7 +206,7 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
         incident["n_pedestrians"] = int(form.n_pedestrians)
     if form.n_people is not None:
         incident["n_people"] = int(form.n_people)
-    F.parse_incident(incident)
+    parse_incident(incident)
     return incident
 
 
@@ -233,11 +234,11 @@ def describe_incident(incident: Mapping[str, Any]) -> str:
     >>> describe_incident({})
     'Aucune information'
     """
-    columns = F.columns_from_incidents([F.parse_incident(incident)])
+    columns = F.columns_from_incidents([parse_incident(incident)])
     order = ("com", "dep", "place", "datetime", "agg", "catr", "vehicles", "n_pedestrians", "n_people", "obs",
              "col", "int", "atm", "lum", "surf", "vma")
     present = {"place": "lat" in incident}
-    labelled = {*F.CODED_FIELDS, "vma"} - {"agg"}
+    labelled = {*CODED_FIELDS, "vma"} - {"agg"}
     parts = [(f"{FIELD_LABELS[source]} : " if source in labelled else "") + describe_field(source, columns, 0)
              for source in order if present.get(source, source in incident)]
     return " · ".join(parts) if parts else "Aucune information"

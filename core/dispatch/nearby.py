@@ -25,6 +25,7 @@ from core import codebook, places
 from core import features as F
 from core.dispatch.bands import known_key_facts
 from core.dispatch.intake import vehicle_label
+from core.incident import parse_incident
 
 if TYPE_CHECKING:
     import duckdb
@@ -209,7 +210,7 @@ def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: 
         Row positions (at most ``limit``), their measured distance (NaN when not
         measured), and how many past accidents share the facts.
     """
-    parsed = F.parse_incident(incident)
+    parsed = parse_incident(incident)
     match = np.ones(len(past), dtype=bool)
     for name, value in known_key_facts(incident).items():
         match &= past.facts[name] == value

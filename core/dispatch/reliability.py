@@ -21,7 +21,7 @@ import pandas as pd
 
 from core.dispatch.bands import BANDS, band_range_text, band_thresholds
 from core.formatting import format_decimal, format_percent
-from core.model.explain import FIELD_LABELS
+from core.incident import FIELD_LABELS
 from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ VEHICLE_CODES = ("catv", "obs", "obsm", "choc", "manv", "senc", "motor")
 # A point more than this many degrees outside its department's bounding box is
 # "far outside" (about 11 km in latitude): geocoding noise near a border stays.
 BBOX_MARGIN_DEG = 0.1
-MAX_SPEED_LIMIT = 130
+MAX_SPEED_LIMIT = codebook.MAX_SPEED_LIMIT
 FIRST_BIRTH_YEAR = 1900
 
 # DuckDB's cast to DOUBLE ignores surrounding spaces and gives NULL for an empty text, so no trim is

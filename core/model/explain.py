@@ -20,29 +20,11 @@ import numpy as np
 
 from core import codebook, places
 from core import features as F
+from core.incident import CODED_FIELDS, FIELD_LABELS
 from core.model.trees import CREDIT_FIELDS
 
 TOP_FACTORS: Final = 5
 
-#: Incident field (or "place") -> French name shown to users.
-FIELD_LABELS: Final[dict[str, str]] = {
-    "datetime": "Date et heure",
-    "place": "Lieu (coordonnées et historique de la zone)",
-    "dep": "Département",
-    "com": "Commune",
-    "lum": "Luminosité",
-    "atm": "Conditions atmosphériques",
-    "surf": "État de la surface",
-    "agg": "Agglomération",
-    "int": "Intersection",
-    "col": "Type de collision",
-    "catr": "Catégorie de route",
-    "vma": "Vitesse maximale autorisée",
-    "obs": "Obstacle fixe heurté",
-    "vehicles": "Véhicules",
-    "n_pedestrians": "Piétons",
-    "n_people": "Personnes impliquées",
-}
 _UNKNOWN: Final = "non renseigné"
 
 
@@ -90,12 +72,12 @@ def describe_field(source: str, columns: F.IncidentColumns, row: int, features: 
 
     Examples
     --------
-    >>> cols = F.columns_from_incidents([F.parse_incident({"atm": 2, "vehicles": [7, 7, 33]})])
+    >>> cols = F.columns_from_incidents([parse_incident({"atm": 2, "vehicles": [7, 7, 33]})])
     >>> describe_field("atm", cols, 0), describe_field("vehicles", cols, 0)
     ('Pluie légère', '2 × VL seul, 1 × Motocyclette > 125 cm 3')
     """
     num = columns.numeric
-    if source in F.CODED_FIELDS:
+    if source in CODED_FIELDS:
         code = _number(num[source][row])
         return _UNKNOWN if code is None else codebook.label(source, code)
     if source == "vma":

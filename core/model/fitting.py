@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from core import features as F
+from core.incident import CODED_FIELDS
 from core.model.metrics import binary_metrics
 from core.model.spec import HISTORY_FIRST_YEAR, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
 
@@ -50,7 +51,7 @@ START_YEAR_TOLERANCE: Final = 0.001
 #: Fields hidden together when masking a training row (a caller gives both coordinates or none).
 MASK_GROUPS: Final = (
     ("lat", "lon"), ("dep",), ("com",), ("year", "month", "day", "hour", "minute", "weekday"),
-    *((name,) for name in F.CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",),
+    *((name,) for name in CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",),
 )
 
 

@@ -67,6 +67,11 @@ class SeverityModel:
         """``model_version`` of the card."""
         return str(self.card["model_version"])
 
+    @property
+    def data_years(self) -> tuple[int, int]:
+        """First year of the place history and the test year: the years of data the model has seen."""
+        return int(self.card["years"]["history"][0]), int(self.card["years"]["test"])
+
     @functools.cached_property
     def severe(self) -> xgb.Booster:
         """The booster of ``p_severe`` (before calibration)."""

@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 
 from core import features as F
+from core.incident import IncidentError, echoed_id, incident_warnings, parse_incident
 from core.model.explain import top_factors
 from core.model.loading import PREDICT_THREADS, SeverityModel
 from core.model.metrics import calibrate_targets
@@ -96,6 +97,9 @@ def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain:
     raw_severe, raw_fatal, severe_leaves = _raw_probabilities(model, x, explain=explain)
     p_severe, p_fatal = calibrate_targets(model.card["calibration"], raw_severe, raw_fatal)
     support, support_severe = _support(model, F.key_facts(columns))
+    num = columns.numeric
+    warnings = incident_warnings(lat=num["lat"], lon=num["lon"], dep=columns.dep, com=columns.com, year=num["year"],
+                                 month=num["month"], day=num["day"], data_years=model.data_years)
     contributions = model.trees.field_credits(severe_leaves) if explain else None
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(support > 0, support_severe / support, np.nan)
@@ -110,6 +114,7 @@ def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain:
             "support": count,
             "support_severe_share": None if severe_share != severe_share else severe_share,
             "model_version": version,
+            "warnings": warnings[row],
         }
         if contributions is not None:
             result["top_factors"] = top_factors(contributions[row], columns, row, x[row])
@@ -129,15 +134,27 @@ def predict_one(model: SeverityModel, incident: Mapping[str, Any], *, explain: b
         killed}, ``top_factors`` (list of {field, label, value, effect, text}, effect
         in log-odds of the uncalibrated model), ``support`` (past accidents of the
         training years sharing the known key facts), ``support_severe_share``,
-        ``model_version``; ``id`` when the incident has one.
+        ``model_version``, ``warnings`` (list of {field, reason}: what looks
+        wrong but was scored, see :func:`core.incident.incident_warnings`);
+        ``id`` when the incident has one.
 
     Raises
     ------
     core.features.IncidentError
         Naming the wrong field and why.
     """
-    parsed = F.parse_incident(incident)
+    parsed = parse_incident(incident)
     return predict_columns(model, F.columns_from_incidents([parsed]), explain=explain, ids=[parsed["id"]])[0]
+
+
+#: A typical located call, predicted once at start-up so that the first real call pays no lazy loading.
+_WARM_UP_INCIDENT: Final = {"dep": "75", "com": "75056", "lat": 48.8566, "lon": 2.3522, "datetime": "2020-01-01T12:00",
+                            "vehicles": [7, 33], "agg": 2}
+
+
+def warm_up(model: SeverityModel) -> None:
+    """Load now what the first prediction would load lazily (department outlines, trees' lookups)."""
+    predict_one(model, _WARM_UP_INCIDENT)
 
 
 def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: bool = True) -> list[dict[str, Any]]:
@@ -145,17 +162,18 @@ def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: boo
 
     Examples
     --------
-    >>> predict_many(model, [{"atm": 42}])  # doctest: +ELLIPSIS
-    [{'error': {'field': 'atm', 'reason': 'unknown code 42; allowed: 1, ..., 9 (null or -1 = unknown)'}}]
+    >>> predict_many(model, [{"atm": 42, "id": 7}])  # doctest: +NORMALIZE_WHITESPACE
+    [{'id': 7, 'error': {'field': 'atm',
+                         'reason': 'code 42 inconnu ; codes admis : 1 à 9 (absent, null ou -1 : inconnu)'}}]
     """
     parsed: list[dict[str, Any]] = []
     slots: list[int] = []
     results: list[dict[str, Any]] = [{} for _ in incidents]
     for position, incident in enumerate(incidents):
         try:
-            parsed.append(F.parse_incident(incident))
+            parsed.append(parse_incident(incident))
             slots.append(position)
-        except F.IncidentError as error:
+        except IncidentError as error:
             results[position] = error_result(error, incident)
     if parsed:
         predictions = predict_columns(model, F.columns_from_incidents(parsed), explain=explain,
@@ -165,9 +183,10 @@ def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: boo
     return results
 
 
-def error_result(error: F.IncidentError, incident: Any = None) -> dict[str, Any]:
-    """The error object of an invalid incident (echoing its ``id`` when it has one)."""
-    result: dict[str, Any] = {"error": {"field": error.field, "reason": error.reason}}
-    if isinstance(incident, Mapping) and incident.get("id") is not None:
-        result = {"id": incident["id"], **result}
+def error_result(error: IncidentError, incident: Any = None) -> dict[str, Any]:
+    """The error object of an invalid incident (echoing its ``id`` when it has one that can be echoed)."""
+    result: dict[str, Any] = {"error": error.as_dict()}
+    incident_id = echoed_id(incident)
+    if incident_id is not None:
+        result = {"id": incident_id, **result}
     return result

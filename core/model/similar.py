@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from core import features as F
+from core.incident import parse_incident
 
 if TYPE_CHECKING:
     import duckdb
@@ -72,7 +73,7 @@ def similar_accidents(con: duckdb.DuckDBPyConnection, model: SeverityModel, inci
         ``matching``: how many accidents match in all (equals the ``support`` of
         the prediction).
     """
-    parsed = F.parse_incident(incident)
+    parsed = parse_incident(incident)
     facts = F.key_facts(F.columns_from_incidents([parsed]))[0]
     params: dict[str, Any] = {
         name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from core import codebook, config
 from core import features as F
+from core.incident import INCIDENT_FIELDS
 from core.model.fitting import (
     EARLY_STOPPING_ROUNDS,
     MASK_GROUPS,
@@ -334,7 +335,7 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
                    "accidents is about 0.002); among ties the latest start year is kept: fewer years recorded "
                    "under the pre-2018 hospitalisation rule and a quicker training.",
         },
-        "inputs": list(F.INCIDENT_FIELDS),
+        "inputs": list(INCIDENT_FIELDS),
         "features": {"names": list(F.FEATURE_NAMES), "source": dict(F.FEATURE_SOURCE)},
         "params": {
             **{t: {"xgboost": _jsonable(settings.params), "mask_rate": settings.mask_rate,

@@ -1,0 +1,598 @@
+"""The incident input contract: what a caller may send, what is unknown, what is refused, what is flagged.
+
+Why a module of its own
+-----------------------
+The same incident JSON reaches the model from three doors: the severity page
+(the call form), ``python -m core predict`` (one object per line) and the HTTP
+API. An operator must get the same answer and the same words from each, so the
+rules live here once:
+
+* **unknown** -- a field that is absent, ``null`` or ``-1`` is unknown, for
+  every field (``0`` too for a code where 0 is not a code of the codebook);
+* **refused** -- a value that cannot be used raises :class:`IncidentError`
+  naming the field, with a short French reason (at most
+  :data:`MAX_REASON_LENGTH` characters, the offending value cut) that says what
+  is allowed;
+* **flagged** -- a value that can be used but looks wrong (a point outside
+  France or far from its department, a commune of another department, a date
+  far from the data's years or in the future) is scored and answered with a
+  ``warnings`` list (:func:`incident_warnings`), never silently.
+
+Counts are validated as counts (whole numbers in a range), codes against the
+official codebook, ``id`` as a JSON string or number that can be echoed back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+
+from core import codebook, places
+
+# --------------------------------------------------------------------------- #
+# Fields
+# --------------------------------------------------------------------------- #
+
+#: Accident-level BAAC codes a caller can report, validated against the codebook.
+CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
+
+#: Every field an incident may carry (all optional); ``id`` is echoed back untouched.
+INCIDENT_FIELDS: Final = (
+    "lat", "lon", "dep", "com", "datetime", *CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people",
+)
+PASSTHROUGH_FIELDS: Final = ("id",)
+_ALLOWED_KEYS: Final = frozenset((*INCIDENT_FIELDS, *PASSTHROUGH_FIELDS))
+
+#: Numeric columns of a parsed incident (None = unknown).
+NUMERIC_COLUMNS: Final = (
+    "lat", "lon", "year", "month", "day", "hour", "minute", "weekday",
+    *CODED_FIELDS, "vma", "n_pedestrians", "n_people",
+)
+
+#: Incident field (or "place") -> French name shown to users.
+FIELD_LABELS: Final[dict[str, str]] = {
+    "datetime": "Date et heure",
+    "place": "Lieu (coordonnées et historique de la zone)",
+    "dep": "Département",
+    "com": "Commune",
+    "lum": "Luminosité",
+    "atm": "Conditions atmosphériques",
+    "surf": "État de la surface",
+    "agg": "Agglomération",
+    "int": "Intersection",
+    "col": "Type de collision",
+    "catr": "Catégorie de route",
+    "vma": "Vitesse maximale autorisée",
+    "obs": "Obstacle fixe heurté",
+    "vehicles": "Véhicules",
+    "n_pedestrians": "Piétons",
+    "n_people": "Personnes impliquées",
+}
+
+MAX_SPEED_LIMIT: Final = codebook.MAX_SPEED_LIMIT
+MAX_PEOPLE: Final = 500
+MAX_VEHICLES: Final = 100
+#: Longest ``id`` echoed back (characters).
+MAX_ID_LENGTH: Final = 200
+#: Longest error or warning reason (characters).
+MAX_REASON_LENGTH: Final = 200
+#: Characters of an offending text value shown in a reason.
+_SHOWN_TEXT: Final = 30
+#: Digits of an offending integer shown in a reason.
+_SHOWN_DIGITS: Final = 20
+UNKNOWN_NOTE: Final = "absent, null ou -1 : inconnu"
+
+#: A point farther than this from its department (outline) is flagged.
+DEPARTMENT_MARGIN_KM: Final = 5.0
+#: A date this many years before the data's first year is flagged.
+YEARS_BEFORE_DATA: Final = 5
+
+
+class IncidentError(ValueError):
+    """An incident field has a value that cannot be used.
+
+    Attributes
+    ----------
+    field : str
+        The offending field, as named in the input (``vehicles[2]`` for a list
+        item, ``incident`` for the whole object), cut to 40 characters.
+    reason : str
+        Why, in French, with what is accepted (at most :data:`MAX_REASON_LENGTH`
+        characters).
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        field = _printable(field, 40)
+        if len(reason) > MAX_REASON_LENGTH:
+            reason = reason[: MAX_REASON_LENGTH - 1] + "…"
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        """``{"field", "reason"}``, the error object of every door."""
+        return {"field": self.field, "reason": self.reason}
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates and control characters escaped."""
+    cut = text[:limit]
+    cut = cut.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not cut.isprintable():
+        cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in cut)
+    return cut + ("…" if len(text) > limit else "")
+
+
+def shown(value: Any) -> str:
+    """A short, safe French rendering of an offending value, for a reason.
+
+    Examples
+    --------
+    >>> shown(None), shown(True), shown(42), shown(2.5), shown("abc"), shown([1, 2]), shown({})
+    ('null', 'true', '42', '2.5', '« abc »', 'une liste de 2 éléments', 'un objet')
+    >>> shown(10 ** 30), shown("x" * 40)
+    ('un entier de 31 chiffres', '« xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… »')
+    >>> shown(float("nan")), shown("\\ud800")
+    ('NaN', '« \\\\ud800 »')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        digits = _digits(value)
+        return f"un entier de {digits} chiffres" if digits > _SHOWN_DIGITS else str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, str):
+        return f"« {_printable(value, _SHOWN_TEXT)} »"
+    if isinstance(value, (list, tuple)):
+        return f"une liste de {len(value)} élément{'s' if len(value) > 1 else ''}"
+    if isinstance(value, Mapping):
+        return "un objet"
+    return "une valeur d’un autre type"
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of an integer, without converting it to text (which fails past 4,300 digits)."""
+    magnitude = abs(value)
+    if magnitude < 10 ** 18:
+        return len(str(magnitude))
+    estimate = int(magnitude.bit_length() * math.log10(2))  # exact or one short
+    return estimate + (magnitude >= 10 ** estimate)
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of a value, in French."""
+    if isinstance(value, bool):
+        return "un booléen"
+    if isinstance(value, (int, float)):
+        return "un nombre"
+    if isinstance(value, str):
+        return "un texte"
+    if isinstance(value, (list, tuple)):
+        return "une liste"
+    if isinstance(value, Mapping):
+        return "un objet"
+    return "null" if value is None else "une valeur d’un autre type"
+
+
+def code_ranges(codes: Sequence[int] | frozenset[int]) -> str:
+    """Codes as compact French ranges.
+
+    Examples
+    --------
+    >>> code_ranges([1, 2, 3, 4, 5, 6, 7, 9]), code_ranges([1, 2])
+    ('1 à 7, 9', '1, 2')
+    """
+    ordered = sorted(codes)
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for code in [*ordered[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        if previous - start >= 2:
+            parts.append(f"{start} à {previous}")
+        else:
+            parts.extend(str(c) for c in range(start, previous + 1))
+        if code is not None:
+            start = previous = code
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- #
+# Parsing
+# --------------------------------------------------------------------------- #
+
+
+def _is_minus_one(value: Any) -> bool:
+    """-1 written as a number or a text: the contract's "unknown"."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return value == -1
+    return isinstance(value, str) and value.strip() in ("-1", "-1.0")
+
+
+def _as_integer(field: str, value: Any, *, what: str) -> int | None:
+    """A whole number from an int, an integral float or a numeric text; None when unknown."""
+    if type(value) is int:
+        return None if value == -1 else value
+    if value is None or _is_minus_one(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) <= _SHOWN_DIGITS and text.lstrip("+-").isdigit():
+            return int(text)
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise IncidentError(field, f"attendu {what}, reçu {shown(value)} ({UNKNOWN_NOTE})")
+
+
+#: Per coded field, its codes, and the values read as unknown (-1, and 0 when 0 is not a code):
+#: the codebook's unknown-value rule, looked up once instead of per incident.
+_CODES: Final = {field: codebook.valid_codes(field) for field in (*CODED_FIELDS, "catv")}
+_UNKNOWN_CODES: Final = {field: {-1} | ({0} - codes) for field, codes in _CODES.items()}
+_RANGES: Final = {field: code_ranges(codes) for field, codes in _CODES.items()}
+
+
+def _parse_code(field: str, value: Any) -> int | None:
+    code = _as_integer(field, value, what=f"un code entier ({_RANGES[field]})")
+    if code is None or code in _UNKNOWN_CODES[field]:
+        return None
+    if code not in _CODES[field]:
+        raise IncidentError(field, f"code {shown(code)} inconnu ; codes admis : {_RANGES[field]} ({UNKNOWN_NOTE})")
+    return code
+
+
+def _parse_count(field: str, value: Any, *, low: int, high: int, what: str) -> int | None:
+    if type(value) is int and low <= value <= high:  # the usual case, quickly
+        return value
+    expected = f"{what} entre {low} et {high}"
+    count = _as_integer(field, value, what=expected)
+    if count is None:
+        return None
+    if not low <= count <= high:
+        raise IncidentError(field, f"attendu {expected}, reçu {shown(count)} ({UNKNOWN_NOTE})")
+    return count
+
+
+def _parse_coordinate(field: str, value: Any, *, bound: float) -> float | None:
+    if type(value) is float and -bound <= value <= bound:  # the usual case (NaN fails the test)
+        return None if value == -1 else value
+    if value is None or _is_minus_one(value):
+        return None
+    name = "une latitude" if field == "lat" else "une longitude"
+    expected = f"{name} en degrés décimaux entre -{bound:g} et {bound:g}"
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", ".")) if value.strip() else None
+        except ValueError:
+            number = "?"
+        if number is None:
+            return None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise IncidentError(field, f"attendu {expected}, reçu {shown(value)}")
+    number = float(number) if not isinstance(number, int) or abs(number) < 10 ** 6 else math.inf
+    if not (math.isfinite(number) and -bound <= number <= bound):
+        raise IncidentError(field, f"attendu {expected}, reçu {shown(value)}")
+    return number
+
+
+_EMPTY_DATE: Final = dict.fromkeys(("year", "month", "day", "hour", "minute", "weekday"))
+_DATETIME_EXPECTED: Final = "une heure locale ISO (« 2020-03-14T18:30 ») ou une date (« 2020-03-14 »)"
+
+
+def _parse_datetime(value: Any) -> dict[str, int | None]:
+    if value is None or _is_minus_one(value):
+        return dict(_EMPTY_DATE)
+    if not isinstance(value, str):
+        raise IncidentError("datetime", f"attendu {_DATETIME_EXPECTED}, reçu {shown(value)} ({UNKNOWN_NOTE})")
+    text = value.strip()
+    if not text:
+        return dict(_EMPTY_DATE)
+    try:
+        if len(text) > 40:
+            raise ValueError(text)
+        if len(text) <= 10:
+            day = dt.date.fromisoformat(text)
+            moment = None
+        else:
+            moment = dt.datetime.fromisoformat(text)
+            day = moment.date()
+    except ValueError:
+        raise IncidentError("datetime", f"attendu {_DATETIME_EXPECTED}, reçu {shown(value)}") from None
+    return {
+        "year": day.year, "month": day.month, "day": day.day, "weekday": day.weekday(),
+        "hour": None if moment is None else moment.hour,
+        "minute": None if moment is None else moment.minute,
+    }
+
+
+_CATV_UNKNOWN: Final = 0  # "Indéterminable": a vehicle whose category is not known
+
+
+def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
+    if type(value) is list and 0 < len(value) <= MAX_VEHICLES and all(
+        type(code) is int and code in _CODES["catv"] for code in value
+    ):  # the usual case, quickly
+        return tuple(value)
+    if value is None or _is_minus_one(value):
+        return None
+    expected = "une liste de codes catv, un par véhicule (ex. [7, 33])"
+    if not isinstance(value, (list, tuple)):
+        raise IncidentError("vehicles", f"attendu {expected}, reçu {shown(value)} ({UNKNOWN_NOTE})")
+    if not value:
+        raise IncidentError("vehicles", f"liste vide : attendu {expected}, ou null si inconnus")
+    if len(value) > MAX_VEHICLES:
+        raise IncidentError("vehicles", f"{len(value)} véhicules : au plus {MAX_VEHICLES}")
+    codes = []
+    for position, item in enumerate(value):
+        field = f"vehicles[{position}]"
+        allowed = f"codes catv admis : {_RANGES['catv']} (0, null ou -1 : véhicule indéterminé)"
+        code = _as_integer(field, item, what=f"un code catv entier ; {allowed}")
+        code = _CATV_UNKNOWN if code is None else code
+        if code not in _CODES["catv"]:
+            raise IncidentError(field, f"code catv {shown(code)} inconnu ; {allowed}")
+        codes.append(code)
+    return tuple(codes)
+
+
+def _parse_place_code(field: str, value: Any) -> str | None:
+    if value is None or _is_minus_one(value):
+        return None
+    if type(value) is str:
+        if len(value) > 12:
+            raise _place_error(field, value)
+        return _parse_place_text(field, value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10 ** 6:
+        return _parse_place_text(field, str(value))
+    raise _place_error(field, value)
+
+
+def _place_error(field: str, value: Any) -> IncidentError:
+    if field == "dep":
+        return IncidentError("dep", f"code de département INSEE inconnu {shown(value)} ; admis : « 01 » à « 95 » "
+                                    "(« 2A », « 2B » pour la Corse), « 971 » à « 978 », « 986 » à « 988 »")
+    return IncidentError("com", f"attendu un code commune INSEE de 5 caractères (ex. « 75056 », « 2A004 »), "
+                                f"reçu {shown(value)}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_place_text(field: str, value: str) -> str | None:
+    """The checks of :func:`_parse_place_code` on a text code (cached: a batch repeats its places)."""
+    text = value.strip().upper()
+    if text in ("", "-1"):
+        return None
+    if field == "dep":
+        dep = places.normalise_dep(text)
+        if dep is None:
+            raise _place_error("dep", value)
+        return dep
+    if len(text) != 5 or not (text.isdigit() or (text[:2] in ("2A", "2B") and text[2:].isdigit())):
+        raise _place_error("com", value)
+    return text
+
+
+def parse_id(value: Any) -> str | int | float | None:
+    """The ``id`` to echo back: a JSON string (at most 200 characters) or a finite number.
+
+    Raises
+    ------
+    IncidentError
+        For anything else (``true``, a list, NaN, an integer of more than 20
+        digits, a text with a lone surrogate...), which could not be echoed as
+        it came.
+
+    Examples
+    --------
+    >>> parse_id("call-7"), parse_id(12), parse_id(None)
+    ('call-7', 12, None)
+    >>> try:
+    ...     parse_id([1])
+    ... except IncidentError as error:
+    ...     print(error.field, "|", error.reason)
+    id | attendu un texte (au plus 200 caractères) ou un nombre, reçu une liste
+    """
+    if value is None or type(value) is str and len(value) <= MAX_ID_LENGTH and _is_utf8(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and _digits(value) <= _SHOWN_DIGITS:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    what = _kind(value) if not isinstance(value, (str, int)) or isinstance(value, bool) else shown(value)
+    raise IncidentError("id", f"attendu un texte (au plus {MAX_ID_LENGTH} caractères) ou un nombre, reçu {what}")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def echoed_id(obj: Any) -> str | int | float | None:
+    """The object's ``id`` if it can be echoed back, else None (never raises)."""
+    if not isinstance(obj, Mapping):
+        return None
+    try:
+        return parse_id(obj.get("id"))
+    except IncidentError:
+        return None
+
+
+def parse_incident(obj: Any) -> dict[str, Any]:
+    """Validate one incident as a caller would send it and return its canonical form.
+
+    Parameters
+    ----------
+    obj : Mapping
+        BAAC variable names and codes, all optional; absent, ``null`` or ``-1``
+        means unknown: ``lat``, ``lon`` (decimal degrees, both or neither), ``dep``,
+        ``com`` (INSEE codes), ``datetime`` (ISO local time, or a date alone),
+        ``lum``, ``atm``, ``agg``, ``int``, ``col``, ``catr``, ``surf``, ``obs``
+        (codebook codes), ``vma`` (km/h), ``vehicles`` (list of ``catv`` codes, one
+        per vehicle), ``n_pedestrians``, ``n_people``; ``id`` is echoed back.
+
+    Returns
+    -------
+    dict
+        Keys :data:`NUMERIC_COLUMNS` (int or float, or None), ``dep``, ``com``
+        (str or None), ``vehicles`` (tuple of ints or None), ``id``.
+
+    Raises
+    ------
+    IncidentError
+        Naming the first field found wrong, with the reason in French.
+
+    Examples
+    --------
+    >>> parse_incident({"atm": 2, "datetime": "2020-03-14T18:30", "vehicles": [7, 33]})["weekday"]
+    5
+    >>> parse_incident({"vma": -1, "n_people": -1, "lat": -1, "lon": -1})["vma"] is None
+    True
+    >>> try:
+    ...     parse_incident({"atm": 42})
+    ... except IncidentError as error:
+    ...     print(error.field, "|", error.reason)
+    atm | code 42 inconnu ; codes admis : 1 à 9 (absent, null ou -1 : inconnu)
+    """
+    if not isinstance(obj, Mapping):
+        raise IncidentError("incident", f"attendu un objet JSON {{…}}, reçu {_kind(obj)}")
+    for key in obj:
+        if key not in _ALLOWED_KEYS:
+            name = key if isinstance(key, str) else str(type(key))
+            raise IncidentError(name, f"champ inconnu ; champs admis : {', '.join(INCIDENT_FIELDS)}, id")
+    parsed: dict[str, Any] = {"id": parse_id(obj.get("id"))}
+    parsed["lat"] = _parse_coordinate("lat", obj.get("lat"), bound=90)
+    parsed["lon"] = _parse_coordinate("lon", obj.get("lon"), bound=180)
+    if (parsed["lat"] is None) != (parsed["lon"] is None):
+        given, missing = ("lat", "longitude") if parsed["lon"] is None else ("lon", "latitude")
+        raise IncidentError(given, f"{missing} absente : donnez les deux coordonnées ou aucune")
+    parsed["dep"] = _parse_place_code("dep", obj.get("dep"))
+    parsed["com"] = _parse_place_code("com", obj.get("com"))
+    parsed.update(_parse_datetime(obj.get("datetime")))
+    for field in CODED_FIELDS:
+        value = obj.get(field)
+        # Fast path for a valid int code (0 is a code of obs); anything else goes through the rules.
+        parsed[field] = value if type(value) is int and value in _CODES[field] else _parse_code(field, value)
+    parsed["vma"] = _parse_count("vma", obj.get("vma"), low=1, high=MAX_SPEED_LIMIT,
+                                 what="une vitesse maximale autorisée en km/h")
+    parsed["vehicles"] = _parse_vehicles(obj.get("vehicles"))
+    parsed["n_pedestrians"] = _parse_count("n_pedestrians", obj.get("n_pedestrians"), low=0, high=MAX_PEOPLE,
+                                           what="un nombre de piétons")
+    parsed["n_people"] = _parse_count("n_people", obj.get("n_people"), low=1, high=MAX_PEOPLE,
+                                      what="un nombre de personnes")
+    if None not in (parsed["n_people"], parsed["n_pedestrians"]) and parsed["n_pedestrians"] > parsed["n_people"]:
+        raise IncidentError(
+            "n_pedestrians", f"{parsed['n_pedestrians']} piétons pour {parsed['n_people']} personnes en tout : "
+                             "les piétons comptent parmi les personnes impliquées (n_people)")
+    return parsed
+
+
+# --------------------------------------------------------------------------- #
+# Warnings
+# --------------------------------------------------------------------------- #
+
+
+def incident_warnings(*, lat: np.ndarray, lon: np.ndarray, dep: np.ndarray, com: np.ndarray, year: np.ndarray,
+                      month: np.ndarray, day: np.ndarray, data_years: tuple[int, int],
+                      today: dt.date | None = None) -> list[list[dict[str, str]]]:
+    """What looks wrong in a batch of parsed incidents, per incident (an empty list when nothing does).
+
+    Parameters
+    ----------
+    lat, lon, year, month, day : numpy.ndarray
+        float64, NaN when unknown.
+    dep, com : numpy.ndarray
+        INSEE codes, ``""`` when unknown.
+    data_years : tuple of int
+        First and last year of the data the model knows.
+    today : datetime.date, optional
+        Default: today's date (UTC).
+
+    Returns
+    -------
+    list of list of dict
+        Per incident, ``{"field", "reason"}`` objects: a point outside France,
+        a point more than :data:`DEPARTMENT_MARGIN_KM` km outside its department,
+        a commune of another department, a date more than
+        :data:`YEARS_BEFORE_DATA` years before the data or after today.
+
+    Examples
+    --------
+    >>> nan = np.array([np.nan])
+    >>> incident_warnings(lat=np.array([43.3]), lon=np.array([5.4]), dep=np.array(["59"]), com=np.array([""]),
+    ...                   year=np.array([2100.0]), month=np.array([1.0]), day=np.array([1.0]),
+    ...                   data_years=(2005, 2020))[0][0]["field"]
+    'lat'
+    """
+    n = len(lat)
+    out: list[list[dict[str, str]]] = [[] for _ in range(n)]
+    located = ~(np.isnan(lat) | np.isnan(lon))
+    if located.any():
+        _place_warnings(out, lat, lon, dep, located)
+    for row in np.flatnonzero(np.array([bool(c) and bool(d) for c, d in zip(com.tolist(), dep.tolist(),
+                                                                             strict=True)], dtype=bool)):
+        commune_dep = places.commune_department(com[row])
+        if commune_dep is not None and commune_dep != dep[row]:
+            name = places.commune_name(com[row]) or com[row]
+            out[row].append({"field": "com", "reason": (
+                f"la commune {com[row]} ({name}) est dans le département {commune_dep}, pas dans le {dep[row]} "
+                f"({places.department_name(dep[row])}) : vérifiez le lieu")})
+    dated = ~np.isnan(year)
+    if dated.any():
+        _date_warnings(out, year, month, day, dated, data_years, today or dt.datetime.now(dt.UTC).date())
+    return out
+
+
+def _place_warnings(out: list[list[dict[str, str]]], lat: np.ndarray, lon: np.ndarray, dep: np.ndarray,
+                    located: np.ndarray) -> None:
+    rows = np.flatnonzero(located)
+    outside = rows[~places.near_france(lat[rows], lon[rows])]
+    for row in outside:
+        out[row].append({"field": "lat", "reason": (
+            f"le point ({lat[row]:.4f}, {lon[row]:.4f}) est hors de France (métropole et outre-mer) : "
+            "vérifiez les coordonnées (latitude puis longitude)")})
+    checked = rows[np.isin(rows, outside, invert=True) & (dep[rows] != "")]
+    if not len(checked):
+        return
+    distance = places.department_distance_km(dep[checked], lat[checked], lon[checked])
+    for row, km in zip(checked.tolist(), distance.tolist(), strict=True):
+        if km > DEPARTMENT_MARGIN_KM:
+            out[row].append({"field": "lat", "reason": (
+                f"le point ({lat[row]:.4f}, {lon[row]:.4f}) est à {km:.0f} km du département {dep[row]} "
+                f"({places.department_name(dep[row])}) : le lieu ou le département est faux")})
+
+
+def _date_warnings(out: list[list[dict[str, str]]], year: np.ndarray, month: np.ndarray, day: np.ndarray,
+                   dated: np.ndarray, data_years: tuple[int, int], today: dt.date) -> None:
+    first, last = data_years
+    earliest = first - YEARS_BEFORE_DATA
+    ordinal = year * 10000 + np.nan_to_num(month, nan=1) * 100 + np.nan_to_num(day, nan=1)
+    tomorrow = today + dt.timedelta(days=1)
+    limit = tomorrow.year * 10000 + tomorrow.month * 100 + tomorrow.day
+    for row in np.flatnonzero(dated & (year < earliest)):
+        out[row].append({"field": "datetime", "reason": (
+            f"année {int(year[row])} : plus de {YEARS_BEFORE_DATA} ans avant les données ({first}–{last}), "
+            "l’estimation sort de ce que le modèle a vu")})
+    for row in np.flatnonzero(dated & (ordinal > limit)):
+        out[row].append({"field": "datetime", "reason": (
+            f"date dans le futur ({int(day[row]):02d}/{int(month[row]):02d}/{int(year[row])}) : "
+            "vérifiez la date de l’accident")})

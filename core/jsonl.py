@@ -1,0 +1,278 @@
+"""JSON lines in, JSON lines out: ``python -m core predict`` answers every line, whatever it holds.
+
+Why a module of its own
+-----------------------
+A dispatch centre pipes incidents through the command and matches answers to
+questions by position. So the framing must hold against anything:
+
+* exactly one output line per input line, in order, blank lines included (an
+  error object), the last line too when it lacks its newline;
+* any line, however hostile (broken or non-UTF-8 bytes, NaN, a number of 5,000
+  digits, JSON nested 100,000 deep, a line of megabytes), gets an answer or an
+  error object, and the process goes on;
+* every output line is strict JSON in strict UTF-8 (no NaN or Infinity, no lone
+  surrogate): an ``id`` that could not be echoed as it came is refused by
+  :func:`core.incident.parse_id`;
+* answers leave as soon as they are ready: lines are read with :func:`os.read`
+  as they arrive, and a batch is predicted when no more input is waiting
+  (:func:`read_batches`), so a live pipe gets each answer within milliseconds
+  while a file is read in batches of thousands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, BinaryIO, Final
+
+from core.incident import IncidentError, echoed_id
+
+#: Longest line read (bytes); a longer line is answered with an error and skipped.
+MAX_LINE_BYTES: Final = 1 << 20
+#: Field named by the errors about a whole line.
+LINE_FIELD: Final = "line"
+_CHUNK: Final = 1 << 16
+_BOM: Final = b"\xef\xbb\xbf"
+
+# The json module's messages, in French (the rest read "syntaxe invalide").
+_JSON_MESSAGES: Final = {
+    "Expecting value": "valeur attendue",
+    "Extra data": "données en trop après la valeur",
+    "Unterminated string starting at": "texte non fermé",
+    "Expecting property name enclosed in double quotes": "nom de champ entre guillemets attendu",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Invalid control character at": "caractère de contrôle dans un texte",
+    "Invalid \\escape": "échappement \\ invalide",
+    "Invalid \\uXXXX escape": "échappement \\u invalide",
+    "Illegal trailing comma before end of object": "virgule en trop avant }",
+    "Illegal trailing comma before end of array": "virgule en trop avant ]",
+}
+
+
+class _Constant(ValueError):
+    """NaN, Infinity or -Infinity met in a line (Python's json accepts them; JSON does not)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def decode_line(raw: bytes, number: int) -> Any:
+    """The JSON value of one input line.
+
+    Parameters
+    ----------
+    raw : bytes
+        The line without its ``\\n`` (a final ``\\r`` and, on the first line, a
+        UTF-8 byte-order mark are ignored).
+    number : int
+        Its position, from 1, named in the reasons.
+
+    Raises
+    ------
+    IncidentError
+        With field ``line`` and a French reason: blank line, bytes that are not
+        UTF-8, NaN or Infinity, a number too long to read, nesting too deep,
+        broken JSON.
+
+    Examples
+    --------
+    >>> decode_line(b'{"atm": 2}', 1)
+    {'atm': 2}
+    >>> for line in (b"", b'{"id": NaN}', b"\\xff", b"[" * 100_000, b'{"a": 1'):
+    ...     try:
+    ...         decode_line(line, 3)
+    ...     except IncidentError as error:
+    ...         print(error.reason)
+    ligne 3 vide : un objet JSON par ligne est attendu
+    ligne 3 : NaN n’est pas du JSON (nombres finis seulement)
+    ligne 3 : octets non UTF-8 à la position 1
+    ligne 3 : JSON imbriqué trop profondément
+    ligne 3 : JSON invalide à la colonne 8 (virgule attendue)
+    """
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if number == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    if not raw.strip():
+        raise IncidentError(LINE_FIELD, f"ligne {number} vide : un objet JSON par ligne est attendu")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IncidentError(LINE_FIELD, f"ligne {number} : octets non UTF-8 à la position {error.start + 1}") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        message = next((french for english, french in _JSON_MESSAGES.items() if error.msg.startswith(english)),
+                       "syntaxe invalide")
+        reason = f"ligne {number} : JSON invalide à la colonne {error.colno} ({message})"
+    except _Constant as error:
+        reason = f"ligne {number} : {error} n’est pas du JSON (nombres finis seulement)"
+    except RecursionError:
+        reason = f"ligne {number} : JSON imbriqué trop profondément"
+    except ValueError:  # an integer of more than 4,300 digits
+        reason = f"ligne {number} : nombre trop long (plus de {sys.get_int_max_str_digits()} chiffres)"
+    except MemoryError:
+        reason = f"ligne {number} : trop grande pour être lue"
+    raise IncidentError(LINE_FIELD, reason)
+
+
+def encode_result(result: dict[str, Any]) -> bytes:
+    """One output line: strict JSON (no NaN or Infinity), strict UTF-8, ``\\n``-terminated; never raises.
+
+    A result that cannot be written so (which validated input never gives)
+    becomes an error object.
+
+    Examples
+    --------
+    >>> encode_result({"id": "é", "p_severe": 0.5})
+    b'{"id": "\\xc3\\xa9", "p_severe": 0.5}\\n'
+    >>> json.loads(encode_result({"id": float("nan")}))["error"]["reason"]
+    'réponse impossible à écrire en JSON strict'
+    """
+    try:
+        return json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        fallback = {"error": {"field": LINE_FIELD, "reason": "réponse impossible à écrire en JSON strict"}}
+        return json.dumps(fallback, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def read_batches(stream: BinaryIO, *, batch_size: int, max_line: int = MAX_LINE_BYTES
+                 ) -> Iterator[list[bytes | IncidentError]]:
+    """The lines of ``stream`` in batches: as many as are waiting, at most ``batch_size``.
+
+    A batch is handed over as soon as no more input is ready, so a slow writer
+    gets each answer at once and a fast one gets large batches. Lines longer
+    than ``max_line`` bytes come as an :class:`~core.incident.IncidentError`
+    (the rest of such a line is skipped as it is read, never held).
+
+    Examples
+    --------
+    >>> import io
+    >>> [len(batch) for batch in read_batches(io.BytesIO(b"a\\nb\\n\\nlast"), batch_size=3)]
+    [3, 1]
+    """
+    fd = _file_descriptor(stream)
+    read: Callable[[], bytes] = (lambda: os.read(fd, _CHUNK)) if fd is not None else (lambda: stream.read1(_CHUNK))
+    pending: list[bytes | IncidentError] = []
+    partial = bytearray()
+    skipping = False  # inside a line longer than max_line
+    number = 0  # lines completed so far
+    eof = False
+    while True:
+        while not eof and (not pending or (len(pending) < batch_size and _ready(fd))):
+            data = read()
+            if not data:
+                eof = True
+                break
+            *complete, rest = data.split(b"\n")
+            for piece in complete:
+                number += 1
+                if skipping or len(partial) + len(piece) > max_line:
+                    pending.append(_too_long(number, max_line))
+                else:
+                    pending.append(bytes(partial + piece) if partial else piece)
+                partial.clear()
+                skipping = False
+            if not skipping:
+                partial += rest
+                if len(partial) > max_line:
+                    partial.clear()
+                    skipping = True
+        if eof and (partial or skipping):
+            number += 1
+            pending.append(_too_long(number, max_line) if skipping else bytes(partial))
+            partial.clear()
+            skipping = False
+        if pending:
+            yield pending[:batch_size]
+            del pending[:batch_size]
+        elif eof:
+            return
+
+
+def _file_descriptor(stream: BinaryIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None  # an in-memory stream: everything is there already
+
+
+def _ready(fd: int | None) -> bool:
+    """Whether more input can be read without waiting."""
+    if fd is None:
+        return True
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _too_long(number: int, max_line: int) -> IncidentError:
+    return IncidentError(LINE_FIELD, f"ligne {number} de plus de {max_line // (1 << 20)} Mio : ignorée")
+
+
+def answer_lines(source: BinaryIO, sink: BinaryIO,
+                 predict: Callable[[Sequence[Any]], list[dict[str, Any]]], *, batch_size: int) -> int:
+    """Answer every line of ``source`` on ``sink``, in order; return the number of lines answered.
+
+    Parameters
+    ----------
+    source, sink : binary streams
+        Usually ``sys.stdin.buffer`` and ``sys.stdout.buffer``.
+    predict : callable
+        JSON values -> one result or error object per value, in order
+        (:func:`core.model.predict.predict_many` with the model bound).
+    batch_size : int
+        Most lines predicted together.
+
+    An unexpected failure of ``predict`` on a batch is retried line by line, so
+    that only the line at fault gets an error (its traceback goes to stderr).
+    Stops quietly when ``sink`` is closed by the reader.
+    """
+    number = 0
+    for batch in read_batches(source, batch_size=batch_size):
+        results: list[dict[str, Any] | None] = []
+        values: list[Any] = []
+        for raw in batch:
+            number += 1
+            try:
+                if isinstance(raw, IncidentError):
+                    raise raw
+                values.append(decode_line(raw, number))
+                results.append(None)
+            except IncidentError as error:
+                results.append({"error": error.as_dict()})
+        answers = iter(_predict_safely(predict, values))
+        lines = b"".join(encode_result(result if result is not None else next(answers)) for result in results)
+        try:
+            sink.write(lines)
+            sink.flush()
+        except BrokenPipeError:
+            return number
+    return number
+
+
+def _predict_safely(predict: Callable[[Sequence[Any]], list[dict[str, Any]]], values: list[Any]
+                    ) -> list[dict[str, Any]]:
+    if not values:
+        return []
+    try:
+        return predict(values)
+    except Exception:  # noqa: BLE001 - one line must not cost the others their answers
+        results = []
+        for value in values:
+            try:
+                results.extend(predict([value]))
+            except Exception:  # noqa: BLE001 - reported on stderr, answered with an error object
+                traceback.print_exc(file=sys.stderr)
+                result: dict[str, Any] = {"error": {"field": "incident", "reason": (
+                    "erreur interne sur cette ligne (détail sur la sortie d’erreur) : signalez-la")}}
+                incident_id = echoed_id(value)
+                results.append(result if incident_id is None else {"id": incident_id, **result})
+        return results
