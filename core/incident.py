@@ -121,11 +121,10 @@ class IncidentError(ValueError):
 
 def _printable(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, lone surrogates and control characters escaped."""
-    cut = text[:limit]
-    cut = cut.encode("utf-8", "backslashreplace").decode("utf-8")
+    cut = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
     if not cut.isprintable():
         cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in cut)
-    return cut + ("…" if len(text) > limit else "")
+    return cut[:limit] + ("…" if len(text) > limit or len(cut) > limit else "")
 
 
 def shown(value: Any) -> str:
