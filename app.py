@@ -22,6 +22,10 @@ PAGES = [
 # link (/explorer, /risk-map?...) showed "Page not found" or ran without this frame.
 navigation = st.navigation(PAGES)
 
+# Streamlit writes its input hints in English ("Press Enter to submit form"): French in their place.
+st.html("<style>[data-testid='InputInstructions'] > span{display:none}"
+        "[data-testid='InputInstructions']::after{content:'Entrée pour valider'}</style>")
+
 with st.sidebar:
     st.caption(
         "Données : BAAC, ONISR (data.gouv.fr), Licence Ouverte / Etalab. "

@@ -108,11 +108,25 @@ def test_more_pedestrians_than_people_is_refused_naming_pedestrians() -> None:
 
 
 def test_vehicle_choices_are_current_catv_codes_each_offered_once() -> None:
-    offered = intake.MAIN_VEHICLES + intake.OTHER_VEHICLES
+    offered = intake.BAAC_VEHICLES
     assert len(set(offered)) == len(offered)
     retired = {code for code, text in codebook.codes_of("catv").items() if text.startswith("Référence inutilisée")}
     assert set(offered) == set(codebook.codes_of("catv")) - retired
     assert intake.vehicle_label(3) == "Voiturette (Quadricycle à moteur carrossé)"
+
+
+def test_everyday_words_count_as_the_commonest_code_of_their_family(store_con) -> None:
+    words = {v.word: v.catv for v in intake.EVERYDAY_VEHICLES}
+    assert {"Voiture", "Moto", "Scooter", "Vélo", "Trottinette", "Camionnette", "Poids lourd", "Bus ou car",
+            "Tracteur"} <= set(words)
+    assert len({v.key for v in intake.EVERYDAY_VEHICLES}) == len(intake.EVERYDAY_VEHICLES)
+    counts = dict(store_con.execute(
+        "SELECT catv, count(*) FROM vehicles JOIN accidents USING (acc_id) WHERE year BETWEEN 2019 AND 2020 "
+        "GROUP BY catv").fetchall())
+    families = {"Moto": (31, 33), "Scooter": (30, 32, 34), "Poids lourd": (13, 14, 15, 16, 17), "Bus ou car": (37, 38),
+                "Trottinette": (50, 60), "Camionnette": (10,), "Voiture": (7,)}
+    for word, family in families.items():
+        assert words[word] == max(family, key=lambda code: counts.get(code, 0)), word
 
 
 def test_description_of_a_real_incident() -> None:
@@ -227,10 +241,25 @@ def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(s
                                     years=(first, last)) is None
 
 
-def test_all_unknown_warns_that_nothing_is_known(severity) -> None:
+def test_a_call_without_place_or_key_fact_gets_the_base_rate_not_an_estimate(severity, store_con) -> None:
     result = predict_one(severity, {}, explain=False)
-    warning = bands.support_warning(result, bands.known_key_facts({}), years=(2005, 2019))
-    assert warning is not None and "aucun fait clé" in warning
+    # Not a "few comparable accidents" warning: every past accident is "comparable" then.
+    assert bands.support_warning(result, bands.known_key_facts({}), years=(2005, 2019)) is None
+    for empty in ({}, {"atm": 2, "datetime": "2020-03-14T18:30"}, {"lat": -1, "lon": -1, "vma": -1}):
+        assert bands.is_empty_call(empty)
+    for told in ({"dep": "59"}, {"vehicles": [7]}, {"n_pedestrians": 0}, {"agg": 1}, {"lat": 50.6, "lon": 3.06}):
+        assert not bands.is_empty_call(told)
+    year, share = bands.base_rate(severity.card)
+    total, severe = store_con.execute("SELECT count(*), count(*) FILTER (WHERE severe) FROM accidents WHERE year = ?",
+                                      [year]).fetchall()[0]
+    assert year == severity.card["years"]["validation"] and share == pytest.approx(severe / total, abs=1e-9)
+
+
+def test_similar_accidents_need_the_place_and_a_key_fact() -> None:
+    assert "lieu" in bands.similar_missing({"vehicles": [7]})
+    assert "fait clé" in bands.similar_missing({"dep": "13", "atm": 2})
+    assert "lieu" in bands.similar_missing({}) and "fait clé" in bands.similar_missing({})
+    assert bands.similar_missing({"com": "13055", "n_pedestrians": 1}) is None
 
 
 def test_rare_facts_warn_with_the_count(severity) -> None:
@@ -339,8 +368,10 @@ def test_session_csv_round_trips(severity) -> None:
     rows = []
     for number, incident in enumerate((ACCIDENT_201900000011, {}), start=1):
         result = predict_one(severity, incident)
-        band = bands.severity_band(result["p_severe"], bands.band_thresholds(severity.card))
-        rows.append(session.estimate_row(number, incident, result, band, made_at=dt.datetime(2024, 5, 1, 14, 3)))
+        band = None if bands.is_empty_call(incident) else bands.severity_band(
+            result["p_severe"], bands.band_thresholds(severity.card))
+        made_at = intake.local_moment("13", now=dt.datetime(2024, 5, 1, 12, 3, tzinfo=dt.UTC))
+        rows.append(session.estimate_row(number, incident, result, band, made_at=made_at))
     parsed = list(csv.DictReader(io.StringIO(session.estimates_csv(rows))))
     assert [r["numero"] for r in parsed] == ["1", "2"]
     assert json.loads(parsed[0]["incident_json"]) == ACCIDENT_201900000011
@@ -348,6 +379,8 @@ def test_session_csv_round_trips(severity) -> None:
     assert float(parsed[0]["p_grave"]) == pytest.approx(predict_one(severity, ACCIDENT_201900000011)["p_severe"],
                                                          abs=1e-4)
     assert parsed[1]["resume"] == "Aucune information"
+    assert parsed[0]["heure_estimation"] == "2024-05-01T14:03:00+02:00"  # Marseille's summer time
+    assert parsed[1]["p_grave"] == "" and parsed[1]["bande"] == session.NO_ESTIMATE_LABEL
 
 
 # --------------------------------------------------------------------------- #

@@ -1,15 +1,22 @@
-"""The call form of the severity page, ordered like a call: where, when, what, conditions.
+"""The call form of the severity page, ordered like a call: where, when, what, who, conditions.
 
-"Where" sits outside the ``st.form``: a map click, the department and the
-commune list depend on each other and must redraw at once. The rest is one
+"Where" sits outside the ``st.form``, in a fragment: a map click, the
+department and the commune list depend on each other and must redraw at once,
+and choosing a department reruns only that part of the page. The rest is one
 form, so typing does not rerun the page; everything is read at submit.
-Every field starts as "Inconnu".
+
+Every field's fresh-page value is written once (:func:`fresh_values`): the page
+starts from it and "Nouvel appel" puts every field back to it, so a new call
+never keeps the last caller's facts. Widgets are laid out row by row (a
+horizontal container or one ``st.columns`` per row) so that Tab follows the
+order the eye reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import Any, Final
 
 import streamlit as st
 
@@ -18,15 +25,78 @@ from core.dispatch import intake, picker
 from core.incident import FIELD_LABELS
 from ui import severity_data
 
-DEP_KEY = "severity_dep"
-COM_KEY = "severity_com"
-COORDINATES_KEY = "severity_coordinates"
-MAP_KEY = "severity_map"
-MAP_VERSION_KEY = "severity_map_version"  # a new map after each click, so no selection lingers
-FORM_KEY = "severity_form"
-VEHICLE_KEY = "severity_catv_{code}"
-_CODED_FIELDS = ("agg", "catr", "int", "atm", "lum", "surf", "col", "obs")
-_PLACE_KEYS = (DEP_KEY, COM_KEY, COORDINATES_KEY)
+DEP_KEY: Final = "severity_dep"
+COM_KEY: Final = "severity_com"
+COORDINATES_KEY: Final = "severity_coordinates"
+MAP_KEY: Final = "severity_map"
+MAP_PANEL_KEY: Final = "severity_map_open"
+MAP_VERSION_KEY: Final = "severity_map_version"  # a new map after each click or new call, so no selection lingers
+FORM_KEY: Final = "severity_form"
+MOMENT_KEY: Final = "severity_moment"
+DATE_KEY: Final = "severity_date"
+TIME_KEY: Final = "severity_time"
+PEDESTRIANS_KEY: Final = "severity_pedestrians"
+PEOPLE_KEY: Final = "severity_people"
+VMA_KEY: Final = "severity_vma"
+EVERYDAY_KEY: Final = "severity_vehicle_{key}"
+BAAC_KEY: Final = "severity_catv_{code}"
+NEW_CALL_SHORTCUT: Final = "Alt+N"
+SUBMIT_SHORTCUT: Final = "Ctrl+Enter"
+#: Coded fields asked in the form, in their order on screen.
+CODED_KEYS: Final = ("obs", "col", "agg", "lum", "atm", "surf", "catr", "int")
+_VEHICLE_INPUT_WIDTH: Final = 150  # narrower, Streamlit hides the - and + buttons
+FOCUS_KEY: Final = "severity_focus_place"  # set on a new call: the cursor goes to "Département"
+
+
+def coded_key(variable: str) -> str:
+    """Session key of a coded field's widget."""
+    return f"severity_{variable}"
+
+
+def fresh_values(dep: str | None = None) -> dict[str, Any]:
+    """Every field of the call form with the value it has on a fresh page ("now" in the department's time)."""
+    now = intake.local_now(dep)
+    values: dict[str, Any] = {
+        DEP_KEY: None, COM_KEY: None, COORDINATES_KEY: "",
+        MOMENT_KEY: intake.MOMENT_NOW, DATE_KEY: now.date(), TIME_KEY: now.time(),
+        PEDESTRIANS_KEY: None, PEOPLE_KEY: None, VMA_KEY: None,
+    }
+    values.update({coded_key(name): None for name in CODED_KEYS})
+    values.update({EVERYDAY_KEY.format(key=v.key): 0 for v in intake.EVERYDAY_VEHICLES})
+    values.update({BAAC_KEY.format(code=code): 0 for code in intake.BAAC_VEHICLES})
+    return values
+
+
+def start_call() -> None:
+    """Give each field its fresh value unless the session already has one (the first run of a session)."""
+    if DEP_KEY not in st.session_state:
+        st.session_state[FOCUS_KEY] = True
+    for key, value in fresh_values().items():
+        st.session_state.setdefault(key, value)
+
+
+def reset_call(*, extra_keys: tuple[str, ...] = ()) -> None:
+    """"Nouvel appel": every field back to its fresh value, a new map; ``extra_keys`` (the result shown) dropped.
+
+    The session's list of estimates is kept.
+    """
+    for key, value in fresh_values().items():
+        st.session_state[key] = value
+    st.session_state[MAP_VERSION_KEY] = st.session_state.get(MAP_VERSION_KEY, 0) + 1
+    st.session_state[FOCUS_KEY] = True
+    for key in extra_keys:
+        st.session_state.pop(key, None)
+
+
+def focus_place_on_new_call() -> None:
+    """Put the cursor in "Département" at the start of a call, on screens wide enough for a keyboard."""
+    if not st.session_state.pop(FOCUS_KEY, False):
+        return
+    version = st.session_state.get(MAP_VERSION_KEY, 0)  # new text, so the script runs again after each new call
+    st.html(f"<script>/* call {version} */ if (window.innerWidth >= 640) {{ let tries = 0;"
+            "const focus = () => { const box = document.querySelector('input[aria-label=\"Département\"]');"
+            "if (box) box.focus(); else if (++tries < 50) setTimeout(focus, 100); }; setTimeout(focus, 50); }"
+            "</script>", unsafe_allow_javascript=True, width=1)
 
 
 def _unknown_or(variable: str):
@@ -56,103 +126,109 @@ def _on_department_change() -> None:
     st.session_state[COORDINATES_KEY] = ""
 
 
-def reset_call() -> None:
-    """Clear every field of the form and the estimate shown (a new call); the session's list stays."""
-    for key in list(st.session_state.keys()):
-        if isinstance(key, str) and key.startswith("severity_") and key != "severity_estimates":
-            del st.session_state[key]
-
-
-def place_section() -> tuple[str | None, str | None, str]:
-    """Draw "Où" (map, department, commune, coordinates); return the three values."""
-    for key, default in ((DEP_KEY, None), (COM_KEY, None), (COORDINATES_KEY, "")):
-        st.session_state.setdefault(key, default)
+@st.fragment
+def place_section() -> None:
+    """Draw "Où": department and commune, coordinates, the map folded (values are read from the session)."""
     st.markdown("**1. Où**")
-    dep = st.session_state[DEP_KEY]
-    try:
-        point = intake.parse_coordinates(st.session_state[COORDINATES_KEY])
-    except ValueError:
-        point = None
-    key = f"{MAP_KEY}_{st.session_state.get(MAP_VERSION_KEY, 0)}"
-    st.pydeck_chart(severity_data.place_picker(dep, point), height=340, key=key,
-                    on_select=partial(_on_map_select, key), selection_mode="single-object")
-    st.caption("Cliquez sur un département, puis sur une maille pour placer l'accident.")
     columns = st.columns(2)
     dep = columns[0].selectbox("Département", [None, *(code for code, _ in places.departments())], key=DEP_KEY,
                                format_func=_department_label, on_change=_on_department_change,
                                placeholder=intake.UNKNOWN_LABEL)
     names = dict(severity_data.communes(dep)) if dep else {}
-    com = columns[1].selectbox("Commune", [None, *names], key=COM_KEY, disabled=not dep,
-                               format_func=lambda c: intake.UNKNOWN_LABEL if c is None else f"{names[c]} ({c})",
-                               placeholder=intake.UNKNOWN_LABEL,
-                               help="Communes ayant connu au moins un accident depuis 2005.")
-    coordinates = st.text_input("Coordonnées GPS (latitude, longitude)", key=COORDINATES_KEY,
-                                placeholder="ex. 48.8566, 2.3522 — vide si inconnues")
-    return dep, com, coordinates
+    columns[1].selectbox("Commune", [None, *names], key=COM_KEY, disabled=not dep,
+                         format_func=lambda c: intake.UNKNOWN_LABEL if c is None else f"{names[c]} ({c})",
+                         placeholder=intake.UNKNOWN_LABEL)
+    st.text_input("Coordonnées GPS (latitude, longitude)", key=COORDINATES_KEY,
+                  placeholder="ex. 48.8566, 2.3522 — vide si inconnues")
+    try:
+        point = intake.parse_coordinates(st.session_state[COORDINATES_KEY])
+    except ValueError:
+        point = None
+    key = f"{MAP_KEY}_{st.session_state.get(MAP_VERSION_KEY, 0)}"
+    map_panel = st.expander("Placer sur la carte", icon=":material/map:", key=MAP_PANEL_KEY, on_change="rerun")
+    if map_panel.open:  # the map is drawn only when asked for: it costs the browser most of a rerun
+        map_panel.pydeck_chart(severity_data.place_picker(dep, point), height=300, key=key,
+                               on_select=partial(_on_map_select, key), selection_mode="single-object")
+        map_panel.caption("Cliquez sur un département, puis sur une maille pour placer l’accident. Les communes "
+                          "proposées sont celles qui ont connu au moins un accident depuis 2005.")
 
 
-def _vehicle_inputs(codes: tuple[int, ...], per_row: int = 3) -> dict[int, int]:
-    counts = {}
-    columns = st.columns(per_row)
-    for position, code in enumerate(codes):
-        counts[code] = int(columns[position % per_row].number_input(
-            intake.vehicle_label(code), min_value=0, max_value=99, value=0, step=1,
-            key=VEHICLE_KEY.format(code=code)))
+def _vehicle_counts() -> dict[int, int]:
+    """The vehicle question: everyday words, then the full BAAC list folded; counts per catv code."""
+    counts: dict[int, int] = {}
+    row = st.container(horizontal=True, gap="small")
+    for vehicle in intake.EVERYDAY_VEHICLES:
+        count = row.number_input(vehicle.word, min_value=0, max_value=99, step=1, width=_VEHICLE_INPUT_WIDTH,
+                                 key=EVERYDAY_KEY.format(key=vehicle.key))
+        counts[vehicle.catv] = counts.get(vehicle.catv, 0) + int(count or 0)
+    with st.expander("Liste BAAC complète (catégorie précise)"):
+        st.caption("Les mots courants ci-dessus comptent comme : " + " ; ".join(
+            f"{v.word.lower()} = {intake.vehicle_label(v.catv)}" for v in intake.EVERYDAY_VEHICLES) + ".")
+        grid = st.container(horizontal=True, gap="small")
+        for code in intake.BAAC_VEHICLES:
+            count = grid.number_input(intake.vehicle_label(code), min_value=0, max_value=99, step=1, width=220,
+                                      key=BAAC_KEY.format(code=code))
+            counts[code] = counts.get(code, 0) + int(count or 0)
     return counts
 
 
-def _coded(column, variable: str) -> int | None:
+def _coded(variable: str, column: Any = st) -> int | None:
     return column.selectbox(FIELD_LABELS[variable], [None, *sorted(codebook.codes_of(variable))],
-                            format_func=_unknown_or(variable), key=f"severity_{variable}",
+                            format_func=_unknown_or(variable), key=coded_key(variable),
                             placeholder=intake.UNKNOWN_LABEL)
 
 
-def call_form(dep: str | None, com: str | None, coordinates: str) -> intake.CallForm | None:
-    """Draw "Quand", "Quoi" and "Conditions" in one form; the answers when submitted, else None."""
-    now = intake.local_now(dep)
-    with st.form(FORM_KEY, border=False):
-        st.markdown("**2. Quand**")
-        moment = st.radio("Moment de l'accident", list(intake.MOMENTS), format_func=intake.MOMENTS.get,
-                          horizontal=True, key="severity_moment", label_visibility="collapsed")
-        when_columns = st.columns(2)
-        day = when_columns[0].date_input("Date (si autre moment)", value=now.date(), key="severity_date",
-                                         format="DD/MM/YYYY")
-        hour = when_columns[1].time_input("Heure (si autre moment)", value=now.time(), key="severity_time",
-                                          step=dt.timedelta(minutes=1))
+def _choice(variable: str, options: list[int], format_func: Any, *, key: str) -> int | None:
+    """A short list as one row of radio buttons ("Inconnu" first): one click, one Tab stop, arrows to move."""
+    return st.radio(FIELD_LABELS[variable], [None, *options], key=key, horizontal=True,
+                    format_func=lambda v: intake.UNKNOWN_LABEL if v is None else format_func(v))
 
-        st.markdown("**3. Quoi**")
-        st.caption("Nombre de véhicules de chaque catégorie (tous à 0 : inconnu).")
-        vehicles = _vehicle_inputs(intake.MAIN_VEHICLES)
-        others = st.multiselect("Autres véhicules (un de chaque)", intake.OTHER_VEHICLES,
-                                format_func=intake.vehicle_label, key="severity_other_vehicles",
-                                placeholder="Aucun")
-        vehicles.update(dict.fromkeys(others, 1))
+
+def call_form() -> intake.CallForm | None:
+    """Draw "Quoi", "Qui", "Conditions" and "Quand" in one form; the answers when submitted, else None.
+
+    What a caller says first comes first; "Quand" is last because it is
+    "Maintenant" unless the caller reports an older accident.
+    """
+    with st.form(FORM_KEY, border=False):
+        st.markdown("**2. Véhicules** (nombre de chaque)")
+        vehicles = _vehicle_counts()
+
+        st.markdown("**3. Personnes et lieu**")
         people = st.columns(2)
         n_pedestrians = people[0].number_input("Piétons", min_value=0, max_value=500, value=None, step=1,
-                                               placeholder=intake.UNKNOWN_LABEL, key="severity_pedestrians")
+                                               placeholder=intake.UNKNOWN_LABEL, key=PEDESTRIANS_KEY)
         n_people = people[1].number_input("Personnes impliquées (piétons compris)", min_value=1, max_value=500,
-                                          value=None, step=1, placeholder=intake.UNKNOWN_LABEL,
-                                          key="severity_people")
-        what = st.columns(2)
-        obs = _coded(what[0], "obs")
-        col = _coded(what[1], "col")
+                                          value=None, step=1, placeholder=intake.UNKNOWN_LABEL, key=PEOPLE_KEY)
+        agg = _choice("agg", [2, 1], _unknown_or("agg"), key=coded_key("agg"))
 
-        st.markdown("**4. Conditions**")
-        conditions = st.columns(3)
-        atm = _coded(conditions[0], "atm")
-        lum = _coded(conditions[1], "lum")
-        surf = _coded(conditions[2], "surf")
-        agg = _coded(conditions[0], "agg")
-        catr = _coded(conditions[1], "catr")
-        vma = conditions[2].selectbox(FIELD_LABELS["vma"], [None, *intake.SPEED_LIMITS],
-                                      format_func=lambda v: intake.UNKNOWN_LABEL if v is None else f"{v} km/h",
-                                      key="severity_vma", placeholder=intake.UNKNOWN_LABEL)
-        intersection = _coded(conditions[0], "int")
-        submitted = st.form_submit_button("Estimer la gravité", type="primary", key="severity_submit")
+        st.markdown("**4. Choc et conditions**")
+        what = st.columns(2)
+        obs = _coded("obs", what[0])
+        col = _coded("col", what[1])
+        first = st.columns(2)
+        lum = _coded("lum", first[0])
+        atm = _coded("atm", first[1])
+        second = st.columns(2)
+        surf = _coded("surf", second[0])
+        catr = _coded("catr", second[1])
+        third = st.columns(2)
+        intersection = _coded("int", third[0])
+        vma = _choice("vma", list(intake.SPEED_LIMITS), lambda v: f"{v} km/h", key=VMA_KEY)
+
+        st.markdown("**5. Quand**")
+        moment = st.radio("Moment de l’accident", list(intake.MOMENTS), format_func=intake.MOMENTS.get,
+                          horizontal=True, key=MOMENT_KEY, label_visibility="collapsed")
+        when = st.columns(2)
+        day = when[0].date_input("Date (si autre moment)", key=DATE_KEY, format="DD/MM/YYYY")
+        hour = when[1].time_input("Heure (si autre moment)", key=TIME_KEY, step=dt.timedelta(minutes=1))
+        submitted = st.form_submit_button("Estimer la gravité", type="primary", key="severity_submit",
+                                          shortcut=SUBMIT_SHORTCUT, icon=":material/emergency:")
     if not submitted:
         return None
+    state = st.session_state
     return intake.CallForm(
-        dep=dep, com=com, coordinates=coordinates, moment=moment,
+        dep=state.get(DEP_KEY), com=state.get(COM_KEY), coordinates=state.get(COORDINATES_KEY), moment=moment,
         when=dt.datetime.combine(day, hour) if day is not None and hour is not None else None,
         vehicles=vehicles, n_pedestrians=None if n_pedestrians is None else int(n_pedestrians),
         n_people=None if n_people is None else int(n_people), obs=obs, col=col, atm=atm, lum=lum, surf=surf,

@@ -239,12 +239,78 @@ def describe_key_facts(facts: Mapping[str, int]) -> str:
     return ", ".join(words) if words else "aucun fait clé connu"
 
 
-def support_warning(result: Mapping[str, Any], facts: Mapping[str, int], *, years: Sequence[int]) -> str | None:
-    """The warning to show when the estimate rests on few comparable past accidents, else None.
+#: Fields that place the incident (any one is enough for "the place is known").
+PLACE_FIELDS: Final = ("dep", "com", "lat")
 
-    Two cases: no key fact is known (every past accident "shares" the facts, so
-    the comparison says nothing about this one: the estimate is close to the
-    national average), or fewer than :data:`MIN_SUPPORT` past accidents share them.
+
+def knows_place(incident: Mapping[str, Any]) -> bool:
+    """Whether the incident says where it happened (department, commune or point).
+
+    Examples
+    --------
+    >>> knows_place({"dep": "59"}), knows_place({"atm": 2}), knows_place({"lat": -1, "lon": -1})
+    (True, False, False)
+    """
+    parsed = parse_incident(incident)
+    return any(parsed[name] is not None for name in PLACE_FIELDS)
+
+
+def is_empty_call(incident: Mapping[str, Any]) -> bool:
+    """Whether the call tells neither the place nor any key fact: the model could only restate the average.
+
+    Such a call gets the base rate (:func:`base_rate`), shown as what it is,
+    not an estimate with a band.
+
+    Examples
+    --------
+    >>> is_empty_call({}), is_empty_call({"atm": 2, "datetime": "2020-03-14T18:30"})
+    (True, True)
+    >>> is_empty_call({"vehicles": [7, 33]}), is_empty_call({"dep": "13"})
+    (False, False)
+    """
+    return not known_key_facts(incident) and not knows_place(incident)
+
+
+def base_rate(card: Mapping[str, Any]) -> tuple[int, float]:
+    """The share of the validation year's injury accidents with a killed or hospitalised victim.
+
+    The validation year is the most recent year recorded as the model's
+    probabilities are (the hospitalisation rule changed in 2018).
+
+    Examples
+    --------
+    >>> base_rate({"metrics": {"validation": {"year": 2019, "severe": {"observed": 0.3607}}}})
+    (2019, 0.3607)
+    """
+    validation = card["metrics"]["validation"]
+    return int(validation["year"]), float(validation["severe"]["observed"])
+
+
+def similar_missing(incident: Mapping[str, Any]) -> str | None:
+    """What the call must still tell before "similar accidents nearby" mean anything, in French; None when ready.
+
+    Similar means sharing the key facts, near the place: both must be known.
+
+    Examples
+    --------
+    >>> similar_missing({"dep": "13", "vehicles": [7]}) is None
+    True
+    >>> similar_missing({"vehicles": [7]})
+    'le lieu (département, commune ou coordonnées)'
+    """
+    missing = []
+    if not knows_place(incident):
+        missing.append("le lieu (département, commune ou coordonnées)")
+    if not known_key_facts(incident):
+        missing.append("au moins un fait clé (véhicules, piéton, agglomération, route, jour ou nuit, obstacle)")
+    return " et ".join(missing) or None
+
+
+def support_warning(result: Mapping[str, Any], facts: Mapping[str, int], *, years: Sequence[int]) -> str | None:
+    """The warning to show when the comparison with past accidents rests on few of them, else None.
+
+    No key fact known is not a warning: the comparison then covers every past
+    accident and the page says so beside the estimate.
 
     Examples
     --------
@@ -252,14 +318,12 @@ def support_warning(result: Mapping[str, Any], facts: Mapping[str, int], *, year
     'Peu d’accidents comparables : seulement 40 accidents de 2005'
     >>> support_warning({"support": 900}, {"agg": 2}, years=(2005, 2019)) is None
     True
+    >>> support_warning({"support": 295410}, {}, years=(2005, 2019)) is None
+    True
     """
     first, last = years
-    if not facts:
-        return ("Peu d’accidents comparables : aucun fait clé n’est connu (agglomération, catégorie de route, "
-                "jour ou nuit, piéton, vélo, deux-roues motorisé, poids lourd, obstacle fixe). L’estimation est "
-                "proche de la moyenne de tous les accidents : demandez au moins le lieu et les usagers impliqués.")
     support = int(result.get("support") or 0)
-    if support < MIN_SUPPORT:
+    if facts and support < MIN_SUPPORT:
         return (f"Peu d’accidents comparables : seulement {support} accidents de {first}–{last} partagent les "
                 f"faits clés connus (moins de {MIN_SUPPORT}). Estimation peu étayée, à prendre avec prudence.")
     return None

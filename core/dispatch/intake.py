@@ -21,13 +21,40 @@ from zoneinfo import ZoneInfo
 
 from core import codebook
 from core import features as F
-from core.incident import CODED_FIELDS, FIELD_LABELS, IncidentError, parse_incident
+from core.incident import CODED_FIELDS, FIELD_LABELS, IncidentError, parse_incident, shown
 from core.model.explain import describe_field
 
-#: Vehicle categories shown first (the twelve most frequent in 2019-2020, 95 % of vehicles).
-MAIN_VEHICLES: Final = (7, 10, 15, 17, 33, 34, 31, 32, 2, 30, 1, 50)
-#: The other current categories (codes retired in 2006 are not offered), in a folded list.
-OTHER_VEHICLES: Final = (14, 13, 16, 37, 38, 40, 39, 3, 35, 36, 41, 42, 43, 80, 60, 20, 21, 99, 0)
+
+@dataclass(frozen=True)
+class EverydayVehicle:
+    """A vehicle as a caller names it, and the BAAC ``catv`` code it is counted as.
+
+    The code is the commonest of its family in 2019-2020 (``Moto``: 33
+    "Motocyclette > 125 cm3", 14,547 vehicles against 3,426 for 31 "> 50 cm3 et
+    <= 125 cm3"); the full BAAC list stays one click away for a precise category.
+    """
+
+    key: str
+    word: str
+    catv: int
+
+
+#: The vehicle question in everyday words, in the order they are offered.
+EVERYDAY_VEHICLES: Final = (
+    EverydayVehicle("car", "Voiture", 7),
+    EverydayVehicle("motorbike", "Moto", 33),
+    EverydayVehicle("scooter", "Scooter", 30),
+    EverydayVehicle("moped", "Cyclomoteur", 2),
+    EverydayVehicle("bicycle", "Vélo", 1),
+    EverydayVehicle("kick_scooter", "Trottinette", 50),
+    EverydayVehicle("van", "Camionnette", 10),
+    EverydayVehicle("hgv", "Poids lourd", 15),
+    EverydayVehicle("bus", "Bus ou car", 37),
+    EverydayVehicle("tractor", "Tracteur", 21),
+)
+#: Every current BAAC category, for the full list (codes retired in 2006 are not offered).
+BAAC_VEHICLES: Final = (7, 10, 33, 31, 34, 32, 30, 2, 1, 80, 50, 60, 3, 13, 14, 15, 16, 17, 37, 38, 40, 39, 35, 36,
+                        41, 42, 43, 20, 21, 99, 0)
 #: Speed limits offered (km/h), the usual French values.
 SPEED_LIMITS: Final = (130, 110, 90, 80, 70, 50, 30, 20)
 
@@ -64,6 +91,19 @@ def vehicle_label(code: int) -> str:
     return codebook.label("catv", code).split(" (anciennement")[0]
 
 
+def local_moment(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The aware local time of a department (metropolitan time when unknown), to the second.
+
+    Examples
+    --------
+    >>> moment = dt.datetime(2024, 1, 15, 3, 17, 40, tzinfo=dt.UTC)
+    >>> local_moment("59", now=moment).isoformat(), local_moment("972", now=moment).isoformat()
+    ('2024-01-15T04:17:40+01:00', '2024-01-14T23:17:40-04:00')
+    """
+    zone = ZoneInfo(TIME_ZONES.get(dep or "", METROPOLITAN_TIME_ZONE))
+    return (now or dt.datetime.now(dt.UTC)).astimezone(zone).replace(microsecond=0)
+
+
 def local_now(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
     """The local wall-clock time of a department (metropolitan time when unknown), to the minute.
 
@@ -73,9 +113,7 @@ def local_now(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime
     >>> local_now("75", now=moment).isoformat(), local_now("974", now=moment).isoformat()
     ('2024-07-01T14:00:00', '2024-07-01T16:00:00')
     """
-    zone = ZoneInfo(TIME_ZONES.get(dep or "", METROPOLITAN_TIME_ZONE))
-    moment = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
-    return moment.replace(second=0, microsecond=0, tzinfo=None)
+    return local_moment(dep, now=now).replace(second=0, tzinfo=None)
 
 
 def parse_coordinates(text: str | None) -> tuple[float, float] | None:
@@ -104,15 +142,17 @@ def parse_coordinates(text: str | None) -> tuple[float, float] | None:
         cleaned = cleaned.replace(", ", " ")
     parts = [p.replace(",", ".") for p in cleaned.split()]
     if len(parts) != 2:
-        raise IncidentError("lat", f"expected 'latitude, longitude' in decimal degrees, got {text!r}")
+        raise IncidentError("lat", f"attendu « latitude, longitude » en degrés décimaux (ex. « 48.8566, 2.3522 »), "
+                                   f"reçu {shown(text)}")
     values = []
     for name, part, bound in (("lat", parts[0], 90.0), ("lon", parts[1], 180.0)):
+        what = "la latitude" if name == "lat" else "la longitude"
         try:
             value = float(part)
         except ValueError:
-            raise IncidentError(name, f"not a number of degrees: {part!r}") from None
+            raise IncidentError(name, f"{what} n’est pas un nombre de degrés : {shown(part)}") from None
         if not -bound <= value <= bound or math.isnan(value):
-            raise IncidentError(name, f"{value} is outside -{bound:g}..{bound:g} degrees")
+            raise IncidentError(name, f"{what} doit être entre -{bound:g} et {bound:g} degrés, reçu {shown(value)}")
         values.append(value)
     return values[0], values[1]
 
@@ -193,7 +233,7 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
     elif form.moment == MOMENT_OTHER and form.when is not None:
         incident["datetime"] = form.when.replace(tzinfo=None).isoformat(timespec="minutes")
     elif form.moment not in MOMENTS:
-        raise IncidentError("datetime", f"unknown moment {form.moment!r}; expected one of {', '.join(MOMENTS)}")
+        raise IncidentError("datetime", f"moment inconnu {shown(form.moment)} ; admis : {', '.join(MOMENTS)}")
     coded = {"obs": form.obs, "col": form.col, "atm": form.atm, "lum": form.lum, "surf": form.surf,
              "catr": form.catr, "agg": form.agg, "int": form.intersection}
     incident.update({name: int(code) for name, code in coded.items() if code is not None})

@@ -23,13 +23,19 @@ from core.dispatch.intake import describe_incident
 
 ESTIMATE_COLUMNS: Final = (
     "numero", "heure_estimation", "p_grave", "bande", "p_tue", "sur_100_comparables", "accidents_comparables",
-    "resume", "incident_json", "version_modele",
+    "avertissements", "resume", "incident_json", "version_modele",
 )
+#: The "band" of a call that told neither the place nor a key fact (no estimate shown).
+NO_ESTIMATE_LABEL: Final = "Aucune (ni lieu ni fait clé)"
 
 
-def estimate_row(number: int, incident: Mapping[str, Any], result: Mapping[str, Any], band: Band,
+def estimate_row(number: int, incident: Mapping[str, Any], result: Mapping[str, Any], band: Band | None,
                  *, made_at: dt.datetime) -> dict[str, Any]:
     """One line of the session's list (and of its CSV export).
+
+    ``band`` is None for a call that told neither the place nor a key fact:
+    no estimate was shown, so the row carries none. ``made_at`` is the local
+    time of the incident's place (with its offset).
 
     Examples
     --------
@@ -38,15 +44,18 @@ def estimate_row(number: int, incident: Mapping[str, Any], result: Mapping[str, 
     ...     made_at=dt.datetime(2024, 5, 1, 14, 3, 12))
     >>> row["p_grave"], row["bande"], row["sur_100_comparables"], row["incident_json"]
     (0.3123, 'Moyen', 30, '{"agg": 2}')
+    >>> estimate_row(2, {}, {"p_severe": 0.43, "p_fatal": 0.07}, None, made_at=dt.datetime(2024, 5, 1))["p_grave"]
     """
+    estimated = band is not None
     return {
         "numero": number,
         "heure_estimation": made_at.isoformat(timespec="seconds"),
-        "p_grave": round(float(result["p_severe"]), 4),
-        "bande": band.label,
-        "p_tue": round(float(result["p_fatal"]), 4),
-        "sur_100_comparables": out_of_100(result),
+        "p_grave": round(float(result["p_severe"]), 4) if estimated else None,
+        "bande": band.label if estimated else NO_ESTIMATE_LABEL,
+        "p_tue": round(float(result["p_fatal"]), 4) if estimated else None,
+        "sur_100_comparables": out_of_100(result) if estimated else None,
         "accidents_comparables": int(result.get("support") or 0),
+        "avertissements": " | ".join(w["reason"] for w in result.get("warnings", [])),
         "resume": describe_incident(incident),
         "incident_json": json.dumps(dict(incident), ensure_ascii=False),
         "version_modele": result.get("model_version"),

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from core import config
+from tests.e2e.server import serve_app
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 90_000
@@ -86,43 +80,8 @@ def test_shared_link_gives_the_same_filters_back(page, app_url: str) -> None:
     assert "Bouches-du-Rhône" in _hotspot_text(page)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _fresh_server() -> Iterator[str]:
-    """A Streamlit server that has served nobody yet (the deep-link case)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("Streamlit did not start") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def test_first_deep_link_of_a_fresh_server_lands_on_the_risk_map(page, full_store) -> None:
-    with _fresh_server() as url:
+    with serve_app() as url:  # a server that has served nobody yet (the deep-link case)
         page.goto(f"{url}/risk-map?lum=3,4,5&metric=severe_per_year")
         _wait_for_map(page)
         assert "lum=3%2C4%2C5" in page.url or "lum=3,4,5" in page.url
