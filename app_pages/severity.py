@@ -54,4 +54,5 @@ if record is not None:
     severity_result.draw_similar(record, past)
 severity_result.draw_session()
 severity_result.scroll_to_answer_on_phones()
+severity_form.keyboard_shortcuts()
 severity_form.focus_place_on_new_call()

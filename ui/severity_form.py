@@ -88,6 +88,26 @@ def reset_call(*, extra_keys: tuple[str, ...] = ()) -> None:
         st.session_state.pop(key, None)
 
 
+def keyboard_shortcuts() -> None:
+    """Make the two shortcuts work from any field.
+
+    * "Nouvel appel" (Alt+N) leaves the field being typed in first: a field
+      that has the focus keeps what is typed in it even when the server sends
+      it a new value, so it would not be emptied.
+    * "Estimer la gravité" (Ctrl+Enter) also works from a row of radio buttons,
+      which keeps Enter for itself: the field is left (so that what was typed
+      counts), then the button is pressed.
+    """
+    new_call = NEW_CALL_SHORTCUT.split("+")[-1].upper()
+    st.html("<script>if (!window.graviteShortcuts) { window.graviteShortcuts = true;"
+            "document.addEventListener('keydown', (event) => {"
+            f"if (event.altKey && !event.ctrlKey && event.code === 'Key{new_call}') document.activeElement?.blur();"
+            "if (event.ctrlKey && event.key === 'Enter' && event.target?.type === 'radio') {"
+            "event.preventDefault(); event.stopPropagation(); event.target.blur();"
+            "setTimeout(() => document.querySelector('.st-key-severity_submit button')?.click(), 50); }"
+            "}, true); }</script>", unsafe_allow_javascript=True, width=1)
+
+
 def focus_place_on_new_call() -> None:
     """Put the cursor in "Département" at the start of a call, on screens wide enough for a keyboard."""
     if not st.session_state.pop(FOCUS_KEY, False):

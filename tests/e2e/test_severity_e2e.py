@@ -1,7 +1,7 @@
-"""The severity page in real Chromium: an operator types a real 2020 accident, or nothing, and reads the estimate.
+"""The severity page in real Chromium: an operator types a call (with a mouse, by keyboard only, on a phone).
 
 The expected figures come from ``core.model.predict.predict_one`` on the committed model,
-called here on the incident read from the store.
+called here on the incident read from the store, or the incident the session exported.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import time
 import pytest
 
 from core import codebook, places
-from core.dispatch import intake
+from core.dispatch import bands, intake
+from core.formatting import format_percent
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from tests.test_severity_page import first_known_2020_accident
@@ -23,8 +24,29 @@ from tests.test_severity_page import first_known_2020_accident
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 90_000
 CODED_LABELS = {"obs": "Obstacle fixe heurté", "col": "Type de collision", "atm": "Conditions atmosphériques",
-                "lum": "Luminosité", "surf": "État de la surface", "agg": "Agglomération", "catr": "Catégorie de route",
+                "lum": "Luminosité", "surf": "État de la surface", "catr": "Catégorie de route",
                 "int": "Intersection"}
+CURSOR_IN_DEPARTMENT = "() => document.activeElement?.getAttribute('aria-label') === 'Département'"
+#: Every field of the form as the page shows it: label -> shown text, input values, checked options.
+FIELDS_JS = r"""() => {
+  const out = {};
+  const kinds = ['stSelectbox', 'stNumberInput', 'stTextInput', 'stRadio', 'stDateInput', 'stTimeInput'];
+  for (const kind of kinds) {
+    for (const widget of document.querySelectorAll(`[data-testid=stMain] [data-testid=${kind}]`)) {
+      const text = (node) => (node?.textContent || '').replace(/\s+/g, ' ').trim();  // hidden or not
+      const label = text(widget.querySelector('[data-testid=stWidgetLabel]'))
+        || widget.querySelector('[aria-label]')?.getAttribute('aria-label');
+      const inputs = [...widget.querySelectorAll('input')];
+      out[label] = {
+        text: text(widget).replace(label, '').trim(),
+        values: inputs.filter(i => i.type !== 'radio').map(i => i.value),
+        checked: inputs.filter(i => i.type === 'radio' && i.checked).map(i => text(i.closest('label'))),
+        segments: [...widget.querySelectorAll('[role=spinbutton]')].map(s => text(s)),
+      };
+    }
+  }
+  return out;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +67,10 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def _option(page, group: str, option: str):
+    return page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True)
+
+
 def _wait_enabled(page, label: str) -> None:
     page.wait_for_function(
         "(label) => { const e = document.querySelector(`input[aria-label=\"${label}\"]`); return e && !e.disabled; }",
@@ -57,6 +83,12 @@ def _estimate(page) -> tuple[float, str]:
     return float(headline.get_attribute("data-p-severe")), headline.inner_text()
 
 
+def _exported(page) -> list[dict]:
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Télécharger les estimations (CSV)").click()
+    return list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+
+
 def _fill(page, incident: dict) -> None:
     dep = incident["dep"]
     _choose(page, "Département", f"{dep} – {places.department_name(dep)}")
@@ -66,29 +98,27 @@ def _fill(page, incident: dict) -> None:
     coordinates = page.get_by_label("Coordonnées GPS (latitude, longitude)")
     coordinates.fill(f"{incident['lat']!r}, {incident['lon']!r}")
     coordinates.press("Enter")
-    page.wait_for_function(  # the rerun after Enter puts the point on the map
+    page.wait_for_function(  # the rerun after Enter keeps the point
         "() => document.querySelector(\"input[aria-label='Coordonnées GPS (latitude, longitude)']\").value !== ''",
         timeout=TIMEOUT_MS)
+    counts: dict[int, int] = {}
+    for code in incident["vehicles"]:
+        counts[code] = counts.get(code, 0) + 1
+    page.get_by_text("Liste BAAC complète (catégorie précise)").click()
+    for code, count in counts.items():
+        page.get_by_label(intake.vehicle_label(code), exact=True).fill(str(count))
+    page.get_by_label("Piétons", exact=True).fill(str(incident["n_pedestrians"]))
+    page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill(str(incident["n_people"]))
+    _option(page, "Agglomération", codebook.label("agg", incident["agg"])).click()
+    for name, label in CODED_LABELS.items():
+        _choose(page, label, codebook.label(name, incident[name]))
+    _option(page, "Vitesse maximale autorisée", f"{incident['vma']} km/h").click()
     when = dt.datetime.fromisoformat(incident["datetime"])
     page.get_by_text("Autre date et heure").click()
     page.get_by_role("spinbutton", name="day, Date (si autre moment)").click()
     page.keyboard.type(when.strftime("%d%m%Y"))
     page.get_by_role("spinbutton", name="hour, Heure (si autre moment)").click()
     page.keyboard.type(when.strftime("%H%M"))
-    counts: dict[int, int] = {}
-    for code in incident["vehicles"]:
-        counts[code] = counts.get(code, 0) + 1
-    for code, count in counts.items():
-        if code in intake.MAIN_VEHICLES:
-            page.get_by_label(intake.vehicle_label(code), exact=True).fill(str(count))
-        else:
-            _choose(page, "Autres véhicules (un de chaque)", intake.vehicle_label(code))
-            page.keyboard.press("Escape")
-    page.get_by_label("Piétons", exact=True).fill(str(incident["n_pedestrians"]))
-    page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill(str(incident["n_people"]))
-    for name, label in CODED_LABELS.items():
-        _choose(page, label, codebook.label(name, incident[name]))
-    _choose(page, "Vitesse maximale autorisée", f"{incident['vma']} km/h")
 
 
 def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_con, severity) -> None:
@@ -104,14 +134,12 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     band = ("élevé" if expected["p_severe"] >= chosen["precision_75"]["threshold"]
             else "moyen" if expected["p_severe"] >= chosen["recall_95"]["threshold"] else "faible")
     assert f"Risque {band}" in text
-    assert "Sur 100 accidents passés comparables" in page.locator("body").inner_text()
+    assert f"{bands.out_of_100(expected)} sur 100" in text and "parmi les accidents corporels" in text
     similar = page.locator("[data-testid='stTable']").filter(has_text="Bilan")
     similar.locator("tbody tr").nth(7).wait_for(timeout=TIMEOUT_MS)
     assert similar.locator("tbody tr").count() == 8
     assert page.locator("[data-testid='stException']").count() == 0
-    with page.expect_download(timeout=TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Télécharger les estimations (CSV)").click()
-    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    rows = _exported(page)
     assert len(rows) == 1
     typed = json.loads(rows[0]["incident_json"])
     assert sorted(typed.pop("vehicles")) == sorted(incident["vehicles"])
@@ -119,15 +147,157 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     assert float(rows[0]["p_grave"]) == pytest.approx(expected["p_severe"], abs=1e-4)
 
 
-def test_every_field_unknown_gives_an_estimate_with_the_low_support_warning(page, app_url: str, severity) -> None:
+def test_an_empty_call_shows_the_base_rate_not_an_estimate(page, app_url: str, severity) -> None:
     _open(page, app_url)
-    page.get_by_test_id("stRadio").get_by_text("Inconnu", exact=True).click()  # the moment
     page.get_by_role("button", name="Estimer la gravité").click()
-    shown, _ = _estimate(page)
-    assert shown == pytest.approx(predict_one(severity, {})["p_severe"], abs=1e-6)
-    warning = page.get_by_test_id("stAlertContentWarning")
-    warning.wait_for(timeout=TIMEOUT_MS)
-    assert "Peu d’accidents comparables" in warning.inner_text() and "aucun fait clé" in warning.inner_text()
+    block = page.get_by_test_id("severity-base-rate")
+    block.wait_for(timeout=TIMEOUT_MS)
+    year, share = bands.base_rate(severity.card)
+    assert f"{format_percent(share, 0)} des accidents corporels de {year}" in block.inner_text()
+    assert page.get_by_test_id("severity-estimate").count() == 0 and page.get_by_test_id("severity-band").count() == 0
+    assert page.get_by_text("Peu d’accidents comparables").count() == 0
+    assert page.get_by_text("il faut connaître le lieu").count() == 1
+
+
+def test_new_call_gives_back_a_fresh_page(page, app_url: str) -> None:
+    """Part of a call typed with the mouse, an estimate, then "Nouvel appel": every field as on a fresh page."""
+    _open(page, app_url)
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
+    fresh = page.evaluate(FIELDS_JS)
+    assert len(fresh) > 50  # place, everyday vehicles, the BAAC list, people, conditions, time
+    _choose(page, "Département", "13 – Bouches-du-Rhône")
+    _wait_enabled(page, "Commune")
+    _choose(page, "Commune", "Marseille 6e Arrondissement (13206)")
+    page.get_by_label("Coordonnées GPS (latitude, longitude)").fill("43.2879, 5.3912")
+    page.get_by_label("Coordonnées GPS (latitude, longitude)").press("Enter")
+    page.locator("[data-testid=stNumberInput]").filter(
+        has=page.get_by_label("Moto", exact=True)).locator("[data-testid=stNumberInputStepUp]").click()
+    page.get_by_text("Liste BAAC complète (catégorie précise)").click()
+    page.get_by_label("Tramway", exact=True).fill("1")
+    page.get_by_label("Piétons", exact=True).fill("1")
+    page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill("3")
+    _option(page, "Agglomération", "En agglomération").click()
+    _choose(page, "Luminosité", "Nuit sans éclairage public")
+    _choose(page, "Conditions atmosphériques", "Pluie forte")
+    _option(page, "Vitesse maximale autorisée", "50 km/h").click()
+    page.get_by_text("Autre date et heure").click()
+    page.get_by_role("button", name="Estimer la gravité").click()
+    _estimate(page)
+    filled = page.evaluate(FIELDS_JS)
+    changed = {label for label in fresh if filled[label] != fresh[label]}
+    assert {"Département", "Commune", "Moto", "Tramway", "Piétons", "Agglomération", "Luminosité",
+            "Conditions atmosphériques", "Vitesse maximale autorisée"} <= changed
+    page.get_by_role("button", name="Nouvel appel").click()
+    page.get_by_test_id("severity-estimate").wait_for(state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
+    after = page.evaluate(FIELDS_JS)
+    time_label = "Heure (si autre moment)"
+    assert {k: v for k, v in after.items() if k != time_label} == {k: v for k, v in fresh.items() if k != time_label}
+    shown = [dt.datetime.strptime("".join(snapshot[time_label]["segments"]), "%H%M") for snapshot in (fresh, after)]
+    assert dt.timedelta(0) <= shown[1] - shown[0] <= dt.timedelta(minutes=3) or shown[1] < shown[0]  # midnight
+    assert page.get_by_text("Remplissez ce que l’appelant sait").count() == 1
+    assert page.locator("[data-testid='stTable']").filter(has_text="Bande").locator("tbody tr").count() == 1
+
+
+def test_new_call_by_its_shortcut_from_inside_a_field(page, app_url: str) -> None:
+    _open(page, app_url)
+    people = page.get_by_label("Personnes impliquées (piétons compris)", exact=True)
+    people.fill("4")
+    page.get_by_label("Voiture", exact=True).fill("2")
+    page.get_by_label("Voiture", exact=True).focus()
+    page.keyboard.press("Alt+n")
+    page.wait_for_function("() => document.querySelector(\"input[aria-label='Voiture']\").value === '0'",
+                           timeout=TIMEOUT_MS)
+    assert people.input_value() == ""
+
+
+def _focused(page) -> dict:
+    """The focused element's label and its place on the page (scrolling undone)."""
+    return page.evaluate("""() => { const e = document.activeElement; const box = e.getBoundingClientRect();
+      let scrolled = 0; for (let p = e.parentElement; p; p = p.parentElement) scrolled += p.scrollTop;
+      return {label: e.getAttribute('aria-label') || e.closest('label')?.innerText || e.innerText,
+              x: box.x, y: box.y + scrolled}; }""")
+
+
+def _tab_to(page, label: str, *, most: int = 40) -> int:
+    """Press Tab until ``label`` has the focus; the number of presses."""
+    for presses in range(1, most + 1):
+        page.keyboard.press("Tab")
+        if _focused(page)["label"] == label:
+            return presses
+    raise AssertionError(f"{label} never got the focus")
+
+
+def test_a_typical_call_by_keyboard_only(page, app_url: str, severity) -> None:
+    """Nord, a car and a motorbike, two people, out of town: typed without the mouse, answered as the model says."""
+    _open(page, app_url)
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)  # the cursor waits in "Département"
+    page.keyboard.type("59")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector(\"input[aria-label='Département']\").value"
+                           ".startsWith('59 ')", timeout=TIMEOUT_MS)
+    _wait_enabled(page, "Commune")
+    _tab_to(page, "Voiture")
+    page.keyboard.type("1")
+    page.keyboard.press("Tab")
+    assert _focused(page)["label"] == "Moto"
+    page.keyboard.type("1")
+    _tab_to(page, "Personnes impliquées (piétons compris)")
+    page.keyboard.type("2")
+    page.keyboard.press("Tab")  # the "Agglomération" row: arrows pick the option
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Control+Enter")
+    shown, text = _estimate(page)
+    incident = json.loads(_exported(page)[0]["incident_json"])
+    assert {k: v for k, v in incident.items() if k != "datetime"} == {"dep": "59", "vehicles": [7, 33], "agg": 1,
+                                                                       "n_people": 2}
+    assert dt.datetime.fromisoformat(incident["datetime"]) <= intake.local_now("59")
+    assert shown == pytest.approx(predict_one(severity, incident)["p_severe"], abs=1e-6)
+    assert "Hors agglomération" in page.get_by_test_id("severity-comparables").inner_text()
+
+
+def test_tab_follows_the_order_on_screen(page, app_url: str) -> None:
+    _open(page, app_url)
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
+    _choose(page, "Département", "75 – Paris")
+    _wait_enabled(page, "Commune")
+    page.get_by_role("combobox", name="Département", exact=True).focus()
+    stops = [_focused(page)]
+    while "Estimer la gravité" not in stops[-1]["label"] and len(stops) < 80:
+        page.keyboard.press("Tab")
+        stops.append(_focused(page))
+    assert "Estimer la gravité" in stops[-1]["label"]
+    labels = [s["label"] for s in stops]
+    for before, after in (("Département", "Commune"), ("Commune", "Coordonnées GPS (latitude, longitude)"),
+                          ("Voiture", "Moto"), ("Piétons", "Personnes impliquées (piétons compris)"),
+                          ("Luminosité", "Conditions atmosphériques"), ("État de la surface", "Catégorie de route")):
+        assert labels.index(before) + 1 == labels.index(after), (before, after, labels)
+    # Down the page, and left to right within a row.
+    for previous, current in zip(stops, stops[1:], strict=False):
+        same_row = abs(current["y"] - previous["y"]) < 12
+        assert current["y"] > previous["y"] - 12 and (not same_row or current["x"] > previous["x"]), (previous, current)
+
+
+def test_on_a_phone_the_answer_is_the_first_thing_seen_after_submitting(browser, app_url: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        _open(page, app_url)
+        page.get_by_label("Voiture", exact=True).fill("1")
+        page.get_by_label("Vélo", exact=True).fill("1")
+        page.get_by_role("button", name="Estimer la gravité").click()
+        answer = page.get_by_test_id("severity-estimate")
+        answer.wait_for(timeout=TIMEOUT_MS)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            box = answer.bounding_box()
+            if box is not None and 0 <= box["y"] < 200:
+                break
+            time.sleep(0.2)
+        assert box is not None and 0 <= box["y"] < 200, box
+    finally:
+        context.close()
 
 
 def _click_map_until(page, check: str) -> None:
@@ -153,6 +323,7 @@ def _click_map_until(page, check: str) -> None:
 
 def test_a_click_on_the_map_picks_the_department_then_the_point(page, app_url: str) -> None:
     _open(page, app_url)
+    page.get_by_text("Placer sur la carte").click()  # the map is folded until asked for
     _click_map_until(page, "() => !document.querySelector(\"input[aria-label='Département']\").value.startsWith("
                            "'Inconnu') && document.querySelector(\"input[aria-label='Département']\").value !== ''")
     chosen = page.get_by_role("combobox", name="Département", exact=True).input_value()
