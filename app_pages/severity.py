@@ -17,7 +17,8 @@ st.caption("Parmi les accidents corporels (au moins un blessé), probabilité qu
 try:
     model = severity_data.severity_model()
 except (ModelMissingError, ModelCardError) as error:
-    st.error(str(error))
+    st.error(f"Le modèle de gravité ne peut pas être chargé : pas d’estimation possible, prévenez l’administrateur. "
+             f"Détail technique : {error}")
     st.stop()
 past = severity_data.past_accidents()
 severity_form.start_call()

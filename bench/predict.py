@@ -66,13 +66,42 @@ def naive_predict(severity: SeverityModel, incident: dict) -> dict:
     return {"p_severe": float(p_severe[0]), "p_fatal": float(p_fatal[0]), "contributions": contributions}
 
 
-def run_cli(incidents: list[dict]) -> tuple[float, int]:
+def run_cli(incidents: list[dict], *args: str) -> tuple[float, int]:
     """Seconds for ``python -m core predict`` to answer every incident, and how many it answered."""
     stdin = "".join(json.dumps(incident) + "\n" for incident in incidents)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "core", "predict"], input=stdin, capture_output=True, text=True,
-                          cwd=config.ROOT, check=True)
+    done = subprocess.run([sys.executable, "-m", "core", "predict", *args], input=stdin, capture_output=True,
+                          text=True, cwd=config.ROOT, check=True)
     return time.perf_counter() - started, sum(1 for line in done.stdout.splitlines() if '"p_severe"' in line)
+
+
+def live_pipe_latencies(incidents: list[dict], *, gap_s: float = 0.05) -> np.ndarray:
+    """Seconds from writing one line into a pipe left open to reading its answer, line after line."""
+    process = subprocess.Popen([sys.executable, "-m", "core", "predict"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, cwd=config.ROOT)
+    try:
+        process.stdin.write(b"{}\n")
+        process.stdin.flush()
+        process.stdout.readline()  # the model is loaded
+        latencies = []
+        for incident in incidents:
+            time.sleep(gap_s)  # a caller's pace, far slower than the command
+            started = time.perf_counter()
+            process.stdin.write(json.dumps(incident).encode() + b"\n")
+            process.stdin.flush()
+            if b'"p_severe"' not in process.stdout.readline():
+                raise RuntimeError("a live line got no answer")
+            latencies.append(time.perf_counter() - started)
+        process.stdin.close()
+        process.wait(timeout=60)
+        return np.array(latencies)
+    finally:
+        process.kill()
+
+
+def process_per_line(incidents: list[dict]) -> np.ndarray:
+    """The naive way to get each answer at once: one ``python -m core predict`` per incident."""
+    return np.array([run_cli([incident])[0] for incident in incidents])
 
 
 def main() -> int:
@@ -98,6 +127,11 @@ def main() -> int:
     naive_batch_rate = 1 / naive_single.mean()
     cli_runs = [run_cli(incidents) for _ in range(2)]
     cli_seconds, answered = min(cli_runs)
+    startup = min(run_cli(incidents[:1], "--no-factors")[0] for _ in range(REPEATS))
+    cli_plain = min(run_cli(incidents, "--no-factors")[0] for _ in range(REPEATS))
+    cli_rate = len(incidents) / (cli_plain - startup)
+    live = live_pipe_latencies(sample[:200])
+    per_line = process_per_line(sample[:5])
 
     ms = 1e3
     n = len(incidents)
@@ -121,10 +155,17 @@ def main() -> int:
          f"{naive_batch_rate:,.0f}", f"{n / batch_explained / naive_batch_rate:.0f}x")
     line(f"CLI, all {TEST_YEAR} incidents with top_factors, s", f"{cli_seconds:.1f}", "<= 30",
          f"{n / naive_batch_rate:.1f}", f"{n / naive_batch_rate / cli_seconds:.1f}x")
+    line("CLI without top_factors, incidents/s after start-up", f"{cli_rate:,.0f}", ">= 20,000",
+         f"{naive_batch_rate:,.0f}", f"{cli_rate / naive_batch_rate:.0f}x")
+    print(f"  (start-up and one line: {startup:.2f} s; all {n:,} lines: {cli_plain:.2f} s)")
+    for q in (50, 99):
+        line(f"CLI live pipe, answer of each line, p{q} ms", f"{np.percentile(live, q) * ms:.1f}",
+             "<= 100" if q == 99 else "", f"{np.median(per_line) * ms:.0f}",
+             f"{np.median(per_line) / np.percentile(live, q):.0f}x")
     print(f"CLI answered {answered:,} of {n:,} lines; naive = one pandas DataFrame + DMatrix per incident, "
-          "exact TreeSHAP")
+          "exact TreeSHAP; naive live = one `python -m core predict` process per line")
     ok = (np.median(loads) <= 0.1 and np.percentile(single, 99) <= 0.002 and n / batch_plain >= 20_000
-          and cli_seconds <= 30 and answered == n)
+          and cli_seconds <= 30 and answered == n and cli_rate >= 20_000 and np.percentile(live, 99) <= 0.1)
     print("all targets met" if ok else "SOME TARGETS MISSED (on a busy machine, run again)")
     return 0 if ok else 1
 

@@ -139,7 +139,7 @@ def _predict(args: argparse.Namespace) -> int:
     from core.model.predict import predict_many, warm_up
 
     loaded = load_model(Path(args.models))
-    warm_up(loaded)  # so that the first line of a live pipe is answered as fast as the next ones
+    warm_up(loaded, batches=True)  # the first line, or batch, is answered as fast as the next ones
 
     def predict(values: Sequence[object]) -> list[dict]:
         return [_rounded(result) for result in predict_many(loaded, values, explain=not args.no_factors)]

@@ -298,12 +298,12 @@ _DATETIME_EXPECTED: Final = "une heure locale ISO (« 2020-03-14T18:30 ») ou un
 
 
 def _parse_datetime(value: Any) -> dict[str, int | None]:
-    if value is None or _is_minus_one(value):
+    if type(value) is not str and (value is None or _is_minus_one(value)):
         return dict(_EMPTY_DATE)
     if not isinstance(value, str):
         raise IncidentError("datetime", f"attendu {_DATETIME_EXPECTED}, reçu {shown(value)} ({UNKNOWN_NOTE})")
     text = value.strip()
-    if not text:
+    if not text or text in ("-1", "-1.0"):
         return dict(_EMPTY_DATE)
     try:
         if len(text) > 40:
@@ -324,12 +324,12 @@ def _parse_datetime(value: Any) -> dict[str, int | None]:
 
 
 _CATV_UNKNOWN: Final = 0  # "Indéterminable": a vehicle whose category is not known
+_INT_TYPE: Final = {int}
 
 
 def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
-    if type(value) is list and 0 < len(value) <= MAX_VEHICLES and all(
-        type(code) is int and code in _CODES["catv"] for code in value
-    ):  # the usual case, quickly
+    if (type(value) is list and 0 < len(value) <= MAX_VEHICLES and _CODES["catv"].issuperset(value)
+            and set(map(type, value)) == _INT_TYPE):  # the usual case, quickly (True == 1 and 7.0 == 7: types too)
         return tuple(value)
     if value is None or _is_minus_one(value):
         return None
@@ -353,12 +353,12 @@ def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
 
 
 def _parse_place_code(field: str, value: Any) -> str | None:
-    if value is None or _is_minus_one(value):
-        return None
     if type(value) is str:
         if len(value) > 12:
             raise _place_error(field, value)
         return _parse_place_text(field, value)
+    if value is None or _is_minus_one(value):
+        return None
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10 ** 6:
         return _parse_place_text(field, str(value))
     raise _place_error(field, value)
@@ -376,7 +376,7 @@ def _place_error(field: str, value: Any) -> IncidentError:
 def _parse_place_text(field: str, value: str) -> str | None:
     """The checks of :func:`_parse_place_code` on a text code (cached: a batch repeats its places)."""
     text = value.strip().upper()
-    if text in ("", "-1"):
+    if text in ("", "-1", "-1.0"):
         return None
     if field == "dep":
         dep = places.normalise_dep(text)
@@ -389,14 +389,17 @@ def _parse_place_text(field: str, value: str) -> str | None:
 
 
 def parse_id(value: Any) -> str | int | float | None:
-    """The ``id`` to echo back: a JSON string (at most 200 characters) or a finite number.
+    """The ``id`` to echo back exactly: a JSON string (at most 200 characters) or a number.
+
+    Integers are accepted from -2**63 to 2**64 - 1, and other numbers when
+    finite and below 2**53 in size (beyond, a double no longer holds every
+    integer, so the id would not come back as it was sent).
 
     Raises
     ------
     IncidentError
-        For anything else (``true``, a list, NaN, an integer of more than 20
-        digits, a text with a lone surrogate...), which could not be echoed as
-        it came.
+        For anything else (``true``, a list, NaN, a huge number, a text with a
+        lone surrogate...), which could not be echoed as it came.
 
     Examples
     --------
@@ -410,9 +413,9 @@ def parse_id(value: Any) -> str | int | float | None:
     """
     if value is None or type(value) is str and len(value) <= MAX_ID_LENGTH and _is_utf8(value):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and _digits(value) <= _SHOWN_DIGITS:
+    if isinstance(value, int) and not isinstance(value, bool) and -(2 ** 63) <= value < 2 ** 64:
         return value
-    if isinstance(value, float) and math.isfinite(value):
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 2 ** 53:
         return value
     what = _kind(value) if not isinstance(value, (str, int)) or isinstance(value, bool) else shown(value)
     raise IncidentError("id", f"attendu un texte (au plus {MAX_ID_LENGTH} caractères) ou un nombre, reçu {what}")
@@ -474,10 +477,10 @@ def parse_incident(obj: Any) -> dict[str, Any]:
     """
     if not isinstance(obj, Mapping):
         raise IncidentError("incident", f"attendu un objet JSON {{…}}, reçu {_kind(obj)}")
-    for key in obj:
-        if key not in _ALLOWED_KEYS:
-            name = key if isinstance(key, str) else str(type(key))
-            raise IncidentError(name, f"champ inconnu ; champs admis : {', '.join(INCIDENT_FIELDS)}, id")
+    if not _ALLOWED_KEYS.issuperset(obj):
+        key = next(key for key in obj if key not in _ALLOWED_KEYS)
+        name = key if isinstance(key, str) else str(type(key))
+        raise IncidentError(name, f"champ inconnu ; champs admis : {', '.join(INCIDENT_FIELDS)}, id")
     parsed: dict[str, Any] = {"id": parse_id(obj.get("id"))}
     parsed["lat"] = _parse_coordinate("lat", obj.get("lat"), bound=90)
     parsed["lon"] = _parse_coordinate("lon", obj.get("lon"), bound=180)

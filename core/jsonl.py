@@ -21,13 +21,14 @@ questions by position. So the framing must hold against anything:
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, Final
+
+import orjson
 
 from core.incident import IncidentError, echoed_id
 
@@ -38,28 +39,18 @@ LINE_FIELD: Final = "line"
 _CHUNK: Final = 1 << 16
 _BOM: Final = b"\xef\xbb\xbf"
 
-# The json module's messages, in French (the rest read "syntaxe invalide").
+#: orjson's messages, in French (any other reads "syntaxe invalide").
 _JSON_MESSAGES: Final = {
-    "Expecting value": "valeur attendue",
-    "Extra data": "données en trop après la valeur",
-    "Unterminated string starting at": "texte non fermé",
-    "Expecting property name enclosed in double quotes": "nom de champ entre guillemets attendu",
-    "Expecting ',' delimiter": "virgule attendue",
-    "Expecting ':' delimiter": "deux-points attendus",
-    "Invalid control character at": "caractère de contrôle dans un texte",
-    "Invalid \\escape": "échappement \\ invalide",
-    "Invalid \\uXXXX escape": "échappement \\u invalide",
-    "Illegal trailing comma before end of object": "virgule en trop avant }",
-    "Illegal trailing comma before end of array": "virgule en trop avant ]",
+    "unexpected end of data": "fin de ligne inattendue",
+    "trailing comma is not allowed": "virgule en trop",
+    "unexpected content after document": "données en trop après la valeur",
+    "unexpected character, expected a string key": "nom de champ entre guillemets attendu",
+    "unexpected control character in string": "caractère de contrôle dans un texte",
+    "unexpected character": "caractère inattendu",
+    "invalid escape": "échappement \\ invalide",
+    "expected ':'": "deux-points attendus",
 }
-
-
-class _Constant(ValueError):
-    """NaN, Infinity or -Infinity met in a line (Python's json accepts them; JSON does not)."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _Constant(name)
+_CONSTANTS: Final = (b"NaN", b"Infinity", b"-Infinity")
 
 
 def decode_line(raw: bytes, number: int) -> Any:
@@ -92,8 +83,8 @@ def decode_line(raw: bytes, number: int) -> Any:
     ligne 3 vide : un objet JSON par ligne est attendu
     ligne 3 : NaN n’est pas du JSON (nombres finis seulement)
     ligne 3 : octets non UTF-8 à la position 1
-    ligne 3 : JSON imbriqué trop profondément
-    ligne 3 : JSON invalide à la colonne 8 (virgule attendue)
+    ligne 3 : JSON imbriqué trop profondément (plus de 1 024 niveaux)
+    ligne 3 : JSON invalide à la colonne 8 (fin de ligne inattendue)
     """
     if raw.endswith(b"\r"):
         raw = raw[:-1]
@@ -102,44 +93,52 @@ def decode_line(raw: bytes, number: int) -> Any:
     if not raw.strip():
         raise IncidentError(LINE_FIELD, f"ligne {number} vide : un objet JSON par ligne est attendu")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise IncidentError(LINE_FIELD, f"ligne {number} : octets non UTF-8 à la position {error.start + 1}") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        message = next((french for english, french in _JSON_MESSAGES.items() if error.msg.startswith(english)),
-                       "syntaxe invalide")
-        reason = f"ligne {number} : JSON invalide à la colonne {error.colno} ({message})"
-    except _Constant as error:
-        reason = f"ligne {number} : {error} n’est pas du JSON (nombres finis seulement)"
-    except RecursionError:
-        reason = f"ligne {number} : JSON imbriqué trop profondément"
-    except ValueError:  # an integer of more than 4,300 digits
-        reason = f"ligne {number} : nombre trop long (plus de {sys.get_int_max_str_digits()} chiffres)"
-    except MemoryError:
-        reason = f"ligne {number} : trop grande pour être lue"
-    raise IncidentError(LINE_FIELD, reason)
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise IncidentError(LINE_FIELD, f"ligne {number} : {_decode_reason(raw, error)}") from None
+
+
+def _decode_reason(raw: bytes, error: orjson.JSONDecodeError) -> str:
+    """Why orjson could not read a line, in French."""
+    message, position = str(error.msg), int(error.pos)
+    if "UTF-8" in message:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return f"octets non UTF-8 à la position {bad.start + 1}"
+        return "octets non UTF-8"
+    if "surrogate" in message:
+        return "texte avec une demi-paire de substitution Unicode isolée (\\ud800…) : pas de l’UTF-8 valide"
+    if "depth" in message:
+        return "JSON imbriqué trop profondément (plus de 1 024 niveaux)"
+    for constant in _CONSTANTS:
+        if raw.startswith(constant, max(position - 1, 0)) or raw.startswith(constant, position):
+            return f"{constant.decode()} n’est pas du JSON (nombres finis seulement)"
+    if "infinity" in message:
+        return "nombre trop grand (hors des nombres à virgule de 64 bits)"
+    french = next((text for english, text in _JSON_MESSAGES.items() if message.startswith(english)),
+                  "syntaxe invalide")
+    return f"JSON invalide à la colonne {error.colno} ({french})"
 
 
 def encode_result(result: dict[str, Any]) -> bytes:
-    """One output line: strict JSON (no NaN or Infinity), strict UTF-8, ``\\n``-terminated; never raises.
+    """One output line: JSON in strict UTF-8, ``\\n``-terminated; never raises.
 
-    A result that cannot be written so (which validated input never gives)
-    becomes an error object.
+    Validated input holds no NaN, Infinity or lone surrogate (:func:`core.incident.parse_id`
+    refuses such ids); a result that still cannot be written becomes an error object.
 
     Examples
     --------
     >>> encode_result({"id": "é", "p_severe": 0.5})
-    b'{"id": "\\xc3\\xa9", "p_severe": 0.5}\\n'
-    >>> json.loads(encode_result({"id": float("nan")}))["error"]["reason"]
+    b'{"id":"\\xc3\\xa9","p_severe":0.5}\\n'
+    >>> orjson.loads(encode_result({"id": "\\ud800"}))["error"]["reason"]
     'réponse impossible à écrire en JSON strict'
     """
     try:
-        return json.dumps(result, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
-    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)
+    except (TypeError, orjson.JSONEncodeError):
         fallback = {"error": {"field": LINE_FIELD, "reason": "réponse impossible à écrire en JSON strict"}}
-        return json.dumps(fallback, ensure_ascii=False).encode("utf-8") + b"\n"
+        return orjson.dumps(fallback, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def read_batches(stream: BinaryIO, *, batch_size: int, max_line: int = MAX_LINE_BYTES

@@ -100,7 +100,7 @@ def test_ids_that_can_be_echoed(value: object) -> None:
 
 
 @pytest.mark.parametrize("value", [True, [1], {"a": 1}, float("nan"), float("inf"), "x" * 201, "\ud800",
-                                   10 ** 25])
+                                   10 ** 25, 2 ** 64, -(2 ** 63) - 1, 1.8446744073709552e19])
 def test_ids_that_cannot_be_echoed_are_refused(value: object) -> None:
     with pytest.raises(IncidentError) as caught:
         parse_incident({"id": value})

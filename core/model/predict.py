@@ -152,9 +152,15 @@ _WARM_UP_INCIDENT: Final = {"dep": "75", "com": "75056", "lat": 48.8566, "lon": 
                             "vehicles": [7, 33], "agg": 2}
 
 
-def warm_up(model: SeverityModel) -> None:
-    """Load now what the first prediction would load lazily (department outlines, trees' lookups)."""
+def warm_up(model: SeverityModel, *, batches: bool = False) -> None:
+    """Load now what the first prediction would load lazily (department outlines, communes, trees' lookups).
+
+    ``batches`` also loads the XGBoost boosters that large batches go through (under a second).
+    """
     predict_one(model, _WARM_UP_INCIDENT)
+    if batches:
+        for target in TARGETS:
+            model.booster(target)
 
 
 def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: bool = True) -> list[dict[str, Any]]:
