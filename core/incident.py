@@ -328,8 +328,8 @@ _INT_TYPE: Final = {int}
 
 
 def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
-    if (type(value) is list and 0 < len(value) <= MAX_VEHICLES and _CODES["catv"].issuperset(value)
-            and set(map(type, value)) == _INT_TYPE):  # the usual case, quickly (True == 1 and 7.0 == 7: types too)
+    if (type(value) is list and 0 < len(value) <= MAX_VEHICLES and set(map(type, value)) == _INT_TYPE
+            and _CODES["catv"].issuperset(value)):  # the usual case, quickly (types first: True == 1, 7.0 == 7)
         return tuple(value)
     if value is None or _is_minus_one(value):
         return None

@@ -169,3 +169,13 @@ def test_located_accidents_of_2020_with_their_department_are_rarely_flagged(stor
     assert len(frame) > 40_000
     assert flagged / len(frame) < 0.001
     assert np.mean([bool(w) for w in found]) < 0.001
+
+
+@pytest.mark.parametrize("vehicles", [[[7]], [{"catv": 7}], [True, 7], [7.0], [[]], [None, [1]]])
+def test_vehicle_items_of_other_types_are_named(vehicles: list) -> None:
+    if vehicles == [7.0]:
+        assert parse_incident({"vehicles": vehicles})["vehicles"] == (7,)  # an integral number is the code
+        return
+    with pytest.raises(IncidentError) as caught:
+        parse_incident({"vehicles": vehicles})
+    assert caught.value.field.startswith("vehicles[")

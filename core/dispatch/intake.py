@@ -3,7 +3,7 @@
 Why a module of its own
 -----------------------
 The form is ordered like a call and every field may stay "Inconnu"; what the
-operator types must become exactly the incident :func:`core.features.parse_incident`
+operator types must become exactly the incident :func:`core.incident.parse_incident`
 accepts (fields left out when unknown, "now" in the local time of the
 department, coordinates pasted in any usual format), and a field the model
 cannot use must be named in French. The same words describe an incident in
@@ -123,7 +123,7 @@ def parse_coordinates(text: str | None) -> tuple[float, float] | None:
 
     Raises
     ------
-    core.features.IncidentError
+    core.incident.IncidentError
         Naming ``lat`` or ``lon`` when the text is not two numbers in range.
 
     Examples
@@ -196,7 +196,7 @@ class CallForm:
 
 
 def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The incident JSON of :func:`core.features.parse_incident` for a filled form (unknown fields left out).
+    """The incident JSON of :func:`core.incident.parse_incident` for a filled form (unknown fields left out).
 
     Parameters
     ----------
@@ -212,7 +212,7 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
 
     Raises
     ------
-    core.features.IncidentError
+    core.incident.IncidentError
         Naming the field that cannot be used.
 
     Examples

@@ -125,7 +125,7 @@ def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain:
 
 
 def predict_one(model: SeverityModel, incident: Mapping[str, Any], *, explain: bool = True) -> dict[str, Any]:
-    """Predict one incident given as a JSON-like dict (see :func:`core.features.parse_incident`).
+    """Predict one incident given as a JSON-like dict (see :func:`core.incident.parse_incident`).
 
     Returns
     -------
@@ -140,7 +140,7 @@ def predict_one(model: SeverityModel, incident: Mapping[str, Any], *, explain: b
 
     Raises
     ------
-    core.features.IncidentError
+    core.incident.IncidentError
         Naming the wrong field and why.
     """
     parsed = parse_incident(incident)

@@ -61,7 +61,7 @@ def similar_accidents(con: duckdb.DuckDBPyConnection, model: SeverityModel, inci
     model : SeverityModel
         Gives the years searched (the model's training years, as ``support``).
     incident : Mapping
-        Raw incident, validated with :func:`core.features.parse_incident`.
+        Raw incident, validated with :func:`core.incident.parse_incident`.
     limit : int
         At most this many rows, most recent first within the same department.
 
