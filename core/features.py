@@ -88,6 +88,7 @@ def columns_from_incidents(incidents: Sequence[Mapping[str, Any]]) -> IncidentCo
 
     Examples
     --------
+    >>> from core.incident import parse_incident
     >>> cols = columns_from_incidents([parse_incident({"atm": 2}), parse_incident({})])
     >>> cols.numeric["atm"].tolist()
     [2.0, nan]
@@ -611,6 +612,7 @@ def build_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarra
 
     Examples
     --------
+    >>> from core.incident import parse_incident
     >>> x = build_features(columns_from_incidents([parse_incident({"vehicles": [7, 1]})]), model.history)
     >>> float(x[0, FEATURE_NAMES.index("n_bicycle")])
     1.0
@@ -690,6 +692,7 @@ def key_facts(columns: IncidentColumns) -> np.ndarray:
 
     Examples
     --------
+    >>> from core.incident import parse_incident
     >>> key_facts(columns_from_incidents([parse_incident({"lum": 3, "vehicles": [7, 33]})])).tolist()
     [[nan, nan, 0.0, nan, 0.0, 1.0, 0.0, nan]]
     """

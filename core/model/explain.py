@@ -72,6 +72,7 @@ def describe_field(source: str, columns: F.IncidentColumns, row: int, features: 
 
     Examples
     --------
+    >>> from core.incident import parse_incident
     >>> cols = F.columns_from_incidents([parse_incident({"atm": 2, "vehicles": [7, 7, 33]})])
     >>> describe_field("atm", cols, 0), describe_field("vehicles", cols, 0)
     ('Pluie légère', '2 × VL seul, 1 × Motocyclette > 125 cm 3')
