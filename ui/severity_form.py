@@ -1,4 +1,4 @@
-"""The call form of the severity page, ordered like a call: where, when, what, who, conditions.
+"""The call form of the severity page, ordered like a call: where, what, who, conditions, when.
 
 "Where" sits outside the ``st.form``, in a fragment: a map click, the
 department and the commune list depend on each other and must redraw at once,
@@ -53,9 +53,12 @@ def coded_key(variable: str) -> str:
     return f"severity_{variable}"
 
 
-def fresh_values(dep: str | None = None) -> dict[str, Any]:
-    """Every field of the call form with the value it has on a fresh page ("now" in the department's time)."""
-    now = intake.local_now(dep)
+def fresh_values() -> dict[str, Any]:
+    """Every field of the call form with the value it has on a fresh page (date and hour: now, metropolitan time).
+
+    "Maintenant" is read again at submit, in the local time of the department given.
+    """
+    now = intake.local_now(None)
     values: dict[str, Any] = {
         DEP_KEY: None, COM_KEY: None, COORDINATES_KEY: "",
         MOMENT_KEY: intake.MOMENT_NOW, DATE_KEY: now.date(), TIME_KEY: now.time(),
