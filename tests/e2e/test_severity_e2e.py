@@ -54,10 +54,16 @@ def severity() -> SeverityModel:
     return load_model()
 
 
+#: Number inputs of the form: everyday vehicles, the BAAC list, pedestrians and people.
+NUMBER_INPUTS = len(intake.EVERYDAY_VEHICLES) + len(intake.BAAC_VEHICLES) + 2
+
+
 def _open(page, app_url: str) -> None:
     page.goto(f"{app_url}/severity")
     page.get_by_role("heading", name="Estimation de gravité").wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Estimer la gravité").wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function("(n) => document.querySelectorAll('[data-testid=stNumberInput]').length >= n",
+                           arg=NUMBER_INPUTS, timeout=TIMEOUT_MS)
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -206,8 +212,9 @@ def test_new_call_by_its_shortcut_from_inside_a_field(page, app_url: str) -> Non
     page.get_by_label("Voiture", exact=True).fill("2")
     page.get_by_label("Voiture", exact=True).focus()
     page.keyboard.press("Alt+n")
-    page.wait_for_function("() => document.querySelector(\"input[aria-label='Voiture']\").value === '0'",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector(\"input[aria-label='Voiture']\").value === '0' && document.querySelector("
+        "\"input[aria-label='Personnes impliquées (piétons compris)']\").value === ''", timeout=TIMEOUT_MS)
     assert people.input_value() == ""
 
 
