@@ -311,10 +311,12 @@ def _click_map_until(page, check: str) -> None:
     """Click the middle of the map until ``check`` (a JS predicate) holds; a fresh map needs a few seconds."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        chart = page.get_by_test_id("stDeckGlJsonChart")
-        chart.locator("canvas").first.wait_for(timeout=TIMEOUT_MS)
-        box = chart.bounding_box()
-        if box is None:  # the rerun that follows a pick replaces the chart element: wait for the new one
+        charts = page.get_by_test_id("stDeckGlJsonChart")
+        charts.first.locator("canvas").first.wait_for(timeout=TIMEOUT_MS)
+        # The rerun that follows a pick replaces the chart (a new map, so no selection lingers): for a moment
+        # the old one is still there, or none is laid out yet. Wait for the one new chart.
+        box = charts.first.bounding_box() if charts.count() == 1 else None
+        if box is None:
             time.sleep(0.5)
             continue
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
