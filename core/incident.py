@@ -273,24 +273,28 @@ def _parse_count(field: str, value: Any, *, low: int, high: int, what: str) -> i
 def _parse_coordinate(field: str, value: Any, *, bound: float) -> float | None:
     if type(value) is float and -bound <= value <= bound:  # the usual case (NaN fails the test)
         return None if value == -1 else value
-    if value is None or _is_minus_one(value):
+    if value is None or _is_minus_one(value) or (isinstance(value, str) and not value.strip()):
         return None
-    name = "une latitude" if field == "lat" else "une longitude"
-    expected = f"{name} en degrés décimaux entre -{bound:g} et {bound:g}"
-    number = value
+    number = _degrees(value)
+    if number is None or not -bound <= number <= bound:
+        name = "une latitude" if field == "lat" else "une longitude"
+        raise IncidentError(field, f"attendu {name} en degrés décimaux entre -{bound:g} et {bound:g}, "
+                                   f"reçu {shown(value)}")
+    return number
+
+
+def _degrees(value: Any) -> float | None:
+    """A finite number of degrees from a number or a text (decimal comma accepted); None if it is none."""
     if isinstance(value, str):
         try:
-            number = float(value.strip().replace(",", ".")) if value.strip() else None
+            value = float(value.strip().replace(",", "."))
         except ValueError:
-            number = "?"
-        if number is None:
             return None
-    if isinstance(number, bool) or not isinstance(number, (int, float)):
-        raise IncidentError(field, f"attendu {expected}, reçu {shown(value)}")
-    number = float(number) if not isinstance(number, int) or abs(number) < 10 ** 6 else math.inf
-    if not (math.isfinite(number) and -bound <= number <= bound):
-        raise IncidentError(field, f"attendu {expected}, reçu {shown(value)}")
-    return number
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int) and abs(value) > 360:  # float() of a huge integer overflows
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 _EMPTY_DATE: Final = dict.fromkeys(("year", "month", "day", "hour", "minute", "weekday"))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
@@ -388,27 +388,10 @@ def com_insee(dep: str | None, com: str | int | None, *, pre2019: bool) -> str |
     return dep + com3
 
 
-def _coordinates(geometry: dict) -> Iterator[tuple[float, float]]:
-    """Every (lon, lat) of a GeoJSON Polygon or MultiPolygon."""
-    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-    for polygon in polygons:
-        for ring in polygon:
-            for lon, lat, *_ in ring:
-                yield lon, lat
-
-
 @lru_cache(maxsize=1)
 def _bboxes() -> dict[str, tuple[float, float, float, float]]:
-    if not DEPARTMENTS_GEOJSON.exists():
-        raise FileNotFoundError(
-            f"{DEPARTMENTS_GEOJSON} is missing: rebuild the reference assets with `python -m core.places`"
-        )
-    collection = json.loads(DEPARTMENTS_GEOJSON.read_text(encoding="utf-8"))
-    boxes: dict[str, tuple[float, float, float, float]] = {}
-    for feature in collection["features"]:
-        lons, lats = zip(*_coordinates(feature["geometry"]), strict=True)
-        boxes[feature["properties"]["code"]] = (min(lons), min(lats), max(lons), max(lats))
-    boxes.update(_COLLECTIVITY_BBOXES)
+    """The boxes of the outlines of :func:`_outline_geometries` (the file is read once for both)."""
+    boxes = {code: tuple(float(v) for v in geometry.bounds) for code, geometry in _outline_geometries().items()}
     return dict(sorted(boxes.items(), key=lambda item: _insee_order(item[0])))
 
 
@@ -442,7 +425,7 @@ def near_france(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     >>> near_france(np.array([48.85, 0.0, 2.35, -21.1]), np.array([2.35, 0.0, 48.85, 55.5])).tolist()
     [True, False, False, True]
     """
-    boxes = np.array(list(_bboxes().values()))
+    boxes = _box_array()
     lat = np.asarray(lat, dtype=np.float64)[:, None]
     lon = np.asarray(lon, dtype=np.float64)[:, None]
     margin = FRANCE_MARGIN_DEG
@@ -452,10 +435,20 @@ def near_france(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
+def _box_array() -> np.ndarray:
+    """The boxes of :func:`department_bboxes` as one (departments, 4) array."""
+    return np.array(list(_bboxes().values()))
+
+
+@lru_cache(maxsize=1)
 def _outline_geometries() -> dict[str, object]:
     """Department -> its outline (shapely, prepared), or its box for the collectivities the outlines lack."""
     import shapely
 
+    if not DEPARTMENTS_GEOJSON.exists():
+        raise FileNotFoundError(
+            f"{DEPARTMENTS_GEOJSON} is missing: rebuild the reference assets with `python -m core.places`"
+        )
     collection = json.loads(DEPARTMENTS_GEOJSON.read_text(encoding="utf-8"))
     shapes = {feature["properties"]["code"]: shapely.geometry.shape(feature["geometry"])
               for feature in collection["features"]}
@@ -548,8 +541,8 @@ def build_assets(shared_data: Path = SHARED_DATA, assets_dir: Path = ASSETS_DIR)
     target.unlink(missing_ok=True)
     outlines[["code", "nom", "geometry"]].to_file(target, driver="GeoJSON", COORDINATE_PRECISION=5)
 
-    for cached in (_department_table, _commune_table, _commune_department_table, _region_table, _bboxes,
-                   _outline_geometries, _projected_outline):
+    for cached in (_department_table, _commune_table, _commune_department_table, _region_table,
+                   _bboxes, _box_array, _outline_geometries, _projected_outline):
         cached.cache_clear()
 
 

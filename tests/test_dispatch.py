@@ -246,9 +246,9 @@ def test_a_call_without_place_or_key_fact_gets_the_base_rate_not_an_estimate(sev
     # Not a "few comparable accidents" warning: every past accident is "comparable" then.
     assert bands.support_warning(result, bands.known_key_facts({}), years=(2005, 2019)) is None
     for empty in ({}, {"atm": 2, "datetime": "2020-03-14T18:30"}, {"lat": -1, "lon": -1, "vma": -1}):
-        assert bands.is_empty_call(empty)
+        assert bands.call_facts(empty).empty
     for told in ({"dep": "59"}, {"vehicles": [7]}, {"n_pedestrians": 0}, {"agg": 1}, {"lat": 50.6, "lon": 3.06}):
-        assert not bands.is_empty_call(told)
+        assert not bands.call_facts(told).empty
     year, share = bands.base_rate(severity.card)
     total, severe = store_con.execute("SELECT count(*), count(*) FILTER (WHERE severe) FROM accidents WHERE year = ?",
                                       [year]).fetchall()[0]
@@ -256,10 +256,13 @@ def test_a_call_without_place_or_key_fact_gets_the_base_rate_not_an_estimate(sev
 
 
 def test_similar_accidents_need_the_place_and_a_key_fact() -> None:
-    assert "lieu" in bands.similar_missing({"vehicles": [7]})
-    assert "fait clé" in bands.similar_missing({"dep": "13", "atm": 2})
-    assert "lieu" in bands.similar_missing({}) and "fait clé" in bands.similar_missing({})
-    assert bands.similar_missing({"com": "13055", "n_pedestrians": 1}) is None
+    def missing(incident: dict) -> str | None:
+        return bands.call_facts(incident).similar_missing
+
+    assert "lieu" in missing({"vehicles": [7]}) and "fait clé" not in missing({"vehicles": [7]})
+    assert "fait clé" in missing({"dep": "13", "atm": 2}) and "lieu" not in missing({"dep": "13", "atm": 2})
+    assert "lieu" in missing({}) and "fait clé" in missing({})
+    assert missing({"com": "13055", "n_pedestrians": 1}) is None
 
 
 def test_rare_facts_warn_with_the_count(severity) -> None:
@@ -368,7 +371,7 @@ def test_session_csv_round_trips(severity) -> None:
     rows = []
     for number, incident in enumerate((ACCIDENT_201900000011, {}), start=1):
         result = predict_one(severity, incident)
-        band = None if bands.is_empty_call(incident) else bands.severity_band(
+        band = None if bands.call_facts(incident).empty else bands.severity_band(
             result["p_severe"], bands.band_thresholds(severity.card))
         made_at = intake.local_moment("13", now=dt.datetime(2024, 5, 1, 12, 3, tzinfo=dt.UTC))
         rows.append(session.estimate_row(number, incident, result, band, made_at=made_at))

@@ -32,18 +32,18 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
              ) -> dict[str, Any]:
     """Predict, compare with history, add the estimate to the session's list and return it."""
     result = predict_one(model, incident)
-    empty = bands.is_empty_call(incident)
-    band = None if empty else bands.severity_band(result["p_severe"], bands.band_thresholds(model.card))
-    missing = bands.similar_missing(incident)
+    told = bands.call_facts(incident)
+    band = None if told.empty else bands.severity_band(result["p_severe"], bands.band_thresholds(model.card))
+    missing = told.similar_missing
     similar = None if missing else nearby.similar_table(nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT))
     estimates = st.session_state.setdefault(ESTIMATES_KEY, [])
     made_at = intake.local_moment(incident.get("dep"))
     record = {
         "incident": dict(incident),
         "result": result,
-        "empty": empty,
+        "empty": told.empty,
         "band": band,
-        "facts": bands.known_key_facts(incident),
+        "facts": told.key_facts,
         "similar": similar,
         "similar_missing": missing,
         "row": session.estimate_row(len(estimates) + 1, incident, result, band, made_at=made_at),

@@ -198,15 +198,18 @@ def out_of_100(result: Mapping[str, Any]) -> int | None:
     return int(round(100 * share))
 
 
-def known_key_facts(incident: Mapping[str, Any]) -> dict[str, int]:
+def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mapping[str, Any] | None = None
+                    ) -> dict[str, int]:
     """The key facts (:data:`core.features.KEY_FACTS`) the incident tells, as 0/1 or codes.
+
+    Give the raw ``incident``, or its ``parsed`` form when it is at hand.
 
     Examples
     --------
     >>> known_key_facts({"agg": 2, "lum": 3, "vehicles": [7]})
     {'agg': 2, 'daylight': 0, 'bicycle': 0, 'two_wheeler': 0, 'heavy_goods': 0}
     """
-    facts = F.key_facts(F.columns_from_incidents([parse_incident(incident)]))[0]
+    facts = F.key_facts(F.columns_from_incidents([parsed or parse_incident(incident)]))[0]
     return {name: int(value) for name, value in zip(F.KEY_FACTS, facts, strict=True) if not np.isnan(value)}
 
 
@@ -243,32 +246,53 @@ def describe_key_facts(facts: Mapping[str, int]) -> str:
 PLACE_FIELDS: Final = ("dep", "com", "lat")
 
 
-def knows_place(incident: Mapping[str, Any]) -> bool:
-    """Whether the incident says where it happened (department, commune or point).
+@dataclass(frozen=True)
+class CallFacts:
+    """What a call tells that decides how its answer is shown: its key facts and whether the place is known.
+
+    Read once per estimate with :func:`call_facts`.
+    """
+
+    key_facts: dict[str, int]
+    knows_place: bool
+
+    @property
+    def empty(self) -> bool:
+        """Neither the place nor any key fact: the model could only restate the average.
+
+        Such a call gets the base rate (:func:`base_rate`), shown as what it
+        is, not an estimate with a band.
+        """
+        return not self.key_facts and not self.knows_place
+
+    @property
+    def similar_missing(self) -> str | None:
+        """What the call must still tell before "similar accidents nearby" mean anything (French); None when ready.
+
+        Similar means sharing the key facts, near the place: both must be known.
+        """
+        missing = []
+        if not self.knows_place:
+            missing.append("le lieu (département, commune ou coordonnées)")
+        if not self.key_facts:
+            missing.append("au moins un fait clé (véhicules, piéton, agglomération, route, jour ou nuit, obstacle)")
+        return " et ".join(missing) or None
+
+
+def call_facts(incident: Mapping[str, Any]) -> CallFacts:
+    """The key facts of an incident and whether it says where it happened (department, commune or point).
 
     Examples
     --------
-    >>> knows_place({"dep": "59"}), knows_place({"atm": 2}), knows_place({"lat": -1, "lon": -1})
-    (True, False, False)
+    >>> call_facts({"dep": "59"}).empty, call_facts({"atm": 2, "datetime": "2020-03-14T18:30"}).empty
+    (False, True)
+    >>> call_facts({"lat": -1, "lon": -1, "vehicles": [7]}).similar_missing
+    'le lieu (département, commune ou coordonnées)'
+    >>> call_facts({"com": "13055", "vehicles": [7]}).similar_missing is None
+    True
     """
     parsed = parse_incident(incident)
-    return any(parsed[name] is not None for name in PLACE_FIELDS)
-
-
-def is_empty_call(incident: Mapping[str, Any]) -> bool:
-    """Whether the call tells neither the place nor any key fact: the model could only restate the average.
-
-    Such a call gets the base rate (:func:`base_rate`), shown as what it is,
-    not an estimate with a band.
-
-    Examples
-    --------
-    >>> is_empty_call({}), is_empty_call({"atm": 2, "datetime": "2020-03-14T18:30"})
-    (True, True)
-    >>> is_empty_call({"vehicles": [7, 33]}), is_empty_call({"dep": "13"})
-    (False, False)
-    """
-    return not known_key_facts(incident) and not knows_place(incident)
+    return CallFacts(known_key_facts(parsed=parsed), any(parsed[name] is not None for name in PLACE_FIELDS))
 
 
 def base_rate(card: Mapping[str, Any]) -> tuple[int, float]:
@@ -284,26 +308,6 @@ def base_rate(card: Mapping[str, Any]) -> tuple[int, float]:
     """
     validation = card["metrics"]["validation"]
     return int(validation["year"]), float(validation["severe"]["observed"])
-
-
-def similar_missing(incident: Mapping[str, Any]) -> str | None:
-    """What the call must still tell before "similar accidents nearby" mean anything, in French; None when ready.
-
-    Similar means sharing the key facts, near the place: both must be known.
-
-    Examples
-    --------
-    >>> similar_missing({"dep": "13", "vehicles": [7]}) is None
-    True
-    >>> similar_missing({"vehicles": [7]})
-    'le lieu (département, commune ou coordonnées)'
-    """
-    missing = []
-    if not knows_place(incident):
-        missing.append("le lieu (département, commune ou coordonnées)")
-    if not known_key_facts(incident):
-        missing.append("au moins un fait clé (véhicules, piéton, agglomération, route, jour ou nuit, obstacle)")
-    return " et ".join(missing) or None
 
 
 def support_warning(result: Mapping[str, Any], facts: Mapping[str, int], *, years: Sequence[int]) -> str | None:

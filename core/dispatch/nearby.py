@@ -212,7 +212,7 @@ def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: 
     """
     parsed = parse_incident(incident)
     match = np.ones(len(past), dtype=bool)
-    for name, value in known_key_facts(incident).items():
+    for name, value in known_key_facts(parsed=parsed).items():
         match &= past.facts[name] == value
     matching = int(match.sum())
     candidates = []
