@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.formatting import format_count
 from ui import data
+from ui.text import plain
 
 st.title("Gravité")
 st.write(
@@ -40,9 +41,9 @@ report = data.ingest_report()
 st.markdown(
     "- **BAAC** (Bases de données annuelles des accidents corporels de la circulation routière), "
     "ONISR, publiées sur data.gouv.fr sous **Licence Ouverte / Etalab**.\n"
-    f"- Chargé depuis : {', '.join(report.get('sources', [])) or 'inconnu'}."
+    f"- Chargé depuis : {', '.join(plain(s) for s in report.get('sources', [])) or 'inconnu'}."
 )
 if report.get("warnings"):
     with st.expander("Avertissements du chargement"):
         for warning in report["warnings"]:
-            st.write(warning)
+            st.markdown(plain(warning))

@@ -218,6 +218,102 @@ class AccidentFilter:
         return cls(**values)
 
 
+# French names of the fields, as the filter form labels them: for messages about a link.
+FIELD_LABELS = {
+    "years": "Années", "regions": "Régions", "deps": "Départements", "atm": "Conditions atmosphériques",
+    "lum": "Lumière", "surf": "État de la surface", "agg": "Localisation", "catr": "Catégorie de route",
+    "col": "Type de collision", "hours": "Heures", "weekdays": "Jours", "months": "Mois",
+    "involves": "Impliquant", "outcome": "Gravité", "user_categories": "Catégorie d'usager",
+    "vehicle_groups": "Catégorie de véhicule", "age_groups": "Âge",
+}
+_RANGE_BOUNDS = {"hours": (0, 23)}
+# Longest piece of a link quoted back in a message.
+_QUOTED_CHARS = 60
+
+
+def _quoted(text: str) -> str:
+    return "« " + (text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…") + " »"
+
+
+def _is_valid(name: str, value: object) -> bool:
+    try:
+        validate(replace(AccidentFilter(), **{name: value}))
+    except (FilterError, TypeError):
+        return False
+    return True
+
+
+def _read_range(name: str, text: str, bounds: tuple[int, int]) -> tuple[tuple[int, int] | None, str | None]:
+    label = FIELD_LABELS[name]
+    try:
+        first, last = (int(v) for v in text.split("-"))
+    except ValueError:
+        return None, f"{label} : {_quoted(text)} illisible (attendu : deux nombres, comme 2016-2020), ignoré."
+    low, high = bounds
+    clamped = (min(max(first, low), high), min(max(last, low), high))
+    if name == "years":  # hours may wrap midnight (22-4), years may not
+        clamped = (min(clamped), max(clamped))
+    if clamped == (first, last):
+        return clamped, None
+    return clamped, f"{label} : {_quoted(text)} hors de {low}–{high} ou inversé, ramené à {clamped[0]}–{clamped[1]}."
+
+
+def _read_items(name: str, text: str, is_text: bool) -> tuple[tuple, str | None]:
+    kept, dropped = [], []
+    for item in (v for v in text.split(",") if v):
+        try:
+            value = item if is_text else int(item)
+        except ValueError:
+            dropped.append(item)
+            continue
+        (kept if _is_valid(name, (value,)) else dropped).append(value)
+    note = None
+    if dropped:
+        values = _quoted(", ".join(str(v) for v in dropped))
+        plural = "s" if len(dropped) > 1 else ""
+        note = f"{FIELD_LABELS[name]} : {values} inconnu{plural}, ignoré{plural}."
+    return tuple(dict.fromkeys(kept)), note
+
+
+def read_params(
+    params: Mapping[str, str | list[str]], *, years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR)
+) -> tuple[AccidentFilter, list[str]]:
+    """The filter of a link, keeping what is valid, and a French note for each value set aside.
+
+    A shared or hand-typed link never fails: unknown codes are dropped one by one,
+    ranges outside their bounds are brought back within them (``years`` gives the
+    bounds of the year range, e.g. the years the store holds), and what cannot be
+    read is ignored. The notes quote the link's text as it came: show them escaped.
+
+    Examples
+    --------
+    >>> read_params({"deps": "59,999", "years": "2001-2019"}, years=(2005, 2020))[0]
+    AccidentFilter(years=(2005, 2019), regions=(), deps=('59',), atm=(), lum=(), surf=(), agg=(), catr=(), \
+col=(), hours=None, weekdays=(), months=(), involves=(), outcome='all', user_categories=(), vehicle_groups=(), \
+age_groups=())
+    """
+    values: dict[str, object] = {}
+    notes: list[str] = []
+    for f in fields(AccidentFilter):
+        if f.name not in params:
+            continue
+        text = params[f.name]
+        text = str(text[-1] if isinstance(text, list) else text)
+        if f.name in ("years", "hours"):
+            value, note = _read_range(f.name, text, years if f.name == "years" else _RANGE_BOUNDS[f.name])
+        elif f.name == "outcome":
+            valid = text in OUTCOMES
+            value = text if valid else None
+            note = None if valid else f"{FIELD_LABELS[f.name]} : {_quoted(text)} inconnue, ignorée."
+        else:
+            value, note = _read_items(f.name, text, is_text=f.type.startswith("tuple[str"))
+        if value:
+            values[f.name] = value
+        if note:
+            notes.append(note)
+    return AccidentFilter(**values), notes
+
+
 def validate(f: AccidentFilter) -> None:
     """Raise :class:`FilterError` naming the first invalid field of ``f``."""
     for name in ("years", "hours"):

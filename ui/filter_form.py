@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core import codebook, places
-from core.filters import AGE_GROUPS, INVOLVED, VEHICLE_GROUPS, AccidentFilter, FilterError
+from core.filters import AGE_GROUPS, INVOLVED, VEHICLE_GROUPS, AccidentFilter, read_params
+from ui.text import plain
 
 YEAR_RANGE = (2005, 2020)
 _OUTCOME_LABELS = {"all": "Tous les accidents", "severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
@@ -19,13 +20,17 @@ _FILTER_KEYS = {name for name in AccidentFilter.__dataclass_fields__}
 
 
 def filter_from_url() -> AccidentFilter:
-    """The filter carried by the current URL; an invalid link gives a warning and no filter."""
+    """The filter carried by the current URL; what a link gets wrong is set aside with a French warning.
+
+    The link's own text is quoted back escaped (a markdown link or image in it shows as typed).
+    """
     params = {k: st.query_params.get_all(k)[-1] for k in st.query_params.keys() if k in _FILTER_KEYS}
-    try:
-        return AccidentFilter.from_params(params)
-    except (FilterError, TypeError) as error:
-        st.warning(f"Lien de filtre invalide, filtres réinitialisés : {error}")
-        return AccidentFilter()
+    accident_filter, notes = read_params(params, years=YEAR_RANGE)
+    if notes:
+        st.warning("Lien partiellement invalide, le reste des filtres est appliqué :  \n"
+                   + "  \n".join(plain(note) for note in notes), icon=":material/link_off:")
+        write_filter_to_url(accident_filter)  # the link now says what is applied
+    return accident_filter
 
 
 def write_filter_to_url(accident_filter: AccidentFilter) -> None:

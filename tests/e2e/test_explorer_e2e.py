@@ -7,6 +7,7 @@ import io
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow.parquet as pq
 import pytest
@@ -133,3 +134,13 @@ def test_map_popups_are_built_in_the_browser(browser, store_con) -> None:
         assert page.evaluate(f"window.cluster.markers[{index}].style.color") == explore_charts.COLOURS["killed"]
     finally:
         page.close()
+
+
+def test_a_markdown_link_in_the_url_shows_as_text(page, app_url: str) -> None:
+    hostile = "[cliquez ici](https://evil.example) ![x](https://evil.example/i.png)"
+    page.goto(f"{app_url}/explorer?deps={quote(hostile + ',48')}")
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="Départements")
+    alert.wait_for(timeout=60_000)
+    assert "[cliquez ici](https:" in alert.inner_text().replace("\u2060", "")
+    assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
+    page.wait_for_url(re.compile(r"/explorer\?deps=48$"))  # the link now says what is applied
