@@ -60,7 +60,8 @@ def _multiselect(label: str, variable: str, chosen: tuple[int, ...], key: str) -
     return tuple(sorted(picked))
 
 
-def filter_form(key: str, *, container=None, extended: bool = False) -> AccidentFilter:
+def filter_form(key: str, *, container=None, extended: bool = False,
+                default_years: tuple[int, int] | None = None) -> AccidentFilter:
     """Draw the filter form and return the filter in force.
 
     Parameters
@@ -72,8 +73,14 @@ def filter_form(key: str, *, container=None, extended: bool = False) -> Accident
     extended
         Also offer the explorer's filters: collision type, user category,
         vehicle category and age group.
+    default_years
+        The page's own period when the URL carries no years (all years when
+        None); a page with one writes every chosen period, all years included,
+        into the URL.
     """
     current = filter_from_url()
+    if default_years and current.years is None:
+        current = current.with_changes(years=default_years)
     where = container if container is not None else st.sidebar
     with where.form(f"{key}_filters"):
         years = st.slider("Années", *YEAR_RANGE, value=current.years or YEAR_RANGE, key=f"{key}_years")
@@ -131,7 +138,7 @@ def filter_form(key: str, *, container=None, extended: bool = False) -> Accident
     if not submitted:
         return current
     chosen = AccidentFilter(
-        years=None if tuple(years) == YEAR_RANGE else (int(years[0]), int(years[1])),
+        years=None if tuple(years) == YEAR_RANGE and not default_years else (int(years[0]), int(years[1])),
         regions=tuple(regions), deps=tuple(deps), atm=atm, lum=lum, surf=surf, agg=agg, catr=catr,
         col=col, user_categories=user_categories,
         vehicle_groups=tuple(g for g in VEHICLE_GROUPS if g in vehicle_groups),
