@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,19 +29,28 @@ import pyarrow.compute as pc
 from core import codebook
 from core.config import ASSETS_DIR, H3_RESOLUTIONS
 from core.formatting import format_decimal, format_percent
-from core.risk import cell_id_array
+from core.risk import YEARLY_METRICS, cell_id_array
 
 OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
 # Perceptually uniform sequential scale (viridis, 8 classes) and a colour-blind-safe
-# diverging scale centred on 1 for relative risks (ColorBrewer RdBu, 9 classes, reversed).
+# diverging scale centred on 1 for relative risks (ColorBrewer RdYlBu, 9 classes, blue for
+# low): its middle is a pale yellow, seen on the white page, where RdBu's was white.
 VIRIDIS = [(68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161, 135), (74, 194, 109),
            (159, 218, 58), (253, 231, 37)]
-DIVERGING = [(33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
-             (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43)]
+DIVERGING = [(69, 117, 180), (116, 173, 209), (171, 217, 233), (224, 243, 248), (255, 255, 191),
+             (254, 224, 144), (253, 174, 97), (244, 109, 67), (215, 48, 39)]
 RR_BREAKS = [0.5, 0.67, 0.8, 0.91, 1.1, 1.25, 1.5, 2.0]
 MASKED_COLOUR = (150, 150, 150)
+# Outline of the hotspot chosen in the picker: a colour found in neither scale.
+MARKED_COLOUR = (255, 0, 255)
 FILL_ALPHA = 190
 FRANCE_VIEW = (46.6, 2.4, 5.0)
+MIN_COUNT_RANGE = (1, 1000)
+ZOOM_RANGE = (3.0, 18.0)
+# A hotspot is shown with about this many hexagon edges across the map.
+_EDGES_AROUND_CELL = 30
+# Longest piece of a link quoted back in a message.
+_QUOTED_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -48,12 +58,13 @@ class MapOptions:
     """What the map shows besides the filter, carried in the URL with it.
 
     ``resolution`` None means "follow the extent"; ``view`` None means "fit
-    the selected places" (all of France by default).
+    the selected places" (all of France by default); ``marked`` is the H3
+    cell outlined on the map (the hotspot chosen to centre on).
 
     Examples
     --------
     >>> options = MapOptions(metric="relative_risk", condition="rain", view=(48.85, 2.35, 11.0))
-    >>> MapOptions.from_params(options.to_params()) == options
+    >>> MapOptions.read_params(options.to_params()) == (options, [])
     True
     """
 
@@ -63,8 +74,9 @@ class MapOptions:
     min_count: int = 20
     hide_masked: bool = False
     view: tuple[float, float, float] | None = None
+    marked: str | None = None
 
-    PARAMS = ("metric", "cond", "res", "min", "hide", "view")
+    PARAMS = ("metric", "cond", "res", "min", "hide", "view", "mark")
 
     def to_params(self) -> dict[str, str]:
         """URL parameters of the options that differ from the defaults."""
@@ -82,40 +94,114 @@ class MapOptions:
             out["hide"] = "1"
         if self.view is not None:
             out["view"] = ",".join(f"{v:.5g}" if i == 2 else f"{v:.5f}" for i, v in enumerate(self.view))
+        if self.marked:
+            out["mark"] = self.marked
         return out
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> MapOptions:
-        """Options from URL parameters; unknown or malformed values fall back to the defaults."""
+    def read_params(cls, params: Mapping[str, str]) -> tuple[MapOptions, list[str]]:
+        """Options from URL parameters, and a French note for each value set aside or brought within bounds.
+
+        A link never fails: unknown values fall back to the defaults, numbers
+        outside their range are brought back within it. The notes quote the
+        link's text as it came: show them escaped.
+
+        Examples
+        --------
+        >>> options, notes = MapOptions.read_params({"min": "1001", "res": "42"})
+        >>> options.min_count, options.resolution
+        (1000, None)
+        >>> notes[0]
+        'Résolution H3 : « 42 » inconnue (5 à 9), résolution automatique.'
+        """
         from core.risk import CONDITIONS, METRICS
 
-        default = cls()
+        default, notes = cls(), []
         metric = params.get("metric", default.metric)
+        if metric not in METRICS:
+            notes.append(f"Indicateur : {_quoted(metric)} inconnu, « {METRICS[default.metric]} » affiché.")
+            metric = default.metric
         condition = params.get("cond") or None
-        try:
-            resolution = int(params["res"]) if "res" in params else None
-        except ValueError:
-            resolution = None
-        try:
-            min_count = max(1, int(params.get("min", default.min_count)))
-        except ValueError:
-            min_count = default.min_count
-        view = None
-        if params.get("view"):
-            try:
-                latitude, longitude, zoom = (float(v) for v in params["view"].split(","))
-                if -90 <= latitude <= 90 and -180 <= longitude <= 180 and 0 <= zoom <= 20:
-                    view = (latitude, longitude, zoom)
-            except ValueError:
-                view = None
-        return cls(
-            metric=metric if metric in METRICS else default.metric,
-            condition=condition if condition in CONDITIONS else None,
-            resolution=resolution if resolution in H3_RESOLUTIONS else None,
-            min_count=min_count,
-            hide_masked=params.get("hide") == "1",
-            view=view,
-        )
+        if condition is not None and condition not in CONDITIONS:
+            notes.append(f"Conditions : {_quoted(condition)} inconnues, toutes conditions.")
+            condition = None
+        resolution = _read_resolution(params.get("res"), notes)
+        min_count = _read_min_count(params.get("min"), notes)
+        hide = params.get("hide", "0")
+        if hide not in ("0", "1"):
+            notes.append(f"Masquer sous le minimum : {_quoted(hide)} illisible (0 ou 1), non masqué.")
+        view = _read_view(params.get("view"), notes)
+        marked = params.get("mark") or None
+        if marked is not None and not h3.is_valid_cell(marked):
+            notes.append(f"Point chaud : {_quoted(marked)} n'est pas un hexagone H3, ignoré.")
+            marked = None
+        return cls(metric=metric, condition=condition, resolution=resolution, min_count=min_count,
+                   hide_masked=hide == "1", view=view, marked=marked), notes
+
+
+def _quoted(text: str) -> str:
+    return "« " + (text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…") + " »"
+
+
+def _read_resolution(text: str | None, notes: list[str]) -> int | None:
+    if text is None:
+        return None
+    if text.strip().isdigit() and int(text) in H3_RESOLUTIONS:
+        return int(text)
+    low, high = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
+    notes.append(f"Résolution H3 : {_quoted(text)} inconnue ({low} à {high}), résolution automatique.")
+    return None
+
+
+def _read_min_count(text: str | None, notes: list[str]) -> int:
+    default = MapOptions.min_count
+    if text is None:
+        return default
+    low, high = MIN_COUNT_RANGE
+    try:
+        asked = int(text)
+    except ValueError:
+        notes.append(f"Minimum d'accidents : {_quoted(text)} illisible, {default} retenu.")
+        return default
+    kept = min(max(asked, low), high)
+    if kept != asked:
+        notes.append(f"Minimum d'accidents : {_quoted(text)} hors de {low}–{high}, ramené à {kept}.")
+    return kept
+
+
+def _read_view(text: str | None, notes: list[str]) -> tuple[float, float, float] | None:
+    if not text:
+        return None
+    try:
+        latitude, longitude, zoom = (float(v) for v in text.split(","))
+    except ValueError:
+        notes.append(f"Vue : {_quoted(text)} illisible (latitude,longitude,zoom), vue d'ensemble.")
+        return None
+    low, high = ZOOM_RANGE
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and low <= zoom <= high):
+        notes.append(f"Vue : {_quoted(text)} hors limites (zoom de {low:g} à {high:g}), vue d'ensemble.")
+        return None
+    return latitude, longitude, zoom
+
+
+def view_for_cell(cell: str, *, width_px: int = 1000, height_px: int = 600) -> tuple[float, float, float]:
+    """(latitude, longitude, zoom) centred on an H3 cell, about 30 of its edges across: the cell and its neighbours.
+
+    Examples
+    --------
+    >>> latitude, longitude, zoom = view_for_cell("851fb467fffffff")  # resolution 5, edge ~8.5 km
+    >>> round(zoom, 1)
+    7.7
+    """
+    from core.risk import EDGE_KM
+
+    latitude, longitude = h3.cell_to_latlng(cell)
+    half_km = _EDGES_AROUND_CELL * EDGE_KM[h3.get_resolution(cell)] / 2
+    half_lat = half_km / 111.32
+    half_lon = half_lat / max(np.cos(np.radians(latitude)), 0.1)
+    _, _, zoom = view_for_bbox((longitude - half_lon, latitude - half_lat, longitude + half_lon, latitude + half_lat),
+                               width_px=width_px, height_px=height_px)
+    return latitude, longitude, float(np.clip(zoom, *ZOOM_RANGE))
 
 
 @dataclass(frozen=True)
@@ -136,25 +222,35 @@ class DeckJson:
         return self.tooltip
 
 
-def class_breaks(values: np.ndarray, *, diverging: bool = False, classes: int = len(VIRIDIS)) -> list[float]:
-    """Upper bounds between colour classes: fixed around 1 when ``diverging``, else quantiles.
+def class_breaks(values: np.ndarray, *, diverging: bool = False, classes: int = len(VIRIDIS),
+                 scale: float = 1.0) -> tuple[list[float], int]:
+    """Upper bounds between colour classes, and the decimals to write them with (of ``value * scale``).
 
-    Quantile breaks give each colour about as many hexagons; repeated
-    quantiles (many cells with the same small count) are merged.
+    Fixed around 1 when ``diverging`` (2 decimals); else quantiles, so that
+    each colour holds about as many hexagons, rounded to the decimals their
+    spacing needs (0.0667 apart: 2 decimals), equal bounds merged. The
+    classes use the rounded bounds, so that the legend says exactly what each
+    colour holds and never shows "0,1 – 0,1".
 
     Examples
     --------
     >>> class_breaks(np.arange(1, 101, dtype=float), classes=4)
-    [25.75, 50.5, 75.25]
+    ([26.0, 50.0, 75.0], 0)
+    >>> class_breaks(np.array([1 / 15] * 30 + [2 / 15] * 20 + [0.2] * 10 + [1.2]))
+    ([0.07, 0.13, 0.2], 2)
     """
     if diverging:
-        return list(RR_BREAKS)
+        return list(RR_BREAKS), 2
     finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
+    finite = finite[np.isfinite(finite)] * scale
     if finite.size == 0:
-        return []
-    quantiles = np.quantile(finite, np.linspace(0, 1, classes + 1)[1:-1])
-    return sorted({float(q) for q in np.round(quantiles, 6)})
+        return [], 0
+    quantiles = np.unique(np.quantile(finite, np.linspace(0, 1, classes + 1)[1:-1]))
+    # The finest step to keep apart: between two bounds, or between 0 and the smallest bound.
+    steps = np.append(np.diff(quantiles), np.abs(quantiles[quantiles != 0]))
+    digits = int(np.clip(-np.floor(np.log10(steps.min())), 0, 3)) if steps.size else 0
+    rounded = np.unique(np.round(quantiles, digits))
+    return [float(b) / scale for b in rounded], digits
 
 
 def classify(values: np.ndarray, breaks: Sequence[float], *, masked: np.ndarray | None = None) -> np.ndarray:
@@ -197,14 +293,19 @@ def legend_entries(breaks: Sequence[float], colours: Sequence[tuple[int, int, in
     return [(_css(colour), label) for colour, label in zip(colours, labels, strict=True)]
 
 
-def legend_html(title: str, entries: Sequence[tuple[str, str]], *, masked_label: str | None = None) -> str:
-    """A compact HTML legend: one swatch and label per class, then the masked class."""
-    items = list(entries) + ([(_css(MASKED_COLOUR), masked_label)] if masked_label else [])
+def legend_html(title: str, entries: Sequence[tuple[str, str]], *, masked_label: str | None = None,
+                marked_label: str | None = None) -> str:
+    """A compact HTML legend: one swatch and label per class, the masked class, then the marked hotspot."""
+    items = [(f"background:{colour}", label) for colour, label in entries]
+    if masked_label:
+        items.append((f"background:{_css(MASKED_COLOUR)}", masked_label))
+    if marked_label:
+        items.append((f"border:3px solid {_css(MARKED_COLOUR)};box-sizing:border-box", marked_label))
     swatches = "".join(
         f'<span style="display:inline-flex;align-items:center;margin-right:0.8em;white-space:nowrap">'
-        f'<span style="width:1em;height:1em;background:{colour};display:inline-block;margin-right:0.3em;'
-        f'border:1px solid #888"></span>{_escape(label)}</span>'
-        for colour, label in items
+        f'<span style="width:1em;height:1em;border:1px solid #888;display:inline-block;margin-right:0.3em;'
+        f'{style}"></span>{_escape(label)}</span>'
+        for style, label in items
     )
     return (f'<div data-testid="risk-legend" role="figure" aria-label="Légende"><b>{_escape(title)}</b><br>'
             f'{swatches}</div>')
@@ -244,15 +345,22 @@ def _label_css(prefix: str, variable: str) -> str:
     return "".join(f'.{prefix}{code}::after{{content:"{_css_string(text)}"}}' for code, text in labels.items())
 
 
-def hex_tooltip(*, metric: str, metric_label: str, min_count: int, n_years: int) -> dict[str, str]:
-    """Tooltip of the hexagon layer: row fields by position, weather and light labels through CSS."""
+def hex_tooltip(*, metric: str, metric_label: str, min_count: int) -> dict[str, str]:
+    """Tooltip of the hexagon layer: row fields by position, weather and light labels through CSS.
+
+    Row fields: 2 accidents, 3 severe, 4 rate text, 5 weather, 6 light, 7
+    the per-year value or the relative-risk text; 1 is the colour class, -1
+    for a masked cell, whose reason follows the figure it concerns.
+    """
+    yearly = metric in YEARLY_METRICS
+    reason = "aucune année assez géolocalisée" if yearly else f"trop peu d'accidents (moins de {min_count})"
     style = (f"<style>{_label_css('gw', 'atm')}{_label_css('gl', 'lum')}"
-             f'.gm-1::after{{content:"trop peu d\'accidents (moins de {min_count})"}}</style>')
-    years = f"{n_years} an" + ("s" if n_years > 1 else "")
-    html = (
-        f"{style}<b>{{2}}</b> accidents, dont <b>{{3}}</b> graves (tué ou hospitalisé), sur {years}<br>"
-        f"Taux de gravité lissé [IC 95 %] : {{4}}<span class=\"gm{{1}}\"></span><br>"
-    )
+             f'.gm-1::after{{content:" – {reason}"}}</style>')
+    note = '<span class="gm{1}"></span>'
+    html = f"{style}<b>{{2}}</b> accidents géolocalisés, dont <b>{{3}}</b> graves (tué ou hospitalisé)<br>"
+    if yearly:
+        html += f"{_escape(metric_label)}, corrigé de la géolocalisation : {{7}}{note}<br>"
+    html += f"Taux de gravité lissé [IC 95 %] : {{4}}{'' if yearly else note}<br>"
     if metric == "relative_risk":
         html += f"{_escape(metric_label)} [IC 95 %] : {{7}}<br>"
     html += ("Météo la plus fréquente : <span class=\"gw{5}\"></span><br>"
@@ -290,6 +398,25 @@ def hex_layer(colours: Sequence[tuple[int, int, int]], *, layer_id: str = "hexag
         "filled": True,
         "pickable": True,
         "highPrecision": False,
+    }
+
+
+def marked_layer(cell: str) -> dict:
+    """The outline of one H3 cell (the hotspot centred on), drawn above everything, not pickable."""
+    return {
+        "@@type": "H3HexagonLayer",
+        "id": "point-chaud",
+        "data": [[cell]],
+        "getHexagon": "@@=this[0]",
+        "extruded": False,
+        "filled": False,
+        "stroked": True,
+        "getLineColor": [*MARKED_COLOUR, 255],
+        "lineWidthUnits": "pixels",
+        "getLineWidth": 4,
+        "lineWidthMinPixels": 4,
+        "highPrecision": True,
+        "pickable": False,
     }
 
 
@@ -458,37 +585,48 @@ def _texts(values: np.ndarray, lows: np.ndarray | None, highs: np.ndarray | None
     return out
 
 
-def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int, n_years: int,
-              view: tuple[float, float, float], hide_masked: bool = False,
-              outlines: dict | None = None) -> tuple[DeckJson, str]:
-    """The deck (hexagons, outlines) and its HTML legend for scored hexagons (:func:`core.risk.score_hexes`)."""
+def _per_year_texts(values: np.ndarray) -> pa.StringArray:
+    """"12,3" per row (one decimal, "12" for 12.0), "–" where NaN; by Arrow, without a Python loop."""
+    text = pc.cast(pc.round(pa.array(values, from_pandas=True), 1), pa.string())
+    return pc.fill_null(pc.replace_substring(text, ".", ","), "–")
+
+
+def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int,
+              view: tuple[float, float, float], hide_masked: bool = False, outlines: dict | None = None,
+              marked: str | None = None) -> tuple[DeckJson, str]:
+    """The deck (hexagons, outlines, the marked hotspot) and its HTML legend for :func:`core.risk.score_hexes`."""
     shown = scored[~scored["masked"]] if hide_masked else scored
     diverging = metric == "relative_risk"
     masked = shown["masked"].to_numpy()
     values = shown["value"].to_numpy(dtype=float)
-    breaks = class_breaks(values[~masked], diverging=diverging)
+    scale = 100 if metric == "severity_rate" else 1
+    breaks, digits = class_breaks(values[~masked], diverging=diverging, scale=scale)
     colours = palette_for(breaks, diverging=diverging)
     classes = classify(values, breaks, masked=masked)
     rate_text = _texts(shown["rate"].to_numpy(dtype=float), shown["rate_low"].to_numpy(dtype=float),
                        shown["rate_high"].to_numpy(dtype=float), scale=100, digits=1, unit=" %")
     columns = [cell_id_array(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
                shown["severe"].to_numpy(), rate_text, shown["atm_mode"].to_numpy(), shown["lum_mode"].to_numpy()]
+    if metric in YEARLY_METRICS:
+        columns.append(_per_year_texts(values))
     if diverging:
         columns.append(_texts(shown["rr"].to_numpy(dtype=float), shown["rr_low"].to_numpy(dtype=float),
                               shown["rr_high"].to_numpy(dtype=float), scale=1, digits=2, unit=""))
     layers = [hex_layer(colours)]
     if outlines is not None:
         layers.append(outline_layer(outlines))
-    tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count, n_years=n_years)
+    if marked:
+        layers.append(marked_layer(marked))
+    tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count)
     if metric == "severity_rate":
-        number_format = lambda v: format_percent(v)  # noqa: E731
-    elif diverging:
-        number_format = lambda v: format_decimal(v, 2)  # noqa: E731
+        number_format = lambda v: format_percent(v, digits)  # noqa: E731
     else:
-        number_format = lambda v: format_decimal(v, 1)  # noqa: E731
+        number_format = lambda v: format_decimal(v, digits)  # noqa: E731
     masked_label = None
-    if metric in ("severity_rate", "relative_risk") and not hide_masked:
+    if metric in YEARLY_METRICS and masked.any():
+        masked_label = "aucune année assez géolocalisée"
+    elif metric not in YEARLY_METRICS and not hide_masked:
         masked_label = f"moins de {min_count} accidents"
     legend = legend_html(metric_label, legend_entries(breaks, colours, number_format=number_format),
-                         masked_label=masked_label)
+                         masked_label=masked_label, marked_label="point chaud choisi" if marked else None)
     return deck_json(layers, view=view, tooltip=tooltip, hex_rows=rows_json(columns)), legend

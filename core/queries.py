@@ -91,3 +91,30 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     finally:
         cursor.close()
     return {"accidents": accidents, "users": users, "vehicles": vehicles, "first_year": first, "last_year": last}
+
+
+def location_strata(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Accidents and located accidents (with an H3 cell) per department, year, built-up area and severity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dep``, ``year``, ``agg`` (-1 when unknown), ``severe``, ``accidents``,
+        ``located``; sorted by the four keys.
+
+    Examples
+    --------
+    >>> strata = location_strata(con)
+    >>> nord_2015 = strata[(strata["dep"] == "59") & (strata["year"] == 2015)]
+    >>> int(nord_2015["accidents"].sum()), int(nord_2015["located"].sum())
+    (1321, 430)
+    """
+    cursor = con.cursor()
+    try:
+        return cursor.execute(
+            "SELECT dep, year, CAST(coalesce(agg, -1) AS TINYINT) AS agg, coalesce(severe, false) AS severe, "
+            "count(*) AS accidents, count(h3_5) AS located FROM accidents "
+            "WHERE dep IS NOT NULL AND year IS NOT NULL GROUP BY ALL ORDER BY ALL"
+        ).fetch_df()
+    finally:
+        cursor.close()

@@ -13,9 +13,11 @@ vehicles, or any field added later) is evaluated by DuckDB on ``acc_id``, so a
 new filter can never be silently ignored.
 
 Scoring is empirical Bayes: the severity rate of a cell is shrunk toward the
-rate of the area around it (its H3 parent two levels up, itself shrunk toward
-its own parent, up to the rate of the whole selection), with a beta-binomial
-prior whose strength is estimated from the spread of the cells' rates.
+rate of the area around it (the other cells of its H3 parent two levels up,
+themselves shrunk toward their own surroundings, up to the rate of the whole
+selection), with a beta-binomial prior whose strength is estimated from the
+spread of the cells' rates. Per-year figures weigh each located accident by
+what it stands for in its department and year (:mod:`core.coverage`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import special
 
-from core import codebook
+from core import codebook, queries
 from core.config import H3_RESOLUTIONS
+from core.coverage import LocationCoverage, location_coverage
 from core.filters import CODE_FIELDS, AccidentFilter
 
 MIN_RESOLUTION, MAX_RESOLUTION = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
@@ -52,6 +55,8 @@ _NATIVE_FIELDS = frozenset(
 _INVOLVED_COLUMN = {"pedestrian": "has_pedestrian", "bicycle": "has_bicycle",
                     "two_wheeler": "has_two_wheeler", "hgv": "has_hgv"}
 _DEFAULT_FILTER = AccidentFilter()
+# Outcome filters whose accidents are all severe, with the filter form's labels.
+_SEVERE_OUTCOMES = {"severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ METRICS = {
     "severity_rate": "Taux de gravité (lissé)",
     "relative_risk": "Risque relatif de la condition",
 }
+#: Metrics averaged per year (:mod:`core.coverage`), the others being shares among a cell's accidents.
+YEARLY_METRICS = ("accidents_per_year", "severe_per_year")
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,14 +93,16 @@ class HexFacts:
 
     ``columns`` holds the filter columns (codes as uint8 with 255 for unknown),
     ``dep_names`` the department codes that ``columns["dep"]`` numbers (-1 =
-    unknown), ``cells[r]`` the sorted distinct H3 cells of resolution ``r`` and
-    ``cell_index[r]`` each accident's position in ``cells[r]``.
+    unknown), ``cells[r]`` the sorted distinct H3 cells of resolution ``r``,
+    ``cell_index[r]`` each accident's position in ``cells[r]`` and
+    ``coverage`` what each accident stands for in the per-year figures.
     """
 
     columns: dict[str, np.ndarray]
     dep_names: np.ndarray
     cells: dict[int, np.ndarray]
     cell_index: dict[int, np.ndarray]
+    coverage: LocationCoverage
 
     @property
     def size(self) -> int:
@@ -103,7 +112,7 @@ class HexFacts:
 def load_facts(con: duckdb.DuckDBPyConnection) -> HexFacts:
     """Load the located accidents (those with an H3 cell) into :class:`HexFacts`.
 
-    About 0.5 s and 30 MB for the 433,000 located accidents of 2005-2020; the
+    About 0.7 s and 35 MB for the 433,000 located accidents of 2005-2020; the
     page keeps one copy per server.
     """
     code_columns = sorted(set(CODE_FIELDS.values()))
@@ -138,7 +147,11 @@ def load_facts(con: duckdb.DuckDBPyConnection) -> HexFacts:
         cell_index[resolution] = inverse.astype(np.int32)
     for array in [*columns.values(), *all_cells.values(), *cell_index.values()]:
         array.flags.writeable = False
-    return HexFacts(columns, np.asarray(dep_names, dtype=object), all_cells, cell_index)
+    dep_names = np.asarray(dep_names, dtype=object)
+    keys = pd.DataFrame({"dep": np.append(dep_names, None)[columns["dep"]], "year": columns["year"],
+                         "agg": np.where(columns["agg"] == _UNKNOWN, -1, columns["agg"]), "severe": columns["severe"]})
+    coverage = location_coverage(queries.location_strata(con), keys, dep_names)
+    return HexFacts(columns, dep_names, all_cells, cell_index, coverage)
 
 
 def _lookup(values: tuple[int, ...] | range | list[int]) -> np.ndarray:
@@ -246,7 +259,8 @@ def count_cells(facts: HexFacts, mask: np.ndarray, resolution: int) -> int:
 
 
 def aggregate_hexes(
-    facts: HexFacts, mask: np.ndarray, resolution: int, *, condition: str | None = None
+    facts: HexFacts, mask: np.ndarray, resolution: int, *, condition: str | None = None,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Counts per H3 cell of the accidents selected by ``mask``.
 
@@ -261,6 +275,10 @@ def aggregate_hexes(
         H3 resolution, 5 to 9.
     condition
         Key of :data:`CONDITIONS` whose accidents are also counted.
+    weights
+        Each located accident's part in the per-year figures
+        (:meth:`core.coverage.LocationCoverage.yearly_weights`); without them
+        the per-year columns are left out.
 
     Returns
     -------
@@ -270,7 +288,9 @@ def aggregate_hexes(
         and ``cond_known`` (accidents under the condition, and with the
         condition's variable known; 0 without condition), ``atm_mode`` and
         ``lum_mode`` (most frequent known code, lowest on a tie, 0 when none
-        is known).
+        is known); with ``weights``, also ``per_year`` and
+        ``severe_per_year`` (sums of the weights) and ``counted`` (accidents
+        of a counted department-year, weight above 0).
     """
     if resolution not in H3_RESOLUTIONS:
         raise ValueError(f"resolution {resolution} not in {H3_RESOLUTIONS}")
@@ -299,6 +319,11 @@ def aggregate_hexes(
     }
     for column in ("atm", "lum"):
         out[f"{column}_mode"] = _modes(local16 + cols[f"{column}_slot"][rows], size)
+    if weights is not None:
+        local, weight = position[index], weights[rows]
+        out["per_year"] = np.bincount(local, weights=weight, minlength=size)
+        out["severe_per_year"] = np.bincount(local, weights=weight * cols["severe"][rows], minlength=size)
+        out["counted"] = np.bincount(local[weight > 0], minlength=size)
     return pd.DataFrame(out)
 
 
@@ -327,17 +352,27 @@ def _modes(keys: np.ndarray, size: int) -> np.ndarray:
     return best.astype(np.uint8)
 
 
-def aggregate_capped(
-    facts: HexFacts, mask: np.ndarray, resolution: int, *, condition: str | None = None, cap: int = MAX_HEXES
-) -> tuple[pd.DataFrame, int]:
-    """:func:`aggregate_hexes` at ``resolution`` or, if that gives more than ``cap`` cells, coarser.
+def cell_totals(facts: HexFacts, mask: np.ndarray, resolution: int) -> pd.DataFrame:
+    """Accidents and severe accidents per cell of ``resolution`` (``cell``, ``accidents``, ``severe``), sorted.
 
-    Returns the table and the resolution used (lower than asked when coarsened).
+    The light part of :func:`aggregate_hexes`, for the priors of a zoomed map:
+    they are fitted on the whole selection, not only on the cells shown.
     """
+    index = facts.cell_index[resolution][mask]
+    size = len(facts.cells[resolution])
+    accidents = np.bincount(index, minlength=size)
+    severe = np.bincount(index, weights=facts.columns["severe"][mask], minlength=size)
+    present = np.flatnonzero(accidents)
+    return pd.DataFrame({"cell": facts.cells[resolution][present], "accidents": accidents[present],
+                         "severe": severe[present].astype(np.int64)})
+
+
+def capped_resolution(facts: HexFacts, mask: np.ndarray, resolution: int, *, cap: int = MAX_HEXES) -> int:
+    """``resolution``, or coarser until the masked accidents fall in at most ``cap`` cells."""
     used = resolution
     while used > MIN_RESOLUTION and count_cells(facts, mask, used) > cap:
         used -= 1
-    return aggregate_hexes(facts, mask, used, condition=condition), used
+    return used
 
 
 # --------------------------------------------------------------------------- #
@@ -431,43 +466,37 @@ def fit_prior_strength(accidents: np.ndarray, severe: np.ndarray, prior_mean: np
     return 1 / rho - 1
 
 
-def shrink_rates(
-    accidents: np.ndarray, severe: np.ndarray, prior_mean: np.ndarray, *, strength: float | None = None
-) -> tuple[np.ndarray, float]:
-    """Empirical-Bayes severity rates (posterior means) and the prior strength used.
+def rate_posterior(
+    accidents: np.ndarray, severe: np.ndarray, prior_mean: np.ndarray, strength: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters (alpha, beta) of each cell's posterior Beta for its severity rate.
 
-    Each cell's rate gets the prior Beta(k m, k (1 - m)), k = ``strength``
-    (fitted by :func:`fit_prior_strength` when None), m = ``prior_mean``; its
-    posterior mean is (s + k m) / (n + k).
+    The prior is Beta(k m, k (1 - m)), k = ``strength``, m = ``prior_mean``;
+    with s severe accidents of n the posterior is Beta(s + k m, n - s + k (1 - m)),
+    of mean (s + k m) / (n + k): a cell of many accidents keeps its own rate and
+    a narrow interval, a cell of few is pulled toward its surroundings.
 
     Examples
     --------
-    >>> rate, k = shrink_rates(np.array([4]), np.array([2]), np.array([0.1]), strength=16)
-    >>> round(float(rate[0]), 3), k
-    (0.18, 16)
+    >>> alpha, beta = rate_posterior(np.array([4]), np.array([2]), np.array([0.1]), 16)
+    >>> round(float(alpha[0]), 2), round(float(beta[0]), 2), round(float(alpha[0] / (alpha[0] + beta[0])), 3)
+    (3.6, 16.4, 0.18)
     """
     n = np.asarray(accidents, dtype=float)
     s = np.asarray(severe, dtype=float)
     m = np.clip(np.asarray(prior_mean, dtype=float), 1e-6, 1 - 1e-6)
-    k = fit_prior_strength(n, s, m) if strength is None else strength
-    return (s + k * m) / (n + k), k
+    return s + strength * m, n - s + strength * (1 - m)
 
 
-def rate_interval(
-    accidents: np.ndarray, severe: np.ndarray, prior_mean: np.ndarray, strength: float, *, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed credible interval of the posterior Beta(s + k m, n - s + k (1 - m)).
+def beta_interval(alpha: np.ndarray, beta: np.ndarray, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed interval of Beta(alpha, beta) holding ``level`` of its mass.
 
     Examples
     --------
-    >>> low, high = rate_interval(np.array([4]), np.array([2]), np.array([0.1]), 16)
+    >>> low, high = beta_interval(np.array([3.6]), np.array([16.4]))
     >>> bool(low[0] < 0.18 < high[0])
     True
     """
-    n = np.asarray(accidents, dtype=float)
-    s = np.asarray(severe, dtype=float)
-    m = np.clip(np.asarray(prior_mean, dtype=float), 1e-6, 1 - 1e-6)
-    alpha, beta = s + strength * m, n - s + strength * (1 - m)
     tail = (1 - level) / 2
     return special.betaincinv(alpha, beta, tail), special.betaincinv(alpha, beta, 1 - tail)
 
@@ -475,21 +504,44 @@ def rate_interval(
 def surrounding_rates(
     cells: np.ndarray, accidents: np.ndarray, severe: np.ndarray, resolution: int, *, overall_rate: float
 ) -> np.ndarray:
-    """Rate of the area around each cell: its parent two levels up (at least res 5), shrunk in turn.
+    """Rate of the area around each cell, the cell itself left out.
 
-    Cells of resolution 5 get ``overall_rate`` (the rate of the selection).
-    A parent's rate is its children's pooled counts shrunk toward its own
-    surroundings, so a rural area with few accidents still gets a stable prior.
+    The other cells of its parent two levels up (at least res 5) are pooled
+    and shrunk toward the parent's own surroundings, computed the same way;
+    cells of resolution 5 get ``overall_rate`` (the rate of the selection).
+
+    Notes
+    -----
+    The cell's own accidents must stay out of its prior. When they were in,
+    at resolutions 8-9, where most cells hold one or two accidents, each
+    prior followed its cell, the cells' rates looked less spread than chance
+    alone allows, the fitted prior strength reached its ceiling (9,999
+    pseudo-accidents) and every cell showed its surroundings' rate with a
+    +/- 1 point interval, whatever its own size.
+
+    Examples
+    --------
+    Two cells of one parent, 9 and 2 severe accidents of 10: each prior
+    follows the other cell, not its own.
+
+    >>> import h3
+    >>> cells = np.array([h3.str_to_int(c) for c in ("871fb4662ffffff", "871fb4663ffffff")], dtype=np.uint64)
+    >>> prior = surrounding_rates(cells, np.array([10, 10]), np.array([9, 2]), 7, overall_rate=0.3)
+    >>> bool(prior[0] < prior[1])
+    True
     """
     if resolution <= MIN_RESOLUTION:
         return np.full(len(cells), overall_rate, dtype=float)
+    n = np.asarray(accidents, dtype=float)
+    s = np.asarray(severe, dtype=float)
     parent_res = max(MIN_RESOLUTION, resolution - 2)
     parents, inverse = np.unique(cells_to_parents(cells, parent_res), return_inverse=True)
-    parent_n = np.bincount(inverse, weights=accidents)
-    parent_s = np.bincount(inverse, weights=severe)
+    parent_n = np.bincount(inverse, weights=n)
+    parent_s = np.bincount(inverse, weights=s)
     parent_prior = surrounding_rates(parents, parent_n, parent_s, parent_res, overall_rate=overall_rate)
-    parent_rate, _ = shrink_rates(parent_n, parent_s, parent_prior)
-    return parent_rate[inverse]
+    strength = fit_prior_strength(parent_n, parent_s, parent_prior)
+    others_n, others_s = parent_n[inverse] - n, parent_s[inverse] - s
+    return (others_s + strength * parent_prior[inverse]) / (others_n + strength)
 
 
 def share_interval(hits: np.ndarray, total: np.ndarray, *, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
@@ -533,70 +585,62 @@ def relative_risk(
     return share / national_share, low / national_share, high / national_share
 
 
-def years_covered(facts: HexFacts, accident_filter: AccidentFilter) -> int:
-    """Years of the filter's range (whole store by default) that hold located accidents.
-
-    2009 has none, so it does not dilute the yearly averages.
-    """
-    present = np.unique(facts.columns["year"])
-    if accident_filter.years:
-        first, last = accident_filter.years
-        present = present[(present >= first) & (present <= last)]
-    return max(len(present), 1)
-
-
 def score_hexes(
-    counts: pd.DataFrame, *, resolution: int, metric: str, min_count: int, n_years: int,
-    national_share: float | None = None,
+    counts: pd.DataFrame, *, resolution: int, metric: str, min_count: int, national_share: float | None = None,
+    context: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Add the rates, intervals and the mapped ``value`` to :func:`aggregate_hexes` counts.
 
     Parameters
     ----------
     counts
-        Output of :func:`aggregate_hexes`.
+        Output of :func:`aggregate_hexes`, with the per-year columns for the
+        per-year metrics.
     resolution
         Resolution of ``counts`` (for the surrounding rates).
     metric
         Key of :data:`METRICS`.
     min_count
         Cells with fewer accidents (fewer with the condition's variable known,
-        for the relative risk) get no rate: ``masked`` is True and the rate
-        columns are NaN.
-    n_years
-        Years the counts span (:func:`years_covered`), for the yearly metrics.
+        for the relative risk) get no rate: ``rate`` and its interval are NaN,
+        and ``masked`` is True for the rate metrics.
     national_share
         Share of all located accidents of the filter, France-wide, under the
         condition; required for ``relative_risk``.
+    context
+        Every cell of the selection at this resolution (:func:`cell_totals`),
+        to fit the priors on when ``counts`` holds only the cells shown; by
+        default ``counts`` itself.
 
     Returns
     -------
     pandas.DataFrame
-        ``counts`` plus ``per_year``, ``severe_per_year``, ``rate``,
-        ``rate_low``, ``rate_high``, ``rr``, ``rr_low``, ``rr_high``,
-        ``masked`` and ``value`` (the metric; NaN where masked).
+        ``counts`` plus ``rate``, ``rate_low``, ``rate_high`` (posterior mean
+        and 95 % interval), ``rate_alpha``, ``rate_beta`` (the posterior Beta,
+        for every cell), ``rr``, ``rr_low``, ``rr_high``, ``masked`` and
+        ``value`` (the metric; NaN where masked). For the per-year metrics,
+        ``masked`` marks the cells without an accident of a counted
+        department-year (:mod:`core.coverage`).
     """
     if metric not in METRICS:
         raise ValueError(f"metric {metric!r}: choose among {', '.join(METRICS)}")
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
+    yearly = metric in YEARLY_METRICS
+    if yearly and "per_year" not in counts:
+        raise ValueError(f"{metric} needs counts aggregated with weights")
     out = counts.copy()
     n = out["accidents"].to_numpy(dtype=float)
     s = out["severe"].to_numpy(dtype=float)
-    out["per_year"] = n / n_years
-    out["severe_per_year"] = s / n_years
     too_few = n < min_count
-    overall = float(s.sum() / n.sum()) if n.sum() else 0.0
-    rate = low = high = np.full(len(out), np.nan)
+    alpha = beta = np.full(len(out), np.nan)
     if len(out):
-        prior = surrounding_rates(out["cell"].to_numpy(), n, s, resolution, overall_rate=overall)
-        rate, strength = shrink_rates(n, s, prior)
-        enough = ~too_few
-        low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
-        low[enough], high[enough] = rate_interval(n[enough], s[enough], prior[enough], strength)
-    out["rate"] = np.where(too_few, np.nan, rate)
-    out["rate_low"] = low
-    out["rate_high"] = high
+        alpha, beta = rate_posterior(n, s, *_fitted_priors(out if context is None else context, out, resolution))
+    low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    low[~too_few], high[~too_few] = beta_interval(alpha[~too_few], beta[~too_few])
+    out["rate"] = np.where(too_few, np.nan, alpha / (alpha + beta))
+    out["rate_low"], out["rate_high"] = low, high
+    out["rate_alpha"], out["rate_beta"] = alpha, beta
     rr = rr_low = rr_high = np.full(len(out), np.nan)
     if metric == "relative_risk":
         if national_share is None:
@@ -607,13 +651,25 @@ def score_hexes(
     out["rr"] = np.where(too_few, np.nan, rr)
     out["rr_low"] = np.where(too_few, np.nan, rr_low)
     out["rr_high"] = np.where(too_few, np.nan, rr_high)
-    if metric in ("severity_rate", "relative_risk"):
+    if yearly:
+        out["masked"] = out["counted"].to_numpy() == 0
+        column = "per_year" if metric == "accidents_per_year" else "severe_per_year"
+        out["value"] = np.where(out["masked"], np.nan, out[column])
+    else:
         out["masked"] = too_few
         out["value"] = out["rate"] if metric == "severity_rate" else out["rr"]
-    else:
-        out["masked"] = False
-        out["value"] = out["per_year"] if metric == "accidents_per_year" else out["severe_per_year"]
     return out
+
+
+def _fitted_priors(context: pd.DataFrame, counts: pd.DataFrame, resolution: int) -> tuple[np.ndarray, float]:
+    """Prior means of the ``counts`` cells and the prior strength, both fitted on the ``context`` cells."""
+    cells = context["cell"].to_numpy()
+    n = context["accidents"].to_numpy(dtype=float)
+    s = context["severe"].to_numpy(dtype=float)
+    prior = surrounding_rates(cells, n, s, resolution, overall_rate=float(s.sum() / n.sum()))
+    order = np.argsort(cells)
+    position = order[np.searchsorted(cells, counts["cell"].to_numpy(), sorter=order)]
+    return prior[position], fit_prior_strength(n, s, prior)
 
 
 def national_share(facts: HexFacts, accident_filter: AccidentFilter, condition: str,
@@ -655,15 +711,20 @@ def resolution_for_extent(bbox: tuple[float, float, float, float]) -> int:
 
 
 def hotspots(scored: pd.DataFrame, facts: HexFacts, mask: np.ndarray, resolution: int,
-             *, top: int = 20) -> pd.DataFrame:
+             *, metric: str, top: int = 20) -> pd.DataFrame:
     """The ``top`` cells by ``value`` (masked cells left out), with their most frequent department and commune.
 
-    Ties are broken by the number of accidents. Returns ``scored`` columns plus
-    ``dep`` and ``com`` (INSEE codes, None when unknown).
+    For the relative risk, only cells whose 95 % interval lies above 1 (the
+    condition is more frequent there than nationally, beyond chance) are
+    hotspots. Ties are broken by the number of accidents. Returns ``scored``
+    columns plus ``dep`` and ``com`` (INSEE codes, None when unknown).
     """
     # Sorting positions, not the 40,000-row frame: a stable lexsort on (value, accidents), both descending.
     value = scored["value"].to_numpy(dtype=float)
-    candidates = np.flatnonzero(~scored["masked"].to_numpy(dtype=bool) & ~np.isnan(value))
+    eligible = ~scored["masked"].to_numpy(dtype=bool) & ~np.isnan(value)
+    if metric == "relative_risk":
+        eligible &= scored["rr_low"].to_numpy(dtype=float) > 1
+    candidates = np.flatnonzero(eligible)
     order = np.lexsort((-scored["accidents"].to_numpy(dtype=float)[candidates], -value[candidates]))
     best = scored.iloc[candidates[order[:top]]].copy()
     if best.empty:
@@ -700,13 +761,20 @@ def mode_labels(codes: np.ndarray, variable: str) -> list[str]:
 
 @dataclass(frozen=True)
 class HexRisk:
-    """The scored hexagons of one map and how they were obtained."""
+    """The scored hexagons of one map and how they were obtained.
+
+    ``year_span`` gives the fewest and the most years a per-year average
+    spans among the departments shown that have counted years
+    (:mod:`core.coverage`); ``mask`` the
+    accidents counted (the whole selection: a zoomed view keeps the cells it
+    shows, each with all its accidents).
+    """
 
     scored: pd.DataFrame
     resolution: int
     asked_resolution: int
     located: int
-    n_years: int
+    year_span: tuple[int, int]
     national_share: float | None
     mask: np.ndarray
 
@@ -724,9 +792,10 @@ def hex_risk(
 
     For the relative risk, ``condition`` is the condition compared with its
     national share; for the other metrics it restricts the accidents counted
-    (rain vs dry, night vs day). ``extent`` keeps only the accidents inside a
-    box (a zoomed view). The resolution is lowered until at most ``cap``
-    cells remain.
+    (rain vs dry, night vs day). ``extent`` keeps the cells with an accident
+    inside a box (a zoomed view); the cells are counted and scored on the
+    whole selection, so a cell shows the same figures zoomed in or out. The
+    resolution is lowered until at most ``cap`` cells are shown.
 
     Examples
     --------
@@ -747,17 +816,66 @@ def hex_risk(
         share = national_share(facts, accident_filter, condition, con=con)
     elif condition is not None:
         mask &= condition_mask(facts, condition)[0]
+    shown = mask & extent_mask(facts, extent) if extent is not None else mask
+    used = capped_resolution(facts, shown, resolution, cap=cap)
+    context = None
     if extent is not None:
-        mask &= extent_mask(facts, extent)
-    counts, used = aggregate_capped(facts, mask, resolution, condition=condition, cap=cap)
-    n_years = years_covered(facts, accident_filter)
+        context = cell_totals(facts, mask, used)
+        seen = np.zeros(len(facts.cells[used]), dtype=bool)
+        seen[facts.cell_index[used][shown]] = True
+        shown = mask & seen[facts.cell_index[used]]  # the cells seen, each with all its accidents
+    weights = facts.coverage.yearly_weights(facts.columns["dep"], accident_filter.years)
+    counts = aggregate_hexes(facts, shown, used, condition=condition, weights=weights)
+    scoring = {"resolution": used, "min_count": min_count, "context": context}
     if metric == "relative_risk" and share is None:
-        scored = score_hexes(counts, resolution=used, metric="severity_rate", min_count=min_count, n_years=n_years)
+        scored = score_hexes(counts, metric="severity_rate", **scoring)
         scored["masked"], scored["value"] = True, np.nan
     else:
-        scored = score_hexes(counts, resolution=used, metric=metric, min_count=min_count, n_years=n_years,
-                             national_share=share)
-    return HexRisk(scored, used, resolution, located, n_years, share, mask)
+        scored = score_hexes(counts, metric=metric, national_share=share, **scoring)
+    return HexRisk(scored, used, resolution, located, _year_span(facts, shown, accident_filter.years), share, mask)
+
+
+def _year_span(facts: HexFacts, mask: np.ndarray, years: tuple[int, int] | None) -> tuple[int, int]:
+    """Fewest and most counted years among the departments of the masked accidents that have any; (0, 0) if none."""
+    present = np.zeros(len(facts.dep_names) + 1, dtype=bool)
+    present[facts.columns["dep"][mask]] = True
+    counted = facts.coverage.years_counted(years)[present[:-1]]
+    counted = counted[counted > 0]
+    return (int(counted.min()), int(counted.max())) if len(counted) else (0, 0)
+
+
+def meaningless_reason(accident_filter: AccidentFilter, metric: str, condition: str | None) -> str | None:
+    """Why ``metric`` (with ``condition``) can say nothing about this filter's accidents, in one French line.
+
+    None when the map means something. A severity rate among accidents
+    already all severe is 100 % everywhere; the relative risk of a condition
+    the filter already imposes (or excludes) is 1 (or nothing) everywhere.
+
+    Examples
+    --------
+    >>> meaningless_reason(AccidentFilter(atm=(2, 3)), "relative_risk", "rain").split(" : ")[0]
+    'Risque relatif de « Pluie » sans objet'
+    >>> meaningless_reason(AccidentFilter(atm=(2, 4)), "relative_risk", "rain") is None
+    True
+    """
+    if metric == "severity_rate" and accident_filter.outcome in _SEVERE_OUTCOMES:
+        return (f"Taux de gravité sans objet : le filtre Gravité ne garde que les accidents "
+                f"« {_SEVERE_OUTCOMES[accident_filter.outcome]} », le taux vaudrait 100 % partout. "
+                "Choisissez « Tous les accidents » ou un autre indicateur.")
+    if condition is None:
+        return None
+    spec = CONDITIONS[condition]
+    fixed = set(getattr(accident_filter, spec.column))
+    if not fixed or (fixed & set(spec.codes) and fixed - set(spec.codes)):
+        return None
+    imposed = fixed <= set(spec.codes)
+    if metric == "relative_risk":
+        return (f"Risque relatif de « {spec.label} » sans objet : les filtres "
+                + ("ne gardent que des accidents sous cette condition (part de 100 % partout)."
+                   if imposed else "excluent déjà cette condition (aucun accident sous cette condition).")
+                + " Retirez ce filtre ou choisissez une autre condition.")
+    return None if imposed else (f"Aucun accident : les filtres excluent déjà la condition « {spec.label} ». "
+                                 "Retirez ce filtre ou choisissez une autre condition.")
 
 
 # --------------------------------------------------------------------------- #
