@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.server import serve_app
 
@@ -90,3 +91,71 @@ def test_first_deep_link_of_a_fresh_server_lands_on_the_risk_map(page, full_stor
         time.sleep(1)
         assert page.get_by_text("Page not found").count() == 0
         assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _map_pixels(page):
+    """The map as an (height, width, 3) array, from a screenshot of the chart (the WebGL canvas as drawn)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    chart = page.locator("[data-testid='stDeckGlJsonChart']").first
+    return np.asarray(Image.open(io.BytesIO(chart.screenshot())).convert("RGB")).astype(int)
+
+
+def _magenta(pixels):
+    """Where the outline of the marked hotspot is (magenta, a colour of neither scale)."""
+    return (pixels[..., 0] > 200) & (pixels[..., 1] < 90) & (pixels[..., 2] > 200)
+
+
+def _colour_counts(pixels) -> tuple[int, int]:
+    """(pixels of a colour scale, pixels of the marked-hotspot outline); greys, black and white are neither."""
+    magenta = _magenta(pixels)
+    coloured = (pixels.max(axis=-1) - pixels.min(axis=-1) > 40) & ~magenta
+    return int(coloured.sum()), int(magenta.sum())
+
+
+def _choose_first_hotspot(page) -> str:
+    """Pick hotspot #1 in "Centrer la carte sur un point chaud"; its H3 cell.
+
+    The list is opened again if a rerun closed it before it showed.
+    """
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Centrer la carte sur un point chaud")
+    picker.wait_for(timeout=TIMEOUT_MS)
+    first = page.get_by_role("option").filter(has_text="1. ").first
+    for _ in range(5):
+        picker.click()
+        try:
+            first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    cell = first.inner_text().rsplit("(", 1)[1].rstrip(")")
+    first.click()
+    return cell
+
+
+def test_centring_on_hotspot_one_keeps_coloured_cells_and_marks_it(page, app_url: str) -> None:
+    page.goto(f"{app_url}/risk-map")
+    _wait_for_map(page)
+    cell = _choose_first_hotspot(page)
+    page.wait_for_url(f"**mark={cell}**", timeout=TIMEOUT_MS)
+    page.get_by_text(f"Point chaud choisi, entouré en magenta : {cell}").wait_for(timeout=TIMEOUT_MS)
+    _wait_for_map(page)
+    assert "res=5" in page.url  # the hotspot table's resolution, kept with the view
+    deadline = time.monotonic() + 60
+    coloured = magenta = 0
+    while time.monotonic() < deadline and not (coloured > 5000 and magenta > 50):
+        time.sleep(1)
+        pixels = _map_pixels(page)
+        coloured, magenta = _colour_counts(pixels)
+    assert coloured > 5000, f"{coloured} coloured pixels: the map is grey"
+    assert magenta > 50, "the chosen hotspot is not outlined"
+    # The outline is around the centre of the map, where the view puts the chosen cell.
+    height, width = pixels.shape[:2]
+    rows, cols = _magenta(pixels).nonzero()
+    assert abs(rows.mean() - height / 2) < height / 4 and abs(cols.mean() - width / 2) < width / 4
+    table = _hotspot_text(page)
+    assert cell in table and len(table.splitlines()) > 2
+    assert page.locator("[data-testid='stException']").count() == 0
