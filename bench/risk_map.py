@@ -1,4 +1,5 @@
-"""Risk map timings: hexagon aggregation vs naive pandas + h3, and a 40,000-hexagon page rerun vs stock pydeck.
+"""Risk map timings: hexagon aggregation vs naive pandas + h3, and a 40,000-hexagon page rerun vs stock pydeck;
+and the figure behind the per-year method's 70 % threshold (core/coverage.py).
 
 Run: ``.venv/bin/python bench/risk_map.py``. Prints each figure with its target and its
 ratio to the baseline measured in the same run. A script, not a test.
@@ -15,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import h3  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-from core import risk, store  # noqa: E402
+from core import coverage, risk, store  # noqa: E402
 from core.filters import AccidentFilter  # noqa: E402
 
 REPEATS = 41
@@ -151,6 +154,44 @@ def bench_page() -> None:
           f"ratio {stock_payload / payload:.1f}x")
 
 
+SHARE_BINS = [0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001]
+
+
+def bench_location_coverage(con) -> None:
+    """How well the located accidents of a department-year stand for all of them, by its located share.
+
+    Every accident has a commune, located or not: the per-year method (weights by department, year, built-up
+    area and severity) applied to communes instead of hexagons can be checked against their true counts. The
+    baseline is the same estimate where locating is drawn at random with the same stratum shares.
+    """
+    print("\n## Per-year method: error of a commune's estimated accidents (communes with 30+ in a year)")
+    frame = con.execute("SELECT dep, com, year, agg, severe, h3_5 IS NOT NULL AS located FROM accidents").fetch_df()
+    keys = ["dep", "year", "agg", "severe"]
+    stratum = frame.groupby(keys)["located"]
+    total, located = stratum.transform("size"), stratum.transform("sum")
+    frame["weight"] = np.where(frame["located"], total / located.clip(lower=1), 0.0)
+    drawn = np.random.default_rng(0).random(len(frame)) < located / total
+    drawn_count = pd.Series(drawn).groupby([frame[k] for k in keys]).transform("sum").to_numpy()
+    frame["random_weight"] = np.where(drawn, total / np.maximum(drawn_count, 1), 0.0)
+    frame["share"] = frame.groupby(["dep", "year"])["located"].transform("mean")
+    communes = frame.groupby(["dep", "year", "com"]).agg(true=("located", "size"), estimate=("weight", "sum"),
+                                                         random=("random_weight", "sum"), share=("share", "first"))
+    communes = communes[communes["true"] >= 30]
+    communes["bin"] = pd.cut(communes["share"], SHARE_BINS, right=False)
+    for interval, group in communes.groupby("bin", observed=True):
+        error = np.median(np.abs(np.log((group["estimate"] + 0.5) / (group["true"] + 0.5))))
+        chance = np.median(np.abs(np.log((group["random"] + 0.5) / (group["true"] + 0.5))))
+        counted = "counted" if interval.left >= coverage.COVERED_SHARE else "left out"
+        print(f"located {interval.left:4.0%}-{min(interval.right, 1):4.0%} ({counted:8s}): {len(group):5d} "
+              f"commune-years, median error {_ratio_text(error)}, random locating {_ratio_text(chance)}")
+
+
+def _ratio_text(log_error: float) -> str:
+    """A median absolute log error as "x77" when the estimate is off by a factor, else as "17.1 %"."""
+    ratio = float(np.exp(log_error))
+    return f"x{ratio:5.0f}" if ratio >= 2 else f"{ratio - 1:6.1%}"
+
+
 def main() -> None:
     con = store.connect()
     start = time.perf_counter()
@@ -159,6 +200,7 @@ def main() -> None:
     print(f"load_facts: {facts.size} located accidents in {seconds * 1000:.0f} ms (once per server)")
     bench_aggregation(con, facts)
     bench_page()
+    bench_location_coverage(con)
 
 
 if __name__ == "__main__":
