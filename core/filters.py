@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from core import codebook, places
+from core.formatting import format_quoted
 
 OUTCOMES = ("all", "severe", "fatal")
 INVOLVED = ("pedestrian", "bicycle", "two_wheeler", "hgv")
@@ -227,12 +228,7 @@ FIELD_LABELS = {
     "vehicle_groups": "Catégorie de véhicule", "age_groups": "Âge",
 }
 _RANGE_BOUNDS = {"hours": (0, 23)}
-# Longest piece of a link quoted back in a message.
-_QUOTED_CHARS = 60
 
-
-def _quoted(text: str) -> str:
-    return "« " + (text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…") + " »"
 
 
 def _is_valid(name: str, value: object) -> bool:
@@ -248,14 +244,15 @@ def _read_range(name: str, text: str, bounds: tuple[int, int]) -> tuple[tuple[in
     try:
         first, last = (int(v) for v in text.split("-"))
     except ValueError:
-        return None, f"{label} : {_quoted(text)} illisible (attendu : deux nombres, comme 2016-2020), ignoré."
+        return None, f"{label} : {format_quoted(text)} illisible (attendu : deux nombres, comme 2016-2020), ignoré."
     low, high = bounds
     clamped = (min(max(first, low), high), min(max(last, low), high))
     if name == "years":  # hours may wrap midnight (22-4), years may not
         clamped = (min(clamped), max(clamped))
     if clamped == (first, last):
         return clamped, None
-    return clamped, f"{label} : {_quoted(text)} hors de {low}–{high} ou inversé, ramené à {clamped[0]}–{clamped[1]}."
+    kept = f"{clamped[0]}–{clamped[1]}"
+    return clamped, f"{label} : {format_quoted(text)} hors de {low}–{high} ou inversé, ramené à {kept}."
 
 
 def _read_items(name: str, text: str, is_text: bool) -> tuple[tuple, str | None]:
@@ -269,7 +266,7 @@ def _read_items(name: str, text: str, is_text: bool) -> tuple[tuple, str | None]
         (kept if _is_valid(name, (value,)) else dropped).append(value)
     note = None
     if dropped:
-        values = _quoted(", ".join(str(v) for v in dropped))
+        values = format_quoted(", ".join(str(v) for v in dropped))
         plural = "s" if len(dropped) > 1 else ""
         note = f"{FIELD_LABELS[name]} : {values} inconnu{plural}, ignoré{plural}."
     return tuple(dict.fromkeys(kept)), note
@@ -304,7 +301,7 @@ age_groups=())
         elif f.name == "outcome":
             valid = text in OUTCOMES
             value = text if valid else None
-            note = None if valid else f"{FIELD_LABELS[f.name]} : {_quoted(text)} inconnue, ignorée."
+            note = None if valid else f"{FIELD_LABELS[f.name]} : {format_quoted(text)} inconnue, ignorée."
         else:
             value, note = _read_items(f.name, text, is_text=f.type.startswith("tuple[str"))
         if value:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 NARROW_NBSP = "\u202f"
+# Longest piece of a link quoted back in a message.
+QUOTED_CHARS = 60
 
 
 def format_count(value: int | float | None) -> str:
@@ -28,3 +30,14 @@ def format_decimal(value: float | None, digits: int = 1) -> str:
     if value is None or value != value:
         return "–"
     return f"{value:,.{digits}f}".replace(",", NARROW_NBSP).replace(".", ",")
+
+
+def format_quoted(text: str) -> str:
+    """Outside text (a link's value) between French quotes, cut at :data:`QUOTED_CHARS` characters.
+
+    The text is not escaped here: pages escape the whole message (``ui.text.plain``).
+
+    >>> format_quoted("2001-2030")
+    '« 2001-2030 »'
+    """
+    return "« " + (text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "…") + " »"

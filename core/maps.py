@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from core import codebook
 from core.config import ASSETS_DIR, H3_RESOLUTIONS
-from core.formatting import format_decimal, format_percent
+from core.formatting import format_decimal, format_percent, format_quoted
 from core.risk import YEARLY_METRICS, cell_id_array
 
 OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
@@ -49,8 +49,6 @@ MIN_COUNT_RANGE = (1, 1000)
 ZOOM_RANGE = (3.0, 18.0)
 # A hotspot is shown with about this many hexagon edges across the map.
 _EDGES_AROUND_CELL = 30
-# Longest piece of a link quoted back in a message.
-_QUOTED_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -119,28 +117,25 @@ class MapOptions:
         default, notes = cls(), []
         metric = params.get("metric", default.metric)
         if metric not in METRICS:
-            notes.append(f"Indicateur : {_quoted(metric)} inconnu, « {METRICS[default.metric]} » affiché.")
+            notes.append(f"Indicateur : {format_quoted(metric)} inconnu, « {METRICS[default.metric]} » affiché.")
             metric = default.metric
         condition = params.get("cond") or None
         if condition is not None and condition not in CONDITIONS:
-            notes.append(f"Conditions : {_quoted(condition)} inconnues, toutes conditions.")
+            notes.append(f"Conditions : {format_quoted(condition)} inconnues, toutes conditions.")
             condition = None
         resolution = _read_resolution(params.get("res"), notes)
         min_count = _read_min_count(params.get("min"), notes)
         hide = params.get("hide", "0")
         if hide not in ("0", "1"):
-            notes.append(f"Masquer sous le minimum : {_quoted(hide)} illisible (0 ou 1), non masqué.")
+            notes.append(f"Masquer sous le minimum : {format_quoted(hide)} illisible (0 ou 1), non masqué.")
         view = _read_view(params.get("view"), notes)
         marked = params.get("mark") or None
         if marked is not None and not h3.is_valid_cell(marked):
-            notes.append(f"Point chaud : {_quoted(marked)} n'est pas un hexagone H3, ignoré.")
+            notes.append(f"Point chaud : {format_quoted(marked)} n'est pas un hexagone H3, ignoré.")
             marked = None
         return cls(metric=metric, condition=condition, resolution=resolution, min_count=min_count,
                    hide_masked=hide == "1", view=view, marked=marked), notes
 
-
-def _quoted(text: str) -> str:
-    return "« " + (text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…") + " »"
 
 
 def _read_resolution(text: str | None, notes: list[str]) -> int | None:
@@ -149,7 +144,7 @@ def _read_resolution(text: str | None, notes: list[str]) -> int | None:
     if text.strip().isdigit() and int(text) in H3_RESOLUTIONS:
         return int(text)
     low, high = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
-    notes.append(f"Résolution H3 : {_quoted(text)} inconnue ({low} à {high}), résolution automatique.")
+    notes.append(f"Résolution H3 : {format_quoted(text)} inconnue ({low} à {high}), résolution automatique.")
     return None
 
 
@@ -161,11 +156,11 @@ def _read_min_count(text: str | None, notes: list[str]) -> int:
     try:
         asked = int(text)
     except ValueError:
-        notes.append(f"Minimum d'accidents : {_quoted(text)} illisible, {default} retenu.")
+        notes.append(f"Minimum d'accidents : {format_quoted(text)} illisible, {default} retenu.")
         return default
     kept = min(max(asked, low), high)
     if kept != asked:
-        notes.append(f"Minimum d'accidents : {_quoted(text)} hors de {low}–{high}, ramené à {kept}.")
+        notes.append(f"Minimum d'accidents : {format_quoted(text)} hors de {low}–{high}, ramené à {kept}.")
     return kept
 
 
@@ -175,11 +170,11 @@ def _read_view(text: str | None, notes: list[str]) -> tuple[float, float, float]
     try:
         latitude, longitude, zoom = (float(v) for v in text.split(","))
     except ValueError:
-        notes.append(f"Vue : {_quoted(text)} illisible (latitude,longitude,zoom), vue d'ensemble.")
+        notes.append(f"Vue : {format_quoted(text)} illisible (latitude,longitude,zoom), vue d'ensemble.")
         return None
     low, high = ZOOM_RANGE
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and low <= zoom <= high):
-        notes.append(f"Vue : {_quoted(text)} hors limites (zoom de {low:g} à {high:g}), vue d'ensemble.")
+        notes.append(f"Vue : {format_quoted(text)} hors limites (zoom de {low:g} à {high:g}), vue d'ensemble.")
         return None
     return latitude, longitude, zoom
 
