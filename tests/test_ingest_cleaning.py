@@ -5,11 +5,7 @@ Each test damages a copy of the real 2021 excerpt in one known way.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import json
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -17,8 +13,10 @@ import pytest
 
 from core import config
 from core.ingest import download
+from core.ingest.errors import IngestRefused
 from core.ingest.pipeline import Source, run_ingest
 from tests.conftest import EXCERPT_2021
+from tests.https_site import https_site
 
 CARAC = "caracteristiques-2021.csv"
 
@@ -101,28 +99,12 @@ def test_a_failing_run_leaves_the_previous_store_intact(excerpt_copy: Path, tmp_
 
 
 def test_download_fetches_the_catalogue_files(tmp_path: Path) -> None:
-    """--download against a local server that mimics data.gouv.fr's catalogue."""
-    site = tmp_path / "site"
-    files = site / "files"
-    files.mkdir(parents=True)
-    for path in EXCERPT_2021.iterdir():
-        (files / path.name).write_bytes(path.read_bytes())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    catalogue = site / download.CATALOGUE_PATH.strip("/")
-    catalogue.mkdir(parents=True)
-    resources = [{"title": p.name, "url": f"{base}/files/{p.name}"} for p in sorted(files.iterdir())]
-    resources.append({"title": "Description des bases (PDF)", "url": f"{base}/files/none.pdf"})
-    (catalogue / "index.html").write_text(json.dumps({"resources": resources}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        folders = download.download_years([2021], tmp_path / "raw", base_url=base)
-        with pytest.raises(FileNotFoundError, match="2022"):
-            download.download_years([2022], tmp_path / "raw", base_url=base)
-    finally:
-        server.shutdown()
+    """--download against a local HTTPS server that mimics data.gouv.fr's catalogue."""
+    with https_site(tmp_path / "site") as site:
+        site.publish_files(sorted(EXCERPT_2021.iterdir()))
+        folders = download.download_years([2021], tmp_path / "raw", base_url=site.base, context=site.context)
+        with pytest.raises(IngestRefused, match="2022"):
+            download.download_years([2022], tmp_path / "raw", base_url=site.base, context=site.context)
     assert sorted(p.name for p in folders[0].iterdir()) == sorted(p.name for p in EXCERPT_2021.iterdir())
     result = run_ingest([Source("folder", f) for f in folders], tmp_path / "out")
     assert _entry(result.report, "accidents")["kept"] == 20
