@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from core import config
+from core.ingest.errors import IngestRefused
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -23,19 +25,27 @@ def _ingest(args: argparse.Namespace) -> int:
     if not sources:
         sources = [Source.parse("package")]
     with stage_bar(planned_stages(sources), width=42) as progress:
-        result = run_ingest(sources, Path(args.out), progress=progress)
-    totals: dict[str, list[int]] = {}
-    for e in result.report["tables"]:
-        t = totals.setdefault(e["table"], [0, 0, 0])
-        t[0] += e["read"]
-        t[1] += e["kept"]
-        t[2] += e["rejected"]
-    for table, (read, kept, rejected) in totals.items():
-        print(f"{table:>10}: read {read:>9,}  kept {kept:>9,}  rejected {rejected:>7,}")
-    for warning in result.report["warnings"]:
-        print(f"warning: {warning}")
+        result = run_ingest(sources, Path(args.out), replace_years=set(args.replace_year or ()), progress=progress)
+    print(format_ingest_report(result.report))
     print(f"store: {result.store}")
     return 0
+
+
+def format_ingest_report(report: dict) -> str:
+    """Per table: rows read, kept and rejected, each reason of rejection, then the warnings."""
+    totals: dict[str, dict] = {}
+    for entry in report["tables"]:
+        total = totals.setdefault(entry["table"], {"read": 0, "kept": 0, "rejected": 0, "reasons": Counter()})
+        for count in ("read", "kept", "rejected"):
+            total[count] += entry[count]
+        total["reasons"].update(entry["rejected_by_reason"])
+    lines = []
+    for table, total in totals.items():
+        lines.append(f"{table:>10}: read {total['read']:>9,}  kept {total['kept']:>9,}  "
+                     f"rejected {total['rejected']:>7,}")
+        lines += [f"{'':>12}{n:>9,}  {reason}" for reason, n in total["reasons"].most_common()]
+    lines += [f"warning: {warning}" for warning in report["warnings"]]
+    return "\n".join(lines)
 
 
 def _store(args: argparse.Namespace) -> int:
@@ -201,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "files; repeatable, the last source wins for a year (default: package)")
     ingest.add_argument("--download", nargs="+", type=int, metavar="YEAR",
                         help="fetch these years' official files from data.gouv.fr into OUT/raw and ingest them")
+    ingest.add_argument("--replace-year", action="append", type=int, metavar="YEAR",
+                        help="let this year end with fewer than 90 %% of the accidents the existing store or an "
+                             "earlier source has (repeatable); without it such a run is refused")
     ingest.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     ingest.add_argument("--out", default=str(config.DATA_DIR), help="output folder (default: data/)")
     ingest.set_defaults(func=_ingest)
@@ -224,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except IngestRefused as error:
+        print(f"erreur : {error}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

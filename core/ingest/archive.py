@@ -22,7 +22,8 @@ from core.ingest.raw import RAW_ACCIDENT_COLUMNS, RAW_USER_COLUMNS, RAW_VEHICLE_
 
 # Every key a nested dict may carry, read as text (types vary across years:
 # ``secu`` is ``11.0`` in one year and ``11`` in another; ``actp`` can be 'A').
-_USER_KEYS = RAW_USER_COLUMNS[1:]
+# The archive (2005-2020) predates ``id_usager`` (absent from the 2021 files, listed in the 2024 description).
+_USER_KEYS = tuple(c for c in RAW_USER_COLUMNS[1:] if c != "id_usager")
 _VEHICLE_KEYS = RAW_VEHICLE_COLUMNS[1:]
 
 
@@ -121,8 +122,8 @@ def load_archive(con: duckdb.DuckDBPyConnection, csv_paths: list[Path], *, rank:
             [rank, label],
         )
         for table, nested, columns in (
-            ("raw_users", "users_list", RAW_USER_COLUMNS),
-            ("raw_vehicles", "vehicles_list", RAW_VEHICLE_COLUMNS),
+            ("raw_users", "users_list", ("Num_Acc", *_USER_KEYS)),
+            ("raw_vehicles", "vehicles_list", ("Num_Acc", *_VEHICLE_KEYS)),
         ):
             cols = ", ".join(f'"{c}"' for c in columns)
             fields = ", ".join(f'item."{c}"' for c in columns[1:])

@@ -300,15 +300,17 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
     """Build ``users_clean`` and ``vehicles_clean`` from the staged rows.
 
     A row belongs to the accident of the same key *from the same source*; rows
-    whose accident was rejected are rejected with that reason.
+    whose accident was rejected are rejected with that reason, and repeated
+    people and vehicles are rejected by :func:`find_repeats`.
     """
+    find_repeats(con)
     user_codes = {c: _code(c) for c in USER_CODES}
     secu_codes = "(SELECT list(code) FROM codebook_codes WHERE variable = 'secu1')"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE users_clean AS
         SELECT u.src_rank, u.src, coalesce(k.row_year, TRY_CAST(left(key_t, 4) AS INTEGER)) AS row_year,
-            {_ORPHAN_REASON} AS reason,
+            coalesce({_ORPHAN_REASON}, d.reason) AS reason,
             key_t, k.acc_id, veh,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in user_codes.items())},
             CASE WHEN an_nais_i BETWEEN {FIRST_BIRTH_YEAR} AND k.year_an THEN an_nais_i END AS birth_year,
@@ -320,8 +322,8 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
             CASE WHEN k.year_an < 2019 AND secu_i > 0 THEN secu_i END AS secu_pre2019,
             actp
         FROM (
-            SELECT src_rank, src, trim(Num_Acc) AS key_t, TRY_CAST(trim(Num_Acc) AS BIGINT) AS key_id,
-                nullif(trim(num_veh), '') AS veh,
+            SELECT rowid AS stage_order, src_rank, src, trim(Num_Acc) AS key_t,
+                TRY_CAST(trim(Num_Acc) AS BIGINT) AS key_id, nullif(trim(num_veh), '') AS veh,
                 {", ".join(_parse_code(c) for c in USER_CODES)},
                 {_int('an_nais')} AS an_nais_i, {_int('secu')} AS secu_i,
                 {_int('secu1')} AS secu1_i, {_int('secu2')} AS secu2_i, {_int('secu3')} AS secu3_i,
@@ -332,6 +334,7 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         ) u
         LEFT JOIN acc_keys k ON k.src_rank = u.src_rank AND k.acc_id = u.key_id
         LEFT JOIN secu_map m ON m.secu = u.secu_i
+        LEFT JOIN user_repeats d USING (stage_order)
         """
     )
     veh_codes = {c: _code(c) for c in VEHICLE_CODES}
@@ -339,19 +342,81 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE vehicles_clean AS
         SELECT v.src_rank, v.src, coalesce(k.row_year, TRY_CAST(left(key_t, 4) AS INTEGER)) AS row_year,
-            {_ORPHAN_REASON} AS reason,
+            coalesce({_ORPHAN_REASON}, d.reason) AS reason,
             key_t, k.acc_id, veh,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in veh_codes.items() if c != "motor")},
             CASE WHEN k.year_an >= 2019 THEN {veh_codes["motor"][0]} END AS motor,
             k.year_an >= 2019 AND {veh_codes["motor"][1]} AS motor_bad,
             CASE WHEN occutc_i >= 0 THEN occutc_i END AS occutc
         FROM (
-            SELECT src_rank, src, trim(Num_Acc) AS key_t, TRY_CAST(trim(Num_Acc) AS BIGINT) AS key_id,
-                nullif(trim(num_veh), '') AS veh,
+            SELECT rowid AS stage_order, src_rank, src, trim(Num_Acc) AS key_t,
+                TRY_CAST(trim(Num_Acc) AS BIGINT) AS key_id, nullif(trim(num_veh), '') AS veh,
                 {", ".join(_parse_code(c) for c in VEHICLE_CODES)},
                 {_int('occutc')} AS occutc_i
             FROM raw_vehicles
         ) v
         LEFT JOIN acc_keys k ON k.src_rank = v.src_rank AND k.acc_id = v.key_id
+        LEFT JOIN vehicle_repeats d USING (stage_order)
+        """
+    )
+
+
+# The vehicle a row refers to: id_vehicule from 2019 (num_veh repeats there: 53 times in
+# 2019, a pedestrian's vehicle listed as A01 beside the real A01), else num_veh.
+_VEHICLE_REF = "coalesce(nullif(trim(id_vehicule), ''), nullif(trim(num_veh), ''))"
+
+
+def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``user_repeats`` and ``vehicle_repeats``: staged rows that repeat a key, with the reason.
+
+    Within one source and accident, the first staged row is kept and the later
+    ones are rejected: a vehicle listed twice (same vehicle reference), a
+    person whose ``id_usager`` was already listed, a second driver (``catu`` 1)
+    of the same vehicle. Identical passengers or pedestrians are not repeats:
+    the official files hold such rows (passengers of one seat row, for
+    instance) and ONISR's totals count them; a block of people listed twice is
+    caught by the reader (:data:`core.ingest.yearly.REPEATED_PERSON`). Only the
+    few repeated groups are ranked, found by grouping on a hash of the key (a
+    collision only ranks a few more rows), so the archive's 2.4 million people
+    cost one pass.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE user_repeats AS
+        WITH u AS (
+            SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref,
+                   nullif(trim(id_usager), '') AS person_id, {_int('catu')} = 1 AS driver
+            FROM raw_users
+        ),
+        ranked AS (
+            SELECT stage_order, 1 AS priority, 'duplicate id_usager (first kept)' AS reason,
+                   row_number() OVER (PARTITION BY src_rank, key_t, person_id ORDER BY stage_order) AS n
+            FROM u WHERE person_id IS NOT NULL AND hash(src_rank, key_t, person_id) IN (
+                SELECT hash(src_rank, key_t, person_id) FROM u WHERE person_id IS NOT NULL
+                GROUP BY 1 HAVING count(*) > 1)
+            UNION ALL
+            SELECT stage_order, 2, 'second driver for the same vehicle (first kept)',
+                   row_number() OVER (PARTITION BY src_rank, key_t, vehicle_ref ORDER BY stage_order)
+            FROM u WHERE driver AND hash(src_rank, key_t, vehicle_ref) IN (
+                SELECT hash(src_rank, key_t, vehicle_ref) FROM u WHERE driver GROUP BY 1 HAVING count(*) > 1)
+        )
+        SELECT stage_order, arg_min(reason, priority) AS reason FROM ranked WHERE n > 1 GROUP BY stage_order
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE vehicle_repeats AS
+        WITH v AS (
+            SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref
+            FROM raw_vehicles
+        ),
+        ranked AS (
+            SELECT stage_order,
+                   row_number() OVER (PARTITION BY src_rank, key_t, vehicle_ref ORDER BY stage_order) AS n
+            FROM v WHERE hash(src_rank, key_t, vehicle_ref) IN (
+                SELECT hash(src_rank, key_t, vehicle_ref) FROM v GROUP BY 1 HAVING count(*) > 1)
+        )
+        SELECT stage_order, 'duplicate vehicle: same id_vehicule (num_veh before 2019) (first kept)' AS reason
+        FROM ranked WHERE n > 1
         """
     )

