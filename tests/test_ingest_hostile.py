@@ -220,6 +220,35 @@ def test_refusal_comes_before_any_reading(excerpt_copy: Path, tmp_path: Path) ->
     assert not (tmp_path / config.PARQUET_SUBDIR).exists()
 
 
+# --- variants of the official files that must still be read whole -----------------------------------------
+
+@pytest.mark.parametrize("variant", ["CRLF line ends", "byte order mark", "blank lines at the end"])
+def test_harmless_variants_of_the_2019_layout_are_read_whole(excerpt_copy: Path, tmp_path: Path, variant: str) -> None:
+    for path in excerpt_copy.iterdir():
+        data = path.read_bytes()
+        if variant == "CRLF line ends":
+            data = data.replace(b"\n", b"\r\n")
+        elif variant == "byte order mark":
+            data = b"\xef\xbb\xbf" + data
+        else:
+            data += b"\n\n  \n"
+        path.write_bytes(data)
+    report = run_ingest([Source("folder", excerpt_copy)], tmp_path).report
+    for table, n in (("accidents", 20), ("lieux", 20), ("users", 53), ("vehicles", 38)):
+        assert _read_of(report, table) == {"read": n, "kept": n, "rejected": 0, "reasons": {}}
+
+
+def test_tab_separated_pre_2019_files_are_read_whole(tmp_path: Path) -> None:
+    """Some pre-2019 years were published with tabs: the pre-2019 layout takes both separators."""
+    source = tmp_path / "src2013"
+    shutil.copytree(OFFICIAL_2013, source)
+    carac = source / "caracteristiques_2013.csv"
+    header, rows = _read_table(carac, ",", "latin-1")
+    _write_table(carac, header, rows, "\t", "latin-1")
+    report = run_ingest([Source("folder", source)], tmp_path / "out").report
+    assert _read_of(report, "accidents") == {"read": 398, "kept": 398, "rejected": 0, "reasons": {}}
+
+
 # --- a year never shrinks silently --------------------------------------------------------------------------
 
 def _first_accidents(source: Path, n: int) -> None:
