@@ -81,11 +81,8 @@ def parse_lines(
     lines = _numbered_lines(utf8, first_line)
     rejects = [_cause_table([(first_line + index, cause, text) for index, cause, text in undecodable])]
     if CONTROL_BYTES.search(utf8):
-        binary = pc.match_substring_regex(lines.column("text"), _CONTROL_RE2)
-        shown = [repr(text)[1:-1] for text in lines.column("text").filter(binary).to_pylist()]
-        rejects.append(_cause_table(list(zip(lines.column("line").filter(binary).to_pylist(),
-                                             [BINARY] * len(shown), shown, strict=True))))
-        lines = lines.filter(pc.invert(binary))
+        lines, binary = _set_aside_binary(lines)
+        rejects.append(binary)
     lines = lines.append_column("quotes", pc.count_substring(lines.column("text"), '"'))
     odd = pc.equal(pc.bit_wise_and(lines.column("quotes"), 1), 1)
     rejects.append(_set_aside(lines.filter(odd), "unclosed quote"))
@@ -99,15 +96,8 @@ def parse_lines(
     # Lines of neither shape: another separator, else the strict parse, one by one.
     other_shape, other_rejects = _set_aside_other_separators(lines.filter(pc.invert(exact)), n_fields, delimiter)
     rejects += other_rejects
-    slow_lines, slow_fields, slow_rejects = [], [], []
-    for line, text in zip(other_shape.column("line").to_pylist(), other_shape.column("text").to_pylist(), strict=True):
-        fields, cause = split_strict(text, n_fields, delimiter)
-        if cause is None:
-            slow_lines.append(line)
-            slow_fields.append(fields)
-        else:
-            slow_rejects.append((line, cause, text))
-    rejects.append(_cause_table(slow_rejects))
+    slow_lines, slow_fields, slow_rejects = _split_one_by_one(other_shape, n_fields, delimiter)
+    rejects.append(slow_rejects)
     fields = _fields_table(
         pa.chunked_array([*_chunks(lists.filter(good).cast(_LIST_TYPE)), pa.array(slow_fields, _LIST_TYPE)]),
         pa.chunked_array([*_chunks(lines.column("line").filter(good)), pa.array(slow_lines, pa.int64())]),
@@ -122,6 +112,27 @@ def _numbered_lines(utf8: bytes, first_line: int) -> pa.Table:
     texts = _line_array(utf8)
     lines = pa.table({"line": np.arange(first_line, first_line + len(texts), dtype=np.int64), "text": texts})
     return lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0))
+
+
+def _set_aside_binary(lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(lines without control characters, the others as rejects, their text escaped)."""
+    binary = pc.match_substring_regex(lines.column("text"), _CONTROL_RE2)
+    shown = [repr(text)[1:-1] for text in lines.column("text").filter(binary).to_pylist()]
+    numbers = lines.column("line").filter(binary).to_pylist()
+    return lines.filter(pc.invert(binary)), _cause_table([(n, BINARY, t) for n, t in zip(numbers, shown, strict=True)])
+
+
+def _split_one_by_one(lines: pa.Table, n_fields: int, delimiter: str) -> tuple[list[int], list[list[str]], pa.Table]:
+    """(line numbers, fields) of the lines :func:`split_strict` accepts, and the others as rejects."""
+    numbers, fields, rejects = [], [], []
+    for line, text in zip(lines.column("line").to_pylist(), lines.column("text").to_pylist(), strict=True):
+        split, cause = split_strict(text, n_fields, delimiter)
+        if cause is None:
+            numbers.append(line)
+            fields.append(split)
+        else:
+            rejects.append((line, cause, text))
+    return numbers, fields, _cause_table(rejects)
 
 
 def _split_shapes(texts: pa.ChunkedArray, quotes: pa.ChunkedArray, delimiter: str) -> tuple[pa.Array, pa.Array]:
