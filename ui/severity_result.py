@@ -19,6 +19,7 @@ from core.dispatch import bands, intake, nearby, session
 from core.formatting import format_count, format_percent
 from core.model.loading import SeverityModel
 from core.model.predict import predict_one
+from ui.text import plain
 
 ESTIMATES_KEY: Final = "severity_estimates"
 CURRENT_KEY: Final = "severity_current"  # index of the estimate shown; cleared by "Nouvel appel"
@@ -144,7 +145,7 @@ def draw_input_warnings(result: Mapping[str, Any]) -> None:
     """What looks wrong in the call but was scored (a point far from its department, a date in the future...)."""
     warnings = result.get("warnings") or []
     if warnings:
-        st.warning("À vérifier :\n" + "\n".join(f"- {w['reason']}" for w in warnings), icon=":material/rule:")
+        st.warning("À vérifier :\n" + "\n".join(f"- {plain(w['reason'])}" for w in warnings), icon=":material/rule:")
 
 
 def draw_estimate(record: Mapping[str, Any], card: Mapping[str, Any]) -> None:
