@@ -13,7 +13,7 @@ from core.filters import AccidentFilter
 from core.formatting import format_count, format_decimal, format_percent
 from ui import data
 from ui.filter_form import YEAR_RANGE, filter_form
-from ui.text import plain
+from ui.text import warn_link
 
 _CONDITION_OPTIONS = ["", *risk.CONDITIONS]
 _METRIC_HELP = (
@@ -111,7 +111,7 @@ def _reset_view() -> None:
 def _years_text(result: risk.HexRisk) -> str:
     fewest, most = result.year_span
     if most == 0:
-        return "aucune année assez géolocalisée"
+        return coverage.NO_COUNTED_YEAR
     if fewest == most:
         return f"{most} an{'s' if most > 1 else ''}"
     return f"de {fewest} à {most} ans selon le département"
@@ -176,8 +176,7 @@ st.title("Carte des risques")
 accident_filter = filter_form("risk", default_years=coverage.DEFAULT_YEARS)
 url_options, notes = _options_from_url()
 if notes:
-    st.warning("Lien partiellement invalide, le reste de la carte est appliqué :  \n"
-               + "  \n".join(plain(note) for note in notes), icon=":material/link_off:")
+    warn_link(notes, applied="le reste de la carte est appliqué")
 
 controls = st.columns([3, 4, 2, 2, 2])
 metric = controls[0].selectbox("Indicateur", list(risk.METRICS), index=list(risk.METRICS).index(url_options.metric),
@@ -207,11 +206,7 @@ if metric == "relative_risk" and not condition:
 
 reason = risk.meaningless_reason(accident_filter, metric, _condition(options))
 result, view = (None, None) if reason else _hex_risk(accident_filter, options)
-if result is not None and metric == "relative_risk" and result.national_share is None:
-    reason = (f"Aucun accident de la sélection sous la condition « {risk.CONDITIONS[_condition(options)].label} » :"
-              " pas de risque relatif à calculer.")
-if result is not None and result.located == 0:
-    reason = "Aucun accident géolocalisé dans la sélection : élargissez les filtres."
+reason = reason or risk.empty_reason(result, metric, _condition(options))
 if reason:
     st.info(reason, icon=":material/info:")
 else:

@@ -40,6 +40,8 @@ COVERED_SHARE = 0.7
 #: (2017: 85.7 %, 2018: 94.5 %, 2019 and 2020: 100 %), which are also the years with one definition of
 #: "blessé hospitalisé" (it changed in 2018).
 DEFAULT_YEARS = (2018, 2020)
+#: What a place without a counted department-year is said to have, on the map and its legend.
+NO_COUNTED_YEAR = "aucune année assez géolocalisée"
 _STRATUM = ["dep", "year", "agg", "severe"]
 
 

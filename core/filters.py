@@ -15,6 +15,8 @@ from core import codebook, places
 from core.formatting import format_quoted
 
 OUTCOMES = ("all", "severe", "fatal")
+# The filter form's words for each outcome (also quoted by messages about a filter).
+OUTCOME_LABELS = {"all": "Tous les accidents", "severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
 INVOLVED = ("pedestrian", "bicycle", "two_wheeler", "hgv")
 _INVOLVED_COLUMN = {
     "pedestrian": "has_pedestrian",

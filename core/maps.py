@@ -28,7 +28,9 @@ import pyarrow.compute as pc
 
 from core import codebook
 from core.config import ASSETS_DIR, H3_RESOLUTIONS
+from core.coverage import NO_COUNTED_YEAR
 from core.formatting import format_decimal, format_percent, format_quoted
+from core.places import KM_PER_DEGREE
 from core.risk import YEARLY_METRICS, cell_id_array
 
 OUTLINES_FILE = ASSETS_DIR / "departements-carte.geojson"
@@ -137,7 +139,6 @@ class MapOptions:
                    hide_masked=hide == "1", view=view, marked=marked), notes
 
 
-
 def _read_resolution(text: str | None, notes: list[str]) -> int | None:
     if text is None:
         return None
@@ -192,7 +193,7 @@ def view_for_cell(cell: str, *, width_px: int = 1000, height_px: int = 600) -> t
 
     latitude, longitude = h3.cell_to_latlng(cell)
     half_km = _EDGES_AROUND_CELL * EDGE_KM[h3.get_resolution(cell)] / 2
-    half_lat = half_km / 111.32
+    half_lat = half_km / KM_PER_DEGREE
     half_lon = half_lat / max(np.cos(np.radians(latitude)), 0.1)
     _, _, zoom = view_for_bbox((longitude - half_lon, latitude - half_lat, longitude + half_lon, latitude + half_lat),
                                width_px=width_px, height_px=height_px)
@@ -348,7 +349,7 @@ def hex_tooltip(*, metric: str, metric_label: str, min_count: int) -> dict[str, 
     for a masked cell, whose reason follows the figure it concerns.
     """
     yearly = metric in YEARLY_METRICS
-    reason = "aucune année assez géolocalisée" if yearly else f"trop peu d'accidents (moins de {min_count})"
+    reason = NO_COUNTED_YEAR if yearly else f"trop peu d'accidents (moins de {min_count})"
     style = (f"<style>{_label_css('gw', 'atm')}{_label_css('gl', 'lum')}"
              f'.gm-1::after{{content:" – {reason}"}}</style>')
     note = '<span class="gm{1}"></span>'
@@ -619,7 +620,7 @@ def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count
         number_format = lambda v: format_decimal(v, digits)  # noqa: E731
     masked_label = None
     if metric in YEARLY_METRICS and masked.any():
-        masked_label = "aucune année assez géolocalisée"
+        masked_label = NO_COUNTED_YEAR
     elif metric not in YEARLY_METRICS and not hide_masked:
         masked_label = f"moins de {min_count} accidents"
     legend = legend_html(metric_label, legend_entries(breaks, colours, number_format=number_format),

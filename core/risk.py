@@ -37,7 +37,7 @@ from scipy import special
 from core import codebook, queries
 from core.config import H3_RESOLUTIONS
 from core.coverage import LocationCoverage, location_coverage
-from core.filters import CODE_FIELDS, AccidentFilter
+from core.filters import CODE_FIELDS, OUTCOME_LABELS, AccidentFilter
 
 MIN_RESOLUTION, MAX_RESOLUTION = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
 MAX_HEXES = 50_000
@@ -55,8 +55,6 @@ _NATIVE_FIELDS = frozenset(
 _INVOLVED_COLUMN = {"pedestrian": "has_pedestrian", "bicycle": "has_bicycle",
                     "two_wheeler": "has_two_wheeler", "hgv": "has_hgv"}
 _DEFAULT_FILTER = AccidentFilter()
-# Outcome filters whose accidents are all severe, with the filter form's labels.
-_SEVERE_OUTCOMES = {"severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
 
 
 @dataclass(frozen=True)
@@ -844,6 +842,20 @@ def _year_span(facts: HexFacts, mask: np.ndarray, years: tuple[int, int] | None)
     return (int(counted.min()), int(counted.max())) if len(counted) else (0, 0)
 
 
+def empty_reason(result: HexRisk, metric: str, condition: str | None) -> str | None:
+    """Why the map of ``result`` has nothing to show, in one French line; None when it has.
+
+    No located accident in the selection; or, for the relative risk, no
+    accident under ``condition`` (no national share to compare with).
+    """
+    if result.located == 0:
+        return "Aucun accident géolocalisé dans la sélection : élargissez les filtres."
+    if metric == "relative_risk" and result.national_share is None:
+        return (f"Aucun accident de la sélection sous la condition « {CONDITIONS[condition].label} » : "
+                "pas de risque relatif à calculer.")
+    return None
+
+
 def meaningless_reason(accident_filter: AccidentFilter, metric: str, condition: str | None) -> str | None:
     """Why ``metric`` (with ``condition``) can say nothing about this filter's accidents, in one French line.
 
@@ -858,9 +870,9 @@ def meaningless_reason(accident_filter: AccidentFilter, metric: str, condition: 
     >>> meaningless_reason(AccidentFilter(atm=(2, 4)), "relative_risk", "rain") is None
     True
     """
-    if metric == "severity_rate" and accident_filter.outcome in _SEVERE_OUTCOMES:
+    if metric == "severity_rate" and accident_filter.outcome != "all":
         return (f"Taux de gravité sans objet : le filtre Gravité ne garde que les accidents "
-                f"« {_SEVERE_OUTCOMES[accident_filter.outcome]} », le taux vaudrait 100 % partout. "
+                f"« {OUTCOME_LABELS[accident_filter.outcome]} », le taux vaudrait 100 % partout. "
                 "Choisissez « Tous les accidents » ou un autre indicateur.")
     if condition is None:
         return None

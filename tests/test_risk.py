@@ -569,3 +569,13 @@ def test_relative_risk_of_one_is_visible_on_the_white_page() -> None:
     assert max(255 - c for c in on_white) >= 30, on_white  # at least one channel clearly off white
     masked_on_white = [round(c * 110 / 255 + 255 * (1 - 110 / 255)) for c in maps.MASKED_COLOUR]
     assert on_white != masked_on_white
+
+
+def test_an_empty_map_says_why(facts, store_con, located) -> None:
+    assert not (located["year"] == 2009).any()  # the archive's 2009 coordinates are truncated: none located
+    nowhere = risk.hex_risk(facts, AccidentFilter(years=(2009, 2009)), metric="severe_per_year", resolution=6,
+                            con=store_con)
+    assert risk.empty_reason(nowhere, "severe_per_year", None).startswith("Aucun accident géolocalisé")
+    somewhere = risk.hex_risk(facts, AccidentFilter(deps=("59",)), metric="relative_risk", resolution=7,
+                              condition="rain", con=store_con)
+    assert risk.empty_reason(somewhere, "relative_risk", "rain") is None

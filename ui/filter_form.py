@@ -11,11 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core import codebook, places
-from core.filters import AGE_GROUPS, INVOLVED, VEHICLE_GROUPS, AccidentFilter, read_params
-from ui.text import plain
+from core.filters import AGE_GROUPS, INVOLVED, OUTCOME_LABELS, VEHICLE_GROUPS, AccidentFilter, read_params
+from ui.text import warn_link
 
 YEAR_RANGE = (2005, 2020)
-_OUTCOME_LABELS = {"all": "Tous les accidents", "severe": "Tué ou blessé hospitalisé", "fatal": "Mortels"}
 _FILTER_KEYS = {name for name in AccidentFilter.__dataclass_fields__}
 
 
@@ -27,8 +26,7 @@ def filter_from_url() -> AccidentFilter:
     params = {k: st.query_params.get_all(k)[-1] for k in st.query_params.keys() if k in _FILTER_KEYS}
     accident_filter, notes = read_params(params, years=YEAR_RANGE)
     if notes:
-        st.warning("Lien partiellement invalide, le reste des filtres est appliqué :  \n"
-                   + "  \n".join(plain(note) for note in notes), icon=":material/link_off:")
+        warn_link(notes, applied="le reste des filtres est appliqué")
         write_filter_to_url(accident_filter)  # the link now says what is applied
     return accident_filter
 
@@ -118,8 +116,8 @@ def filter_form(key: str, *, container=None, extended: bool = False,
             format_func=codebook.VEHICLE_GROUP_LABELS.get, key=f"{key}_involves", placeholder="Tous usagers",
         )
         outcome = st.radio(
-            "Gravité", list(_OUTCOME_LABELS), index=list(_OUTCOME_LABELS).index(current.outcome),
-            format_func=_OUTCOME_LABELS.get, key=f"{key}_outcome", horizontal=True,
+            "Gravité", list(OUTCOME_LABELS), index=list(OUTCOME_LABELS).index(current.outcome),
+            format_func=OUTCOME_LABELS.get, key=f"{key}_outcome", horizontal=True,
         )
         col, user_categories, vehicle_groups, age_groups = current.col, current.user_categories, (
             current.vehicle_groups), current.age_groups

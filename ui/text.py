@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import string
 
+import streamlit as st
+
 # CommonMark lets a backslash make any ASCII punctuation literal; Streamlit's own
 # markdown extensions (``:red[...]``, ``:material/icon:``, ``$math$``) start with punctuation too.
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
@@ -27,3 +29,9 @@ def plain(text: str) -> str:
     """
     text = _AUTOLINK_TRIGGERS.sub(lambda m: m[0][0] + _WORD_JOINER + m[0][1:], _LINE_BREAKS.sub(" ", text))
     return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def warn_link(notes: list[str], *, applied: str) -> None:
+    """One warning listing what a link got wrong (its notes shown as text); ``applied`` says what still holds."""
+    st.warning(f"Lien partiellement invalide, {applied} :  \n" + "  \n".join(plain(note) for note in notes),
+               icon=":material/link_off:")

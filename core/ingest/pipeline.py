@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from core import config, store
+from core.formatting import format_count
 from core.ingest import archive, clean, raw, workdir, yearly
 from core.ingest.errors import IngestRefused
 from core.ingest.layouts import FileSchema
@@ -311,8 +312,8 @@ def check_year_sizes(
         if year in replace_years:
             warnings.append(f"{year}: {new:,} accidents replace {old:,} (--replace-year {year})")
         else:
-            given = f"{_count(new)} accidents de {src}" if src else "aucun accident"
-            refused[year] = f"{year} : {given} contre {_count(old)} dans {where}"
+            given = f"{format_count(new)} accidents de {src}" if src else "aucun accident"
+            refused[year] = f"{year} : {given} contre {format_count(old)} dans {where}"
     if refused:
         flags = " ".join(f"--replace-year {year}" for year in refused)
         raise IngestRefused(
@@ -321,10 +322,6 @@ def check_year_sizes(
         )
     return warnings
 
-
-def _count(n: int) -> str:
-    """A count written the French way: 58 840."""
-    return f"{n:,}".replace(",", " ")
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
