@@ -380,43 +380,41 @@ def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
     collision only ranks a few more rows), so the archive's 2.4 million people
     cost one pass.
     """
+    users = (f"SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref, "
+             f"nullif(trim(id_usager), '') AS person_id, {_int('catu')} = 1 AS driver FROM raw_users")
+    vehicles = (f"SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref "
+                "FROM raw_vehicles")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE user_repeats AS
-        WITH u AS (
-            SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref,
-                   nullif(trim(id_usager), '') AS person_id, {_int('catu')} = 1 AS driver
-            FROM raw_users
-        ),
+        WITH u AS ({users}),
         ranked AS (
-            SELECT stage_order, 1 AS priority, 'duplicate id_usager (first kept)' AS reason,
-                   row_number() OVER (PARTITION BY src_rank, key_t, person_id ORDER BY stage_order) AS n
-            FROM u WHERE person_id IS NOT NULL AND hash(src_rank, key_t, person_id) IN (
-                SELECT hash(src_rank, key_t, person_id) FROM u WHERE person_id IS NOT NULL
-                GROUP BY 1 HAVING count(*) > 1)
+            {_ranked("u", "person_id", "person_id IS NOT NULL", 1, "duplicate id_usager (first kept)")}
             UNION ALL
-            SELECT stage_order, 2, 'second driver for the same vehicle (first kept)',
-                   row_number() OVER (PARTITION BY src_rank, key_t, vehicle_ref ORDER BY stage_order)
-            FROM u WHERE driver AND hash(src_rank, key_t, vehicle_ref) IN (
-                SELECT hash(src_rank, key_t, vehicle_ref) FROM u WHERE driver GROUP BY 1 HAVING count(*) > 1)
+            {_ranked("u", "vehicle_ref", "driver", 2, "second driver for the same vehicle (first kept)")}
         )
         SELECT stage_order, arg_min(reason, priority) AS reason FROM ranked WHERE n > 1 GROUP BY stage_order
         """
     )
+    reason = "duplicate vehicle: same id_vehicule (num_veh before 2019) (first kept)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE vehicle_repeats AS
-        WITH v AS (
-            SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref
-            FROM raw_vehicles
-        ),
-        ranked AS (
-            SELECT stage_order,
-                   row_number() OVER (PARTITION BY src_rank, key_t, vehicle_ref ORDER BY stage_order) AS n
-            FROM v WHERE hash(src_rank, key_t, vehicle_ref) IN (
-                SELECT hash(src_rank, key_t, vehicle_ref) FROM v GROUP BY 1 HAVING count(*) > 1)
-        )
-        SELECT stage_order, 'duplicate vehicle: same id_vehicule (num_veh before 2019) (first kept)' AS reason
-        FROM ranked WHERE n > 1
+        WITH v AS ({vehicles}), ranked AS ({_ranked("v", "vehicle_ref", "true", 1, reason)})
+        SELECT stage_order, reason FROM ranked WHERE n > 1
         """
     )
+
+
+def _ranked(rows: str, key: str, where: str, priority: int, reason: str) -> str:
+    """SQL ranking, within one source and accident, the ``rows`` sharing ``key`` (1 = first staged).
+
+    Only groups of more than one row are ranked, found by grouping on a hash of
+    the key (a collision only ranks a few more rows). Names and reasons come
+    from this module, never from the data.
+    """
+    group = f"src_rank, key_t, {key}"
+    return (f"SELECT stage_order, {priority} AS priority, '{reason}' AS reason, "
+            f"row_number() OVER (PARTITION BY {group} ORDER BY stage_order) AS n "
+            f"FROM {rows} WHERE {where} AND hash({group}) IN "
+            f"(SELECT hash({group}) FROM {rows} WHERE {where} GROUP BY 1 HAVING count(*) > 1)")
