@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -10,6 +13,8 @@ import streamlit as st
 
 from core import config, queries, store
 from core.filters import AccidentFilter
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,3 +42,21 @@ def aggregate(accident_filter: AccidentFilter, by: tuple[str, ...] = ()) -> pd.D
 def ingest_report() -> dict:
     path = config.parquet_dir() / config.REPORT_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_call(function_path: str, args: tuple, kwargs: tuple) -> object:
+    module, name = function_path.rsplit(":", 1)
+    return getattr(importlib.import_module(module), name)(connection(), *args, **dict(kwargs))
+
+
+def cached(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``function(connection(), *args, **kwargs)``, cached on the arguments for every session.
+
+    ``function`` is a public function of ``core`` taking the store connection
+    first; its arguments must be hashable values (filters are frozen
+    dataclasses), never large frames. One cache serves every page, so a page
+    needs no wrapper of its own.
+    """
+    path = f"{function.__module__}:{function.__qualname__}"
+    return _cached_call(path, args, tuple(sorted(kwargs.items())))  # type: ignore[return-value]
