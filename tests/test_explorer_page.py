@@ -97,7 +97,7 @@ def test_extended_filters_from_the_url(parquet) -> None:
 def test_submitting_the_form_puts_the_filter_in_the_url(parquet) -> None:
     app = _run()
     app.multiselect(key="explorer_deps").set_value(["48"])
-    app.multiselect(key="explorer_catu").set_value([3])
+    app.multiselect(key="explorer_user_categories").set_value([3])
     app.button(key="FormSubmitter:explorer_filters-Appliquer").click()
     app.run()
     assert not app.exception
