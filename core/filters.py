@@ -226,7 +226,8 @@ def _read_one(f: FilterField, text: str, years: tuple[int, int]) -> tuple[object
 
 
 def read_params(
-    params: Mapping[str, str | list[str]], *, years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR)
+    params: Mapping[str, str | list[str]], *, years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR),
+    spec: FilterSpec | None = None,
 ) -> tuple[Any, list[str]]:
     """The filter of a link, keeping what is valid, and a French note for each value set aside.
 
@@ -234,6 +235,7 @@ def read_params(
     ranges outside their bounds are brought back within them (``years`` gives the
     bounds of the year range, e.g. the years the store holds), and what cannot be
     read is ignored. The notes quote the link's text as it came: show them escaped.
+    ``spec`` is the field table's spec (default: the accident filter's).
 
     Examples
     --------
@@ -243,14 +245,15 @@ def read_params(
     """
     values: dict[str, object] = {}
     notes: list[str] = []
-    for f in SPEC.fields:
+    spec = spec or SPEC
+    for f in spec.fields:
         if f.name in params:
             value, note = _read_one(f, _last(params[f.name]), years)
             if value:
                 values[f.name] = value
             if note:
                 notes.append(note)
-    return AccidentFilter(**values), notes
+    return spec.filter_class(**values), notes
 
 
 # Transitional names for modules being moved to the field table (removed at the end of the refactor).

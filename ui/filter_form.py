@@ -33,7 +33,7 @@ def filter_from_url(filter_class: type = AccidentFilter) -> Any:
     """
     spec = filter_class.spec
     params = url.read_params(spec.by_name)
-    accident_filter, notes = read_params(params, years=data_years())
+    accident_filter, notes = read_params(params, years=data_years(), spec=spec)
     if notes:
         warn_link(notes, applied="le reste des filtres est appliqué")
         write_filter_to_url(accident_filter)  # the link now says what is applied
