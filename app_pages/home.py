@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.accidents_table import HOSPITALISATION_BREAK_YEAR
 from core.formatting import format_count
 from ui import data
 from ui.text import plain
@@ -32,7 +33,7 @@ table[counts] = table[counts].map(format_count)
 table["Année"] = table["Année"].astype(str)
 st.table(table, hide_index=True)
 st.caption(
-    "« Blessé hospitalisé » n'est pas comparable avant et après 2018 (changement de "
+    f"« Blessé hospitalisé » n'est pas comparable avant et après {HOSPITALISATION_BREAK_YEAR} (changement de "
     "définition de l'indicateur par l'ONISR)."
 )
 

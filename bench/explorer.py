@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import codebook, config, explore, store  # noqa: E402
-from core.filters import AGE_GROUPS, CODE_FIELDS, AccidentFilter  # noqa: E402
+from core import codebook, config, store  # noqa: E402
+from core.explore import breakdowns, counts, periods, points, table  # noqa: E402
+from core.filter_fields import AGE_GROUPS  # noqa: E402
+from core.filters import CODE_FIELDS, AccidentFilter  # noqa: E402
 
 PAGE = str(ROOT / "app_pages" / "explorer.py")
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
@@ -140,7 +142,7 @@ def naive_outputs(frames: dict[str, pd.DataFrame], f: AccidentFilter) -> dict[st
     measures = {"accidents": ("acc_id", "size"), "killed": ("n_killed", "sum"),
                 "hospitalised": ("n_hospitalised", "sum"), "light": ("n_light", "sum")}
     years = f.years or (2005, 2020)
-    previous = explore.previous_period(years, first_year=2005)
+    previous = periods.previous_period(years, first_year=2005)
     before = acc[naive_mask(frames, f.with_changes(years=previous))] if previous else None
     people = users[users["acc_id"].isin(chosen["acc_id"])]
     occupants = people[people["catu"].isin([1, 2])].merge(vehicles, on=["acc_id", "veh"])
@@ -157,7 +159,7 @@ def naive_outputs(frames: dict[str, pd.DataFrame], f: AccidentFilter) -> dict[st
         "vehicles": vehicles[vehicles["acc_id"].isin(chosen["acc_id"])]["catv"]
         .map(codebook.vehicle_group, na_action="ignore").value_counts(dropna=False),
         "occupants": occupants.groupby(["catv", "grav"]).size(),
-        "points": located.sample(min(len(located), explore.MAX_POINTS), random_state=0),
+        "points": located.sample(min(len(located), points.MAX_POINTS), random_state=0),
         "table": chosen.sort_values(["year", "month", "day", "hour", "minute"], ascending=False).head(50),
     }
 
@@ -170,13 +172,12 @@ def timed(function, *args) -> tuple[float, object]:
 
 def core_outputs(con: duckdb.DuckDBPyConnection, f: AccidentFilter) -> None:
     """Every output of the page through core (no Streamlit), as the naive baseline computes them."""
-    explore.compare_periods(con, f, data_years=(2005, 2020))
-    explore.yearly_counts(con, f, data_years=(2005, 2020))
-    explore.calendar(con, f)
-    explore.department_counts(con, f)
-    explore.breakdowns(con, f)
-    explore.map_points(con, f)
-    explore.table_page(con, f)
+    periods.compare_periods(con, f, data_years=(2005, 2020))  # the figures, previous period and yearly counts
+    counts.calendar(con, f)
+    counts.department_counts(con, f)
+    breakdowns.breakdowns(con, f)
+    points.map_points(con, f)
+    table.table_page(con, f)
 
 
 def main() -> int:
@@ -199,7 +200,7 @@ def main() -> int:
         read_ms, fresh = timed(read_parquet)
         compute_ms, naive = timed(naive_outputs, fresh, f)
         memory_ms = timed(naive_outputs, frames, f)[0]
-        shown = explore.figures(con, f)
+        shown = counts.figures(con, f)
         if (naive["accidents"], naive["killed"]) != (shown.accidents, shown.killed):
             raise AssertionError(f"{f}: naive {naive['accidents']}/{naive['killed']} != "
                                  f"explorer {shown.accidents}/{shown.killed}")

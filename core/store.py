@@ -6,7 +6,7 @@ loading the Parquet files into ``gravite.duckdb`` beside them. The
 ``accidents`` table there also carries per-accident facts derived from its
 people and vehicles: the involved-road-user flags every filter needs
 (pedestrian, bicycle, powered two-wheeler, heavy goods vehicle) and the
-explorer's masks and counts (:func:`core.explore.create_accidents_table`).
+explorer's masks and counts, defined in :mod:`core.accidents_table`.
 The app opens that file once, read-only, and gives each query its own cursor.
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from core import config, explore
+from core import config
+from core.accidents_table import create_accidents_table
 
 DATABASE_FILE = "gravite.duckdb"
 TABLES = ("accidents", "users", "vehicles")
@@ -47,7 +48,8 @@ def build_database(parquet_dir: Path) -> Path:
     try:
         configure(con)
         for table, source in SOURCE_TABLES.items():
-            con.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM read_parquet(?)",
+            # The table names spliced into SQL here are the constants of SOURCE_TABLES; paths go as parameters.
+            con.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM read_parquet(?)",  # noqa: S608
                         [str(parquet_dir / f"{table}.parquet")])
         return write_database(con, parquet_dir)
     finally:
@@ -74,13 +76,13 @@ def write_database(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> Path:
     con.execute(f"ATTACH '{partial_sql}' AS store")
     try:
         # DuckDB keeps insertion order: users and vehicles stay sorted by acc_id.
-        con.execute(f"CREATE TABLE store.users AS SELECT * FROM {SOURCE_TABLES['users']}")
-        con.execute(f"CREATE TABLE store.vehicles AS SELECT * FROM {SOURCE_TABLES['vehicles']}")
+        con.execute(f"CREATE TABLE store.users AS SELECT * FROM {SOURCE_TABLES['users']}")  # noqa: S608
+        con.execute(f"CREATE TABLE store.vehicles AS SELECT * FROM {SOURCE_TABLES['vehicles']}")  # noqa: S608
         con.execute("CHECKPOINT store")
         # Every filtered aggregate scans the accidents table: stored uncompressed it scans about 25 %
         # faster (bench/queries.py) for some 150 MB more on disk, and is quicker to write.
         con.execute("SET force_compression = 'uncompressed'")
-        explore.create_accidents_table(
+        create_accidents_table(
             con, into="store", accidents=SOURCE_TABLES["accidents"], users=SOURCE_TABLES["users"],
             vehicles=SOURCE_TABLES["vehicles"],
         )

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import codebook, config, explore
-from core.filters import AGE_GROUPS
+from core import codebook, config
+from core.explore.table import PAGE_SIZE
+from core.filter_fields import AGE_GROUPS
 from core.formatting import format_count
 from tests.apptest import run_page
 
@@ -133,7 +134,7 @@ def test_map_tab_says_how_many_accidents_are_drawn(parquet) -> None:
 def test_table_tab_pages_through_the_accidents() -> None:
     app = _run({"deps": "48"}, tab="Tableau")
     first = app.dataframe[0].value
-    assert len(first) == explore.PAGE_SIZE
+    assert len(first) == PAGE_SIZE
     app.number_input(key="explorer_table_page").set_value(2).run()
     second = app.dataframe[0].value
     assert not set(first["Accident"]) & set(second["Accident"])

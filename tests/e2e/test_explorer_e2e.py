@@ -12,7 +12,10 @@ from urllib.parse import quote
 import pyarrow.parquet as pq
 import pytest
 
-from core import explore, explore_charts
+from core.explore.accidents_map import accidents_map
+from core.explore.charts import COLOURS
+from core.explore.counts import figures
+from core.explore.points import map_points
 from core.filters import AccidentFilter
 from core.formatting import format_count
 
@@ -27,7 +30,7 @@ def _accidents_shown(page) -> str:
 def test_filter_then_download_as_many_rows_as_accidents_shown(page, app_url: str, store_con, tmp_path: Path) -> None:
     page.goto(f"{app_url}/explorer")
     page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
-    everything = format_count(explore.figures(store_con, AccidentFilter()).accidents)
+    everything = format_count(figures(store_con, AccidentFilter()).accidents)
     page.wait_for_function(
         "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
         arg=everything, timeout=30_000,
@@ -40,7 +43,7 @@ def test_filter_then_download_as_many_rows_as_accidents_shown(page, app_url: str
     page.keyboard.press("Escape")
     sidebar.get_by_role("button", name="Appliquer").click()
     page.wait_for_url(re.compile(r"deps=48"), timeout=30_000)
-    lozere = format_count(explore.figures(store_con, AccidentFilter(deps=("48",))).accidents)
+    lozere = format_count(figures(store_con, AccidentFilter(deps=("48",))).accidents)
     page.wait_for_function(
         "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
         arg=lozere, timeout=30_000,
@@ -67,7 +70,7 @@ def test_filter_then_download_as_many_rows_as_accidents_shown(page, app_url: str
 def test_a_shared_link_reopens_the_extended_filter(page, app_url: str, store_con) -> None:
     page.goto(f"{app_url}/explorer?deps=48&user_categories=3")
     page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
-    expected = explore.figures(store_con, AccidentFilter(deps=("48",), user_categories=(3,))).accidents
+    expected = figures(store_con, AccidentFilter(deps=("48",), user_categories=(3,))).accidents
     page.wait_for_function(
         "text => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === text)",
         arg=format_count(expected), timeout=30_000,
@@ -104,8 +107,8 @@ def test_department_choropleth_draws_every_metropolitan_department_offline(page,
 def test_map_popups_are_built_in_the_browser(browser, store_con) -> None:
     """The clustered layer's script, run in Chromium against a stand-in for Leaflet (loaded from a CDN in
     the app, unreachable offline), makes one marker per accident with its popup."""
-    points = explore.map_points(store_con, AccidentFilter(deps=("48",), years=(2020, 2020)))
-    fmap = explore_charts.accidents_map(points)
+    points = map_points(store_con, AccidentFilter(deps=("48",), years=(2020, 2020)))
+    fmap = accidents_map(points)
     fmap.get_root().render()
     (cluster,) = [c for c in fmap._children.values() if c._name == "FastMarkerCluster"]
     script = cluster._template.module.script(cluster)
@@ -131,7 +134,7 @@ def test_map_popups_are_built_in_the_browser(browser, store_con) -> None:
         assert "Lumière : Nuit avec éclairage public allumé" in popup
         assert "Véhicules : Bicyclette" in popup
         assert "Bilan : 1 tué(s), 0 blessé(s) hospitalisé(s)" in popup
-        assert page.evaluate(f"window.cluster.markers[{index}].style.color") == explore_charts.COLOURS["killed"]
+        assert page.evaluate(f"window.cluster.markers[{index}].style.color") == COLOURS["killed"]
     finally:
         page.close()
 
