@@ -14,11 +14,9 @@ use a decimal comma and ``dep``/``com`` are INSEE codes.
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-from h3.api import basic_int as h3
 
-from core import codebook, config, places
+from core import codebook, config, h3cells, places
 
 ACCIDENT_CODES = ("lum", "agg", "int", "atm", "col", "catr", "circ", "surf", "situ")
 USER_CODES = ("catu", "grav", "sexe", "trajet", "locp", "etatp")
@@ -27,12 +25,13 @@ VEHICLE_CODES = ("catv", "obs", "obsm", "choc", "manv", "senc", "motor")
 # A point more than this many degrees outside its department's bounding box is
 # "far outside" (about 11 km in latitude): geocoding noise near a border stays.
 BBOX_MARGIN_DEG = 0.1
-MAX_SPEED_LIMIT = codebook.MAX_SPEED_LIMIT
 FIRST_BIRTH_YEAR = 1900
 
 # DuckDB's cast to DOUBLE ignores surrounding spaces and gives NULL for an empty text, so no trim is
 # needed (trimming first doubled the cost of this, the most repeated expression of the ingest).
 _INT = "TRY_CAST(TRY_CAST({c} AS DOUBLE) AS INTEGER)"
+# S608 (SQL built from strings) is silenced below where the SQL is assembled from this module's fragments
+# and column names (the tuples above), never from the data; values go as parameters.
 
 
 def _int(column: str) -> str:
@@ -53,7 +52,7 @@ def _code(column: str) -> tuple[str, str]:
     becomes NULL and is counted as an unknown code.
     """
     raw = f"{column}_i"
-    known = f"(SELECT list(code) FROM codebook_codes WHERE variable = '{column}')"
+    known = f"(SELECT list(code) FROM codebook_codes WHERE variable = '{column}')"  # noqa: S608
     clean = f"CASE WHEN list_contains({known}, {raw}) THEN {raw} END"
     bad = f"({column}_text OR ({raw} NOT IN (-1, 0) AND NOT list_contains({known}, {raw})))"
     return clean, bad
@@ -68,12 +67,11 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     ]
     con.execute("CREATE OR REPLACE TEMP TABLE codebook_codes (variable VARCHAR, code INTEGER)")
     con.executemany("INSERT INTO codebook_codes VALUES (?, ?)", rows)
-    boxes = places.department_bboxes()
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE dep_bbox (dep VARCHAR, min_lon DOUBLE, min_lat DOUBLE, "
-        "max_lon DOUBLE, max_lat DOUBLE)"
-    )
-    con.executemany("INSERT INTO dep_bbox VALUES (?, ?, ?, ?, ?)", [(d, *b) for d, b in boxes.items()])
+    # Each department's bounding box widened by BBOX_MARGIN_DEG: a point inside is "in its department".
+    m = BBOX_MARGIN_DEG
+    boxes = [(d, x0 - m, y0 - m, x1 + m, y1 + m) for d, (x0, y0, x1, y1) in places.department_bboxes().items()]
+    con.execute("CREATE OR REPLACE TEMP TABLE dep_bbox (dep VARCHAR, x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE)")
+    con.executemany("INSERT INTO dep_bbox VALUES (?, ?, ?, ?, ?)", boxes)
     con.execute("CREATE OR REPLACE TEMP TABLE known_dep (dep VARCHAR)")
     con.executemany("INSERT INTO known_dep VALUES (?)", [(d,) for d, _ in places.departments()])
     secu = [(s, codebook.secu_pre2019_to_secu1(s)) for s in range(0, 100)]
@@ -101,7 +99,7 @@ def clean_accidents(con: duckdb.DuckDBPyConnection) -> None:
                 rowid AS stage_order  -- raw_accidents is only appended to: rowid is the staging order
             FROM raw_accidents
         )
-        """
+        """  # noqa: S608
     )
     # Which source wins each year: the last one that has it.
     con.execute(
@@ -154,15 +152,14 @@ def clean_accidents(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP VIEW acc_geo AS
         SELECT t.*, k.dep IS NOT NULL AS dep_known,
             CASE WHEN year_an >= 2019 THEN TRY_CAST(replace(lat_t, ',', '.') AS DOUBLE)
                  ELSE TRY_CAST(lat_t AS DOUBLE) / 100000 END AS lat_in,
             CASE WHEN year_an >= 2019 THEN TRY_CAST(replace(lon_t, ',', '.') AS DOUBLE)
                  ELSE TRY_CAST(lon_t AS DOUBLE) / 100000 END AS lon_in,
-            b.min_lon - {BBOX_MARGIN_DEG} AS x0, b.max_lon + {BBOX_MARGIN_DEG} AS x1,
-            b.min_lat - {BBOX_MARGIN_DEG} AS y0, b.max_lat + {BBOX_MARGIN_DEG} AS y1
+            b.x0, b.x1, b.y0, b.y1
         FROM acc_time t
         LEFT JOIN known_dep k ON k.dep = t.dep_norm
         LEFT JOIN dep_bbox b ON b.dep = t.dep_norm
@@ -201,10 +198,11 @@ def clean_accidents(con: duckdb.DuckDBPyConnection) -> None:
                  WHEN coord_note = 'longitude sign fixed' THEN -lon_in
                  WHEN coord_note = 'swapped lat/lon fixed' THEN lat_in END AS lon,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in code_cols.items())},
-            CASE WHEN vma_raw BETWEEN 1 AND {MAX_SPEED_LIMIT} THEN vma_raw END AS vma,
-            vma_raw > {MAX_SPEED_LIMIT} OR vma_raw < -1 AS vma_bad
+            CASE WHEN vma_raw BETWEEN 1 AND $max_vma THEN vma_raw END AS vma,
+            vma_raw > $max_vma OR vma_raw < -1 AS vma_bad
         FROM acc_coord
-        """
+        """,  # noqa: S608
+        {"max_vma": codebook.MAX_SPEED_LIMIT},
     )
     for view in ("acc_coord", "acc_geo", "acc_time"):
         con.execute(f"DROP VIEW {view}")
@@ -244,45 +242,21 @@ def _build_place_map(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def add_h3_cells(con: duckdb.DuckDBPyConnection) -> None:
-    """Compute the H3 cell of every located accident at resolutions 5-9.
+    """Build ``acc_cells``: the H3 cell of every located accident at each resolution of the store.
 
-    The finest cell comes from h3; coarser ones are its parents, obtained by
-    rewriting the resolution field and filling the unused digits with 7 — the
-    H3 bit layout — so only one h3 call per point is made.
+    One h3 call per point gives the finest cell; the coarser ones are its
+    parents (:func:`core.h3cells.cells_to_parents`, on the bits of the index).
     """
     located = con.sql(
         "SELECT acc_id, lat, lon FROM accidents_clean WHERE lat IS NOT NULL ORDER BY acc_id"
     ).to_arrow_table()
-    lat = located.column("lat").to_numpy()
-    lon = located.column("lon").to_numpy()
-    finest = max(config.H3_RESOLUTIONS)
-    cells = np.fromiter(
-        (h3.latlng_to_cell(a, b, finest) for a, b in zip(lat.tolist(), lon.tolist(), strict=False)),
-        dtype=np.uint64,
-        count=len(lat),
-    )
+    finest = h3cells.latlng_to_cells(located.column("lat").to_numpy(), located.column("lon").to_numpy())
     columns = {"acc_id": located.column("acc_id")}
     for res in config.H3_RESOLUTIONS:
-        columns[f"h3_{res}"] = pa.array(cell_to_parent_array(cells, res), type=pa.uint64())
-    cell_table = pa.table(columns)
-    con.register("cell_table", cell_table)
+        columns[f"h3_{res}"] = pa.array(h3cells.cells_to_parents(finest, res), type=pa.uint64())
+    con.register("cell_table", pa.table(columns))
     con.execute("CREATE OR REPLACE TEMP TABLE acc_cells AS SELECT * FROM cell_table")
     con.unregister("cell_table")
-
-
-def cell_to_parent_array(cells: np.ndarray, res: int) -> np.ndarray:
-    """Vectorised ``h3.cell_to_parent`` for an array of cells of a finer resolution.
-
-    Examples
-    --------
-    >>> c = np.array([h3.latlng_to_cell(48.8566, 2.3522, 9)], dtype=np.uint64)
-    >>> int(cell_to_parent_array(c, 5)[0]) == h3.cell_to_parent(int(c[0]), 5)
-    True
-    """
-    out = cells & ~np.uint64(0xF << 52)
-    out |= np.uint64(res) << np.uint64(52)
-    out |= np.uint64((1 << (3 * (15 - res))) - 1)
-    return out
 
 
 # Why a person or vehicle row has no kept accident: its accident line was
@@ -313,8 +287,8 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
             coalesce({_ORPHAN_REASON}, d.reason) AS reason,
             key_t, k.acc_id, veh,
             {", ".join(f"{clean} AS {c}, {bad} AS {c}_bad" for c, (clean, bad) in user_codes.items())},
-            CASE WHEN an_nais_i BETWEEN {FIRST_BIRTH_YEAR} AND k.year_an THEN an_nais_i END AS birth_year,
-            an_nais_i IS NOT NULL AND NOT an_nais_i BETWEEN {FIRST_BIRTH_YEAR} AND k.year_an AS birth_year_bad,
+            CASE WHEN an_nais_i BETWEEN $first_birth_year AND k.year_an THEN an_nais_i END AS birth_year,
+            an_nais_i IS NOT NULL AND NOT an_nais_i BETWEEN $first_birth_year AND k.year_an AS birth_year_bad,
             CASE WHEN k.year_an < 2019 THEN m.secu1
                  WHEN list_contains({secu_codes}, secu1_i) THEN secu1_i END AS secu1,
             CASE WHEN k.year_an >= 2019 AND list_contains({secu_codes}, secu2_i) THEN secu2_i END AS secu2,
@@ -335,7 +309,8 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN acc_keys k ON k.src_rank = u.src_rank AND k.acc_id = u.key_id
         LEFT JOIN secu_map m ON m.secu = u.secu_i
         LEFT JOIN user_repeats d USING (stage_order)
-        """
+        """,  # noqa: S608
+        {"first_birth_year": FIRST_BIRTH_YEAR},
     )
     veh_codes = {c: _code(c) for c in VEHICLE_CODES}
     con.execute(
@@ -357,7 +332,7 @@ def clean_people_and_vehicles(con: duckdb.DuckDBPyConnection) -> None:
         ) v
         LEFT JOIN acc_keys k ON k.src_rank = v.src_rank AND k.acc_id = v.key_id
         LEFT JOIN vehicle_repeats d USING (stage_order)
-        """
+        """  # noqa: S608
     )
 
 
@@ -380,10 +355,13 @@ def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
     collision only ranks a few more rows), so the archive's 2.4 million people
     cost one pass.
     """
-    users = (f"SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref, "
-             f"nullif(trim(id_usager), '') AS person_id, {_int('catu')} = 1 AS driver FROM raw_users")
-    vehicles = (f"SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref "
-                "FROM raw_vehicles")
+    users = f"""
+        SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref,
+            nullif(trim(id_usager), '') AS person_id, {_int('catu')} = 1 AS driver FROM raw_users
+    """  # noqa: S608
+    vehicles = f"""
+        SELECT rowid AS stage_order, src_rank, trim(Num_Acc) AS key_t, {_VEHICLE_REF} AS vehicle_ref FROM raw_vehicles
+    """  # noqa: S608
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE user_repeats AS
@@ -394,7 +372,7 @@ def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
             {_ranked("u", "vehicle_ref", "driver", 2, "second driver for the same vehicle (first kept)")}
         )
         SELECT stage_order, arg_min(reason, priority) AS reason FROM ranked WHERE n > 1 GROUP BY stage_order
-        """
+        """  # noqa: S608
     )
     reason = "duplicate vehicle: same id_vehicule (num_veh before 2019) (first kept)"
     con.execute(
@@ -402,7 +380,7 @@ def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE vehicle_repeats AS
         WITH v AS ({vehicles}), ranked AS ({_ranked("v", "vehicle_ref", "true", 1, reason)})
         SELECT stage_order, reason FROM ranked WHERE n > 1
-        """
+        """  # noqa: S608
     )
 
 
@@ -414,7 +392,9 @@ def _ranked(rows: str, key: str, where: str, priority: int, reason: str) -> str:
     from this module, never from the data.
     """
     group = f"src_rank, key_t, {key}"
-    return (f"SELECT stage_order, {priority} AS priority, '{reason}' AS reason, "
-            f"row_number() OVER (PARTITION BY {group} ORDER BY stage_order) AS n "
-            f"FROM {rows} WHERE {where} AND hash({group}) IN "
-            f"(SELECT hash({group}) FROM {rows} WHERE {where} GROUP BY 1 HAVING count(*) > 1)")
+    return f"""
+        SELECT stage_order, {priority} AS priority, '{reason}' AS reason,
+            row_number() OVER (PARTITION BY {group} ORDER BY stage_order) AS n
+        FROM {rows} WHERE {where} AND hash({group}) IN
+            (SELECT hash({group}) FROM {rows} WHERE {where} GROUP BY 1 HAVING count(*) > 1)
+    """  # noqa: S608
