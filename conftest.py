@@ -10,7 +10,8 @@ from _pytest.doctest import DoctestItem
 @pytest.fixture(scope="session")
 def _doctest_objects() -> dict[str, object]:
     from core import config, risk, store
-    from core.ingest.pipeline import Source, run_ingest
+    from core.ingest.pipeline import run_ingest
+    from core.ingest.sources import Source
     from core.model.loading import load_model
 
     if not store.database_path().exists():  # `make test` builds it first; a bare `pytest` builds it here

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from core import config, store
-from core.ingest.pipeline import Source, run_ingest
+from core.ingest.pipeline import run_ingest
+from core.ingest.sources import Source
 
 # Real official files shipped with the tests (no test reads outside the repository):
 # the 20 accidents of the 2021 excerpt (2019+ layout) and a slice of 2013 (pre-2019

@@ -14,7 +14,8 @@ import pytest
 from core import config
 from core.ingest import download
 from core.ingest.errors import IngestRefused
-from core.ingest.pipeline import Source, run_ingest
+from core.ingest.pipeline import run_ingest
+from core.ingest.sources import Source
 from tests.conftest import EXCERPT_2021
 from tests.https_site import https_site
 

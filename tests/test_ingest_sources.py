@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from core import config
-from core.ingest.pipeline import Source, run_ingest
+from core.ingest.pipeline import run_ingest
+from core.ingest.sources import Source
 from tests.conftest import EXCERPT_2021, OFFICIAL_2013
 
 

