@@ -12,7 +12,6 @@ server for tests.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import ssl
 import urllib.error
@@ -24,11 +23,11 @@ from pathlib import Path
 from typing import IO
 
 from core.ingest.errors import IngestRefused
+from core.ingest.layouts import parse_file_name
 
 DEFAULT_BASE_URL = "https://www.data.gouv.fr"
 DATASET = "bases-de-donnees-annuelles-des-accidents-corporels-de-la-circulation-routiere-annees-de-2005-a-2024"
 CATALOGUE_PATH = f"/api/1/datasets/{DATASET}/"
-_TABLE = re.compile(r"(car\w*?|lieux|vehicules|usagers)[-_ ]?((19|20)\d\d)\.csv$", re.IGNORECASE)
 TIMEOUT_S = 60
 
 
@@ -85,7 +84,7 @@ def list_resources(base_url: str, *, context: ssl.SSLContext | None = None) -> l
     for resource in catalogue.get("resources", []) if isinstance(catalogue, dict) else []:
         url = str(resource.get("url") or "")
         name = str(resource.get("title") or url.rsplit("/", 1)[-1]).strip()
-        if _TABLE.search(name):
+        if parse_file_name(Path(name).name):  # the file is saved under this name, for the folder reader
             found.append((name, url))
     return found
 
@@ -121,7 +120,7 @@ def download_years(
     resources = list_resources(base, context=context)
     chosen: dict[int, list[tuple[str, str]]] = {}
     for year in years:
-        chosen[year] = [(n, u) for n, u in resources if (m := _TABLE.search(n)) and int(m.group(2)) == year]
+        chosen[year] = [(n, u) for n, u in resources if (f := parse_file_name(Path(n).name)) and f[1] == year]
         if not chosen[year]:
             raise IngestRefused(f"le catalogue de data.gouv.fr ne liste aucun fichier BAAC pour {year}")
         for name, url in chosen[year]:

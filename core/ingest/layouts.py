@@ -83,6 +83,34 @@ class FileSchema:
     body_start: int  # offset of the first byte after the header line
 
 
+# Published names: caracteristiques_2013.csv, caracteristiques-2021.csv,
+# carcteristiques-2022.csv (sic), caract-2023.csv, lieux-2018.csv, usagers_2016.csv...
+_FILE_NAME = re.compile(
+    r"^(?P<table>car\w*?|lieux|vehicules|usagers)[-_ ]?(?P<year>(19|20)\d\d)\.(csv|txt)$",
+    re.IGNORECASE,
+)
+
+
+def parse_file_name(name: str) -> tuple[str, int] | None:
+    """(table, year) a published yearly file's name gives; None for any other name.
+
+    The one definition of a BAAC yearly file name: the download fetches, and a
+    folder source reads, exactly the files it matches.
+
+    Examples
+    --------
+    >>> parse_file_name("carcteristiques-2022.csv"), parse_file_name("Usagers_2016.csv")
+    (('caracteristiques', 2022), ('usagers', 2016))
+    >>> parse_file_name("vehicules-immatricules-baac-2023.csv") is None
+    True
+    """
+    match = _FILE_NAME.match(name)
+    if not match:
+        return None
+    table = match["table"].lower()
+    return "caracteristiques" if table.startswith("car") else table, int(match["year"])
+
+
 def layout_for(year: int) -> Layout:
     """The official layout of files of ``year``.
 

@@ -10,7 +10,6 @@ rules live in the cleaner so both layouts get the same treatment.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
@@ -18,17 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.ingest.errors import IngestRefused
-from core.ingest.layouts import FileSchema, read_schema
+from core.ingest.layouts import FileSchema, parse_file_name, read_schema
 from core.ingest.lines import ParsedLines, parse_lines
 from core.ingest.raw import RAW_ACCIDENT_COLUMNS, RAW_USER_COLUMNS, RAW_VEHICLE_COLUMNS, select_list
 
-# Published names: caracteristiques_2013.csv, caracteristiques-2021.csv,
-# carcteristiques-2022.csv (sic), caract-2023.csv, lieux-2018.csv, usagers_2016.csv...
-_FILE_PATTERN = re.compile(
-    r"^(?P<table>car\w*?|lieux|vehicules|usagers)[-_ ]?(?P<year>(19|20)\d\d)\.(csv|txt)$",
-    re.IGNORECASE,
-)
 TABLES = ("caracteristiques", "lieux", "vehicules", "usagers")
+# S608 (SQL built from strings) is silenced below where the SQL names only this module's temp tables and
+# the column tuples of core.ingest.raw, never anything read from a file; values go as parameters.
 _KEY_AT_START = r'^\s*"?(?P<key>\d{12})"?\s*(?:[;,|\t]|$)'
 # A person listed again, identical, after rows of other accidents: the block was
 # repeated. Identical people inside one accident's block are kept: the official
@@ -50,12 +45,10 @@ def discover(folder: Path) -> dict[int, dict[str, Path]]:
         raise IngestRefused(f"le dossier source {folder} n'existe pas")
     found: dict[int, dict[str, Path]] = {}
     for path in sorted(folder.rglob("*")):
-        match = _FILE_PATTERN.match(path.name)
-        if not match or not path.is_file():
+        named = parse_file_name(path.name)
+        if not named or not path.is_file():
             continue
-        table = match["table"].lower()
-        table = "caracteristiques" if table.startswith("car") else table
-        year = int(match["year"])
+        table, year = named
         if table in found.setdefault(year, {}):
             raise IngestRefused(f"deux fichiers {table} pour {year} : {found[year][table]} et {path} ; "
                                 "source refusée")
@@ -91,6 +84,30 @@ def load_year(
     con: duckdb.DuckDBPyConnection, year: int, files: dict[str, FileSchema], *, rank: int, label: str
 ) -> list[str]:
     """Stage one checked year into the raw tables; return warnings for the report (absent tables)."""
+    warnings = _load_accidents(con, year, files, rank=rank, label=label)
+    if "usagers" not in files:
+        warnings.append(f"{year}: no usagers file, victim counts and severity are NULL")
+    if "vehicules" not in files:
+        warnings.append(f"{year}: no vehicules file, vehicle counts are NULL")
+    for table, name, raw_table, columns in (
+        ("usagers", "users", "raw_users", RAW_USER_COLUMNS),
+        ("vehicules", "vehicles", "raw_vehicles", RAW_VEHICLE_COLUMNS),
+    ):
+        if table in files:
+            _load_part(con, year, files[table], rank=rank, label=label, tbl=name, raw_table=raw_table,
+                       columns=columns)
+    for temp in ("y_carac", "y_lieux", "y_lieux_one", "y_part"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return warnings
+
+
+def _load_accidents(
+    con: duckdb.DuckDBPyConnection, year: int, files: dict[str, FileSchema], *, rank: int, label: str
+) -> list[str]:
+    """Stage a year's ``caracteristiques`` joined with its first ``lieux`` row per accident into ``raw_accidents``.
+
+    Returns the warning for a year without ``lieux`` (its road columns are NULL).
+    """
     warnings: list[str] = []
     _stage_file(con, files["caracteristiques"], "y_carac", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
                 tbl="accidents")
@@ -115,33 +132,27 @@ def load_year(
     join = "LEFT JOIN y_lieux_one l USING (Num_Acc)" if lieux_cols else ""
     cols = ", ".join(f'"{c}"' for c in RAW_ACCIDENT_COLUMNS)
     con.execute(
-        f"INSERT INTO raw_accidents (src_rank, src, {cols}, has_users, has_vehicles) "
+        f"INSERT INTO raw_accidents (src_rank, src, {cols}, has_users, has_vehicles) "  # noqa: S608
         f"SELECT ?, ?, {', '.join(acc_select)}, ?, ? FROM y_carac c {join} ORDER BY c.line",
         [rank, label, "usagers" in files, "vehicules" in files],
     )
-    if "usagers" not in files:
-        warnings.append(f"{year}: no usagers file, victim counts and severity are NULL")
-    if "vehicules" not in files:
-        warnings.append(f"{year}: no vehicules file, vehicle counts are NULL")
-    for table, name, raw_table, columns in (
-        ("usagers", "users", "raw_users", RAW_USER_COLUMNS),
-        ("vehicules", "vehicles", "raw_vehicles", RAW_VEHICLE_COLUMNS),
-    ):
-        if table not in files:
-            continue
-        _stage_file(con, files[table], "y_part", columns, rank=rank, label=label, tbl=name,
-                    with_record=table == "usagers")
-        if table == "usagers":
-            _reject_repeated_people(con, rank=rank, label=label, year=year, name=files[table].path.name)
-        cols = ", ".join(f'"{c}"' for c in columns)
-        con.execute(
-            f"INSERT INTO {raw_table} (src_rank, src, {cols}) "
-            f"SELECT ?, ?, {select_list(columns, _columns(con, 'y_part'))} FROM y_part ORDER BY line",
-            [rank, label],
-        )
-    for temp in ("y_carac", "y_lieux", "y_lieux_one", "y_part"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
     return warnings
+
+
+def _load_part(
+    con: duckdb.DuckDBPyConnection, year: int, schema: FileSchema, *, rank: int, label: str, tbl: str,
+    raw_table: str, columns: tuple[str, ...],
+) -> None:
+    """Stage a year's ``usagers`` or ``vehicules`` file into ``raw_table`` (people repeated in a block set aside)."""
+    _stage_file(con, schema, "y_part", columns, rank=rank, label=label, tbl=tbl, with_record=tbl == "users")
+    if tbl == "users":
+        _reject_repeated_people(con, rank=rank, label=label, year=year, name=schema.path.name)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    con.execute(
+        f"INSERT INTO {raw_table} (src_rank, src, {cols}) "  # noqa: S608
+        f"SELECT ?, ?, {select_list(columns, _columns(con, 'y_part'))} FROM y_part ORDER BY line",
+        [rank, label],
+    )
 
 
 def _stage_file(
@@ -164,7 +175,7 @@ def _stage_file(
         every_field = (fields.column(f"c{i}") for i in range(len(schema.columns)))
         columns["record"] = pc.binary_join_element_wise(*every_field, pa.scalar("\x1f", pa.large_string()))
     con.register("parsed_arrow", pa.table(columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT * FROM parsed_arrow")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT * FROM parsed_arrow")  # noqa: S608
     con.unregister("parsed_arrow")
     _record_rejects(con, parsed, schema, rank=rank, label=label, tbl=tbl)
     return parsed.read
