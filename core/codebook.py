@@ -707,29 +707,6 @@ def label(variable: str, code: int | None) -> str:
     return codes_of(variable).get(normalised, f"Code {normalised} inconnu")
 
 
-def actp_label(code: str | int | None) -> str:
-    """Return the label of a pedestrian-action code (``actp``).
-
-    Codes are compared as stripped strings, so ``3``, ``"3"``, ``" 3"`` and
-    ``3.0`` are the same code.
-
-    Examples
-    --------
-    >>> actp_label("A")
-    'Monte/descend du véhicule'
-    >>> actp_label(" -1"), actp_label("7")
-    ('Non renseigné', 'Code 7 inconnu')
-    """
-    if code is None or (isinstance(code, float) and math.isnan(code)):
-        return MISSING_LABEL
-    if isinstance(code, float) and code.is_integer():
-        code = int(code)
-    key = str(code).strip().upper()
-    if key in ("", "-1", "."):
-        return MISSING_LABEL
-    return ACTP_LABELS.get(key, f"Code {key} inconnu")
-
-
 def secu_pre2019_to_secu1(secu: int | None) -> int | None:
     """Map a pre-2019 two-digit ``secu`` into the 2019+ ``secu1`` scheme.
 

@@ -173,9 +173,6 @@ def test_actp_labels() -> None:
     assert ACTP_LABELS["A"] == "Monte/descend du véhicule"
     assert ACTP_LABELS["B"] == "Inconnue"
     assert "-1" not in ACTP_LABELS
-    assert codebook.actp_label(" -1") == "Non renseigné"
-    assert codebook.actp_label(3.0) == "Traversant"
-    assert codebook.actp_label("7") == "Code 7 inconnu"
 
 
 @pytest.mark.parametrize(
