@@ -9,15 +9,16 @@ from _pytest.doctest import DoctestItem
 
 @pytest.fixture(scope="session")
 def _doctest_objects() -> dict[str, object]:
-    from core import config, risk, store
+    from core import config, store
     from core.ingest.pipeline import run_ingest
     from core.ingest.sources import Source
     from core.model.loading import load_model
+    from core.risk.loading import load_facts
 
     if not store.database_path().exists():  # `make test` builds it first; a bare `pytest` builds it here
         run_ingest([Source.parse("package")], config.DATA_DIR)
     con = store.connect()
-    return {"con": con, "facts": risk.load_facts(con), "model": load_model()}
+    return {"con": con, "facts": load_facts(con), "model": load_model()}
 
 
 @pytest.fixture(autouse=True)

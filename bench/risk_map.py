@@ -19,8 +19,12 @@ import h3  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core import coverage, risk, store  # noqa: E402
+from core import coverage, store  # noqa: E402
 from core.filters import AccidentFilter  # noqa: E402
+from core.risk.counts import aggregate_hexes  # noqa: E402
+from core.risk.facts import HexFacts  # noqa: E402
+from core.risk.loading import load_facts  # noqa: E402
+from core.risk.masks import filter_mask  # noqa: E402
 
 REPEATS = 41
 # Six filters over 2005-2020 a planner would use, each at the resolution its extent gives.
@@ -39,7 +43,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(round(0.95 * (len(ordered) - 1)))]
 
 
-def bench_aggregation(con, facts: risk.HexFacts) -> None:
+def bench_aggregation(con, facts: HexFacts) -> None:
     print("## Hexagon aggregation (filter + counts, severe, rain, most frequent weather and light)")
     located = con.execute(
         "SELECT acc_id, lat, lon, severe, atm, lum FROM accidents WHERE lat IS NOT NULL"
@@ -49,8 +53,8 @@ def bench_aggregation(con, facts: risk.HexFacts) -> None:
         samples = []
         for _ in range(REPEATS):
             start = time.perf_counter()
-            mask = risk.filter_mask(facts, accident_filter)
-            counts = risk.aggregate_hexes(facts, mask, resolution, condition="rain")
+            mask = filter_mask(facts, accident_filter)
+            counts = aggregate_hexes(facts, mask, resolution, condition="rain")
             samples.append((time.perf_counter() - start) * 1000)
         p50, p95 = _percentiles(samples)
         all_ours += samples
@@ -78,17 +82,20 @@ def _stock_page() -> None:
     import pydeck as pdk
     import streamlit as st
 
-    from core import risk, store
+    from core import store
     from core.filters import AccidentFilter
+    from core.h3cells import cell_ids
+    from core.risk.hexes import hex_risk
+    from core.risk.loading import load_facts
 
     @st.cache_resource
     def facts():
-        return risk.load_facts(store.connect())
+        return load_facts(store.connect())
 
     @st.cache_data
     def hexagons(accident_filter):
-        scored = risk.hex_risk(facts(), accident_filter, metric="severity_rate", resolution=7).scored
-        return scored.assign(h3=risk.cell_ids(scored["cell"].to_numpy()))[
+        scored = hex_risk(facts(), accident_filter, metric="severity_rate", resolution=7).scored
+        return scored.assign(h3=cell_ids(scored["cell"].to_numpy()))[
             ["h3", "accidents", "severe", "rate", "rate_low", "rate_high", "atm_mode", "lum_mode", "value"]]
 
     frame = hexagons(AccidentFilter.from_params(dict(st.query_params))).copy()
@@ -195,7 +202,7 @@ def _ratio_text(log_error: float) -> str:
 def main() -> None:
     con = store.connect()
     start = time.perf_counter()
-    facts = risk.load_facts(con)
+    facts = load_facts(con)
     seconds = time.perf_counter() - start
     print(f"load_facts: {facts.size} located accidents in {seconds * 1000:.0f} ms (once per server)")
     bench_aggregation(con, facts)

@@ -52,7 +52,7 @@ class LocationCoverage:
     ``weight[i]`` is the number of accidents the i-th located accident stands
     for in its stratum (0 when its department-year is not counted);
     ``covered[d, y - first_year]`` tells whether department ``d`` (numbered as
-    :attr:`core.risk.HexFacts.dep_names`) counts in year ``y``.
+    :attr:`core.risk.facts.HexFacts.dep_names`) counts in year ``y``.
     """
 
     weight: np.ndarray

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from h3.api import basic_str as h3
 
-from core import codebook, maps
+from core import codebook
 from core.dispatch import bands, intake, nearby, picker, reliability, session
 from core.incident import IncidentError
+from core.maps import deck as maps
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from core.model.spec import ModelCardError

@@ -10,16 +10,29 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core import coverage, maps, risk
+from core import coverage, places
 from core.config import parquet_dir
 from core.filters import AccidentFilter
-from core.formatting import format_decimal
+from core.formatting import format_count, format_decimal
+from core.h3cells import cell_ids, cells_to_parents
+from core.maps import deck, hexagons, legend, views
+from core.maps.options import MapOptions
+from core.risk import scoring, texts
+from core.risk.choices import resolution_for_extent
+from core.risk.counts import aggregate_hexes, capped_resolution
+from core.risk.export import export_csv, export_geojson
+from core.risk.facts import HexFacts
+from core.risk.hexes import hex_risk, national_share
+from core.risk.hotspots import hotspot_names, hotspot_table, hotspots
+from core.risk.loading import load_facts
+from core.risk.masks import filter_mask, hours_in
+from core.risk.texts import empty_reason, meaningless_reason
 
 # --------------------------------------------------------------------------- literal inputs
 
 def test_shrinkage_pulls_small_cells_toward_the_surrounding_rate() -> None:
     # 2 severe of 4 with prior mean 0.1 and strength 16: (2 + 1.6) / (4 + 16) = 0.18.
-    alpha, beta = risk.rate_posterior(np.array([4, 400]), np.array([2, 200]), np.array([0.1, 0.1]), 16)
+    alpha, beta = scoring.rate_posterior(np.array([4, 400]), np.array([2, 200]), np.array([0.1, 0.1]), 16)
     rate = alpha / (alpha + beta)
     assert rate[0] == pytest.approx(0.18)
     assert rate[1] == pytest.approx((200 + 1.6) / 416)
@@ -31,29 +44,29 @@ def test_prior_strength_by_moments() -> None:
     n = np.array([100, 100, 100, 100])
     s = np.array([10, 30, 10, 30])
     rho = (4 - 0.64) / (0.16 * 99 * 4)
-    assert risk.fit_prior_strength(n, s, np.full(4, 0.2)) == pytest.approx(1 / rho - 1)
+    assert scoring.fit_prior_strength(n, s, np.full(4, 0.2)) == pytest.approx(1 / rho - 1)
     # No spread beyond the binomial one: the prior is as strong as allowed.
-    assert risk.fit_prior_strength(np.array([100, 100]), np.array([20, 20]), np.full(2, 0.2)) == pytest.approx(9999)
+    assert scoring.fit_prior_strength(np.array([100, 100]), np.array([20, 20]), np.full(2, 0.2)) == pytest.approx(9999)
 
 
 def test_credible_interval_is_the_beta_posterior_quantiles() -> None:
     from scipy import stats
 
-    low, high = risk.beta_interval(*risk.rate_posterior(np.array([4]), np.array([2]), np.array([0.1]), 16))
+    low, high = scoring.beta_interval(*scoring.rate_posterior(np.array([4]), np.array([2]), np.array([0.1]), 16))
     posterior = stats.beta(2 + 1.6, 2 + 14.4)
     assert low[0] == pytest.approx(posterior.ppf(0.025))
     assert high[0] == pytest.approx(posterior.ppf(0.975))
 
 
 def test_wilson_interval_and_relative_risk() -> None:
-    low, high = risk.share_interval(np.array([5]), np.array([10]))
+    low, high = scoring.share_interval(np.array([5]), np.array([10]))
     assert (round(float(low[0]), 4), round(float(high[0]), 4)) == (0.2366, 0.7634)
-    rr, rr_low, rr_high = risk.relative_risk(np.array([6, 0]), np.array([20, 10]), 0.15)
+    rr, rr_low, rr_high = scoring.relative_risk(np.array([6, 0]), np.array([20, 10]), 0.15)
     assert rr[0] == pytest.approx(2.0)
     assert rr[1] == 0
     assert rr_low[0] < 2 < rr_high[0]
     with pytest.raises(ValueError):
-        risk.relative_risk(np.array([1]), np.array([2]), 0.0)
+        scoring.relative_risk(np.array([1]), np.array([2]), 0.0)
 
 
 def _counts(accidents, severe, hits=None, known=None, counted=None) -> pd.DataFrame:
@@ -70,81 +83,81 @@ def _counts(accidents, severe, hits=None, known=None, counted=None) -> pd.DataFr
 
 def test_minimum_count_masks_rates_but_not_counts() -> None:
     counts = _counts([3, 30, 300], [1, 10, 100])
-    rate = risk.score_hexes(counts, resolution=5, metric="severity_rate", min_count=20)
+    rate = scoring.score_hexes(counts, resolution=5, metric="severity_rate", min_count=20)
     assert rate["masked"].tolist() == [True, False, False]
     assert np.isnan(rate["value"][0]) and np.isnan(rate["rate_low"][0])
     assert rate["rate_low"][1] < rate["rate"][1] < rate["rate_high"][1]
-    per_year = risk.score_hexes(counts, resolution=5, metric="accidents_per_year", min_count=20)
+    per_year = scoring.score_hexes(counts, resolution=5, metric="accidents_per_year", min_count=20)
     assert per_year["value"].tolist() == [1, 10, 100]
     assert not per_year["masked"].any()
 
 
 def test_per_year_masks_cells_without_a_counted_year() -> None:
     counts = _counts([3, 30], [1, 10], counted=[0, 30])
-    scored = risk.score_hexes(counts, resolution=5, metric="severe_per_year", min_count=1)
+    scored = scoring.score_hexes(counts, resolution=5, metric="severe_per_year", min_count=1)
     assert scored["masked"].tolist() == [True, False]
     assert np.isnan(scored["value"][0]) and scored["value"][1] == pytest.approx(10 / 3)
     with pytest.raises(ValueError, match="weights"):
-        risk.score_hexes(counts.drop(columns="per_year"), resolution=5, metric="accidents_per_year", min_count=1)
+        scoring.score_hexes(counts.drop(columns="per_year"), resolution=5, metric="accidents_per_year", min_count=1)
 
 
 def test_relative_risk_masks_on_accidents_with_the_condition_known() -> None:
     counts = _counts([30, 30], [1, 1], hits=[9, 3], known=[30, 10])
-    scored = risk.score_hexes(counts, resolution=5, metric="relative_risk", min_count=20, national_share=0.15)
+    scored = scoring.score_hexes(counts, resolution=5, metric="relative_risk", min_count=20, national_share=0.15)
     assert scored["value"][0] == pytest.approx(0.3 / 0.15)
     assert bool(scored["masked"][1]) and np.isnan(scored["value"][1])
 
 
 def test_midnight_wrapping_hours() -> None:
-    assert risk.hours_in((22, 4)) == [22, 23, 0, 1, 2, 3, 4]
-    assert risk.hours_in((4, 4)) == [4]
-    assert risk.hours_in((0, 23)) == list(range(24))
+    assert hours_in((22, 4)) == [22, 23, 0, 1, 2, 3, 4]
+    assert hours_in((4, 4)) == [4]
+    assert hours_in((0, 23)) == list(range(24))
 
 
 def test_vectorised_parents_match_h3() -> None:
     # Paris (Notre-Dame), Marseille (Vieux-Port), Saint-Denis de La Réunion.
     cells = [h3.latlng_to_cell(lat, lon, 9) for lat, lon in ((48.853, 2.3499), (43.2951, 5.3744), (-20.882, 55.45))]
     for resolution in (5, 6, 7, 8):
-        got = risk.cells_to_parents(np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64), resolution)
+        got = cells_to_parents(np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64), resolution)
         assert [h3.int_to_str(int(c)) for c in got] == [h3.cell_to_parent(c, resolution) for c in cells]
 
 
 def test_resolution_follows_the_extent() -> None:
-    assert risk.resolution_for_extent((-5.2, 42.3, 8.3, 51.1)) == 5
-    assert risk.resolution_for_extent((4.24, 45.45, 5.16, 46.31)) in (7, 8)  # Rhône
-    assert risk.resolution_for_extent((2.22, 48.81, 2.47, 48.90)) == 9  # Paris
+    assert resolution_for_extent((-5.2, 42.3, 8.3, 51.1)) == 5
+    assert resolution_for_extent((4.24, 45.45, 5.16, 46.31)) in (7, 8)  # Rhône
+    assert resolution_for_extent((2.22, 48.81, 2.47, 48.90)) == 9  # Paris
 
 
 def test_colour_classes_and_compact_rows() -> None:
-    classes = maps.classify(np.array([0.5, 1.0, 1.5, 9.0, np.nan]), [1.0, 2.0], masked=np.array([0, 0, 1, 0, 0]))
+    classes = legend.classify(np.array([0.5, 1.0, 1.5, 9.0, np.nan]), [1.0, 2.0], masked=np.array([0, 0, 1, 0, 0]))
     assert classes.tolist() == [0, 0, -1, 2, -1]
-    text = maps.rows_json([np.array(["871fb4662ffffff", "8719499adffffff"], dtype=object), np.array([3, -1]),
+    text = deck.rows_json([np.array(["871fb4662ffffff", "8719499adffffff"], dtype=object), np.array([3, -1]),
                            ["12,3 % [1,0–20,0]", ""]])
     assert json.loads(text) == [["871fb4662ffffff", 3, "12,3 % [1,0–20,0]"], ["8719499adffffff", -1, ""]]
 
 
 def test_map_options_round_trip_and_bad_values() -> None:
-    options = maps.MapOptions(metric="relative_risk", condition="night", resolution=8, min_count=5,
-                              hide_masked=True, view=(45.76, 4.84, 11.0), marked="871fb4662ffffff")
-    assert maps.MapOptions.read_params(options.to_params()) == (options, [])
-    read, notes = maps.MapOptions.read_params({"metric": "x", "res": "12", "view": "a,b", "min": "-3"})
-    assert read == maps.MapOptions(min_count=1)
+    options = MapOptions(metric="relative_risk", condition="night", resolution=8, min_count=5,
+                         hide_masked=True, view=(45.76, 4.84, 11.0), marked="871fb4662ffffff")
+    assert MapOptions.read_params(options.to_params()) == (options, [])
+    read, notes = MapOptions.read_params({"metric": "x", "res": "12", "view": "a,b", "min": "-3"})
+    assert read == MapOptions(min_count=1)
     assert len(notes) == 4
 
 
 @pytest.mark.parametrize(("params", "expected", "quoted"), [
-    ({"min": "1001"}, maps.MapOptions(min_count=1000), "« 1001 »"),
-    ({"min": "0"}, maps.MapOptions(min_count=1), "« 0 »"),
-    ({"min": "vingt"}, maps.MapOptions(), "« vingt »"),
-    ({"res": "42"}, maps.MapOptions(), "« 42 »"),
-    ({"view": "48.85,2.35,40"}, maps.MapOptions(), "« 48.85,2.35,40 »"),
-    ({"view": "95,2.35,10"}, maps.MapOptions(), "« 95,2.35,10 »"),
-    ({"metric": "[lien](https://x.example)"}, maps.MapOptions(), "« [lien](https://x.example) »"),
-    ({"cond": "grele"}, maps.MapOptions(), "« grele »"),
-    ({"mark": "pas-un-hexagone"}, maps.MapOptions(), "« pas-un-hexagone »"),
+    ({"min": "1001"}, MapOptions(min_count=1000), "« 1001 »"),
+    ({"min": "0"}, MapOptions(min_count=1), "« 0 »"),
+    ({"min": "vingt"}, MapOptions(), "« vingt »"),
+    ({"res": "42"}, MapOptions(), "« 42 »"),
+    ({"view": "48.85,2.35,40"}, MapOptions(), "« 48.85,2.35,40 »"),
+    ({"view": "95,2.35,10"}, MapOptions(), "« 95,2.35,10 »"),
+    ({"metric": "[lien](https://x.example)"}, MapOptions(), "« [lien](https://x.example) »"),
+    ({"cond": "grele"}, MapOptions(), "« grele »"),
+    ({"mark": "pas-un-hexagone"}, MapOptions(), "« pas-un-hexagone »"),
 ], ids=lambda v: str(v)[:30])
 def test_out_of_range_link_values_are_clamped_or_reset_with_a_french_note(params, expected, quoted) -> None:
-    options, notes = maps.MapOptions.read_params(params)
+    options, notes = MapOptions.read_params(params)
     assert options == expected
     assert len(notes) == 1 and quoted in notes[0]
 
@@ -152,8 +165,8 @@ def test_out_of_range_link_values_are_clamped_or_reset_with_a_french_note(params
 # --------------------------------------------------------------------------- real store
 
 @pytest.fixture(scope="module")
-def facts(store_con) -> risk.HexFacts:
-    return risk.load_facts(store_con)
+def facts(store_con) -> HexFacts:
+    return load_facts(store_con)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +192,7 @@ FILTERS = [
 
 @pytest.mark.parametrize("accident_filter", FILTERS, ids=lambda f: str(f.to_params()) or "all")
 def test_mask_matches_the_sql_filter(facts, store_con, accident_filter) -> None:
-    mask = risk.filter_mask(facts, accident_filter, con=store_con)
+    mask = filter_mask(facts, accident_filter, con=store_con)
     where, params = accident_filter.to_sql()
     ids = store_con.execute(f"SELECT acc_id FROM accidents WHERE h3_5 IS NOT NULL AND {where} ORDER BY acc_id",
                             params).fetchnumpy()["acc_id"]
@@ -188,12 +201,12 @@ def test_mask_matches_the_sql_filter(facts, store_con, accident_filter) -> None:
 
 def test_sql_only_fields_need_a_connection(facts) -> None:
     with pytest.raises(ValueError, match="connection"):
-        risk.filter_mask(facts, AccidentFilter(vehicle_groups=("hgv",)))
+        filter_mask(facts, AccidentFilter(vehicle_groups=("hgv",)))
 
 
 def test_hex_counts_match_pandas_on_parquet(facts, located) -> None:
     accident_filter = AccidentFilter(atm=(2, 3), hours=(22, 4))
-    counts = risk.aggregate_hexes(facts, risk.filter_mask(facts, accident_filter), 6, condition="night")
+    counts = aggregate_hexes(facts, filter_mask(facts, accident_filter), 6, condition="night")
     rows = located[located["atm"].isin([2, 3]) & ((located["hour"] >= 22) | (located["hour"] <= 4))]
     rows = rows.assign(severe=(rows["n_killed"].fillna(0) + rows["n_hospitalised"].fillna(0)) > 0,
                        night=rows["lum"].isin([3, 4, 5]))
@@ -213,19 +226,19 @@ def test_hex_counts_match_pandas_on_parquet(facts, located) -> None:
 
 
 def test_capping_coarsens_until_under_the_cap(facts) -> None:
-    mask = risk.filter_mask(facts, AccidentFilter())
-    used = risk.capped_resolution(facts, mask, 9, cap=50_000)
+    mask = filter_mask(facts, AccidentFilter())
+    used = capped_resolution(facts, mask, 9, cap=50_000)
     distinct = {r: len(np.unique(facts.cell_index[r])) for r in (5, 6, 7, 8, 9)}
     assert used == max(r for r in distinct if distinct[r] <= 50_000)
-    result = risk.hex_risk(facts, AccidentFilter(), metric="accidents_per_year", resolution=9, cap=50_000)
+    result = hex_risk(facts, AccidentFilter(), metric="accidents_per_year", resolution=9, cap=50_000)
     assert (result.resolution, len(result.scored)) == (used, distinct[used])
     assert result.scored["accidents"].sum() == mask.sum()
 
 
 def test_hex_risk_of_paris_extent_and_hotspots(facts, located, store_con) -> None:
     bbox = (2.22, 48.81, 2.47, 48.90)
-    result = risk.hex_risk(facts, AccidentFilter(years=(2019, 2020)), metric="severity_rate", resolution=9,
-                           extent=bbox, min_count=10)
+    result = hex_risk(facts, AccidentFilter(years=(2019, 2020)), metric="severity_rate", resolution=9,
+                      extent=bbox, min_count=10)
     inside = located[(located["year"] >= 2019) & located["lon"].between(bbox[0], bbox[2])
                      & located["lat"].between(bbox[1], bbox[3])]
     # The cells shown are those with an accident in the box, each with all its 2019-2020 accidents.
@@ -235,7 +248,7 @@ def test_hex_risk_of_paris_extent_and_hotspots(facts, located, store_con) -> Non
     per_cell = cells[(cells["year"] >= 2019) & cells["h3_9"].isin(seen)].groupby("h3_9").size()
     assert sorted(result.scored["cell"].tolist()) == sorted(per_cell.index.tolist())
     assert (result.scored.set_index("cell")["accidents"] == per_cell.reindex(result.scored["cell"])).all()
-    top = risk.hotspots(result.scored, facts, result.mask, result.resolution, metric="severity_rate", top=5)
+    top = hotspots(result.scored, facts, result.mask, result.resolution, metric="severity_rate", top=5)
     assert len(top) == 5
     assert (top["value"].diff().dropna() <= 0).all()
     assert set(top["dep"]) <= {"75", "92", "93", "94"}
@@ -255,7 +268,7 @@ def test_hex_risk_of_paris_extent_and_hotspots(facts, located, store_con) -> Non
 
 
 def test_national_share_of_rain_matches_sql(facts, store_con) -> None:
-    share = risk.national_share(facts, AccidentFilter(deps=("29",), years=(2018, 2020)), "rain")
+    share = national_share(facts, AccidentFilter(deps=("29",), years=(2018, 2020)), "rain")
     hits, known = store_con.execute(
         "SELECT count(*) FILTER (WHERE atm IN (2, 3)), count(atm) FROM accidents "
         "WHERE h3_5 IS NOT NULL AND year BETWEEN 2018 AND 2020").fetchall()[0]
@@ -263,10 +276,10 @@ def test_national_share_of_rain_matches_sql(facts, store_con) -> None:
 
 
 def test_exports_carry_the_displayed_hexes(facts) -> None:
-    result = risk.hex_risk(facts, AccidentFilter(deps=("2A",)), metric="accidents_per_year", resolution=7)
-    csv = risk.export_csv(result.scored)
+    result = hex_risk(facts, AccidentFilter(deps=("2A",)), metric="accidents_per_year", resolution=7)
+    csv = export_csv(result.scored)
     assert csv.count("\n") == len(result.scored) + 1
-    collection = json.loads(risk.export_geojson(result.scored))
+    collection = json.loads(export_geojson(result.scored))
     assert len(collection["features"]) == len(result.scored)
     first = collection["features"][0]
     assert h3.is_valid_cell(first["properties"]["h3"])
@@ -280,17 +293,17 @@ def test_cell_ids_are_h3_strings_for_real_cells_at_every_resolution(store_con) -
     ).fetchnumpy()
     for column, cells in rows.items():
         cells = np.asarray(cells, dtype=np.uint64)
-        assert risk.cell_ids(cells) == [h3.int_to_str(int(c)) for c in cells], column
+        assert cell_ids(cells) == [h3.int_to_str(int(c)) for c in cells], column
     # Values that are not H3 cells still come out as their hexadecimal digits.
-    assert risk.cell_ids(np.array([0, 255], dtype=np.uint64)) == ["0", "ff"]
-    assert risk.cell_ids(np.array([], dtype=np.uint64)) == []
+    assert cell_ids(np.array([0, 255], dtype=np.uint64)) == ["0", "ff"]
+    assert cell_ids(np.array([], dtype=np.uint64)) == []
 
 
 def test_deck_json_writes_the_outlines_once_and_keeps_them_exact() -> None:
-    outlines = maps.load_outlines()
-    layers = [maps.hex_layer([(1, 2, 3)]), maps.outline_layer(outlines)]
-    first = maps.deck_json(layers, view=maps.FRANCE_VIEW, tooltip={}, hex_rows='[["871fb4662ffffff",0]]')
-    second = maps.deck_json(layers, view=maps.FRANCE_VIEW, tooltip={}, hex_rows="[]")
+    outlines = deck.load_outlines()
+    layers = [hexagons.hex_layer([(1, 2, 3)]), deck.outline_layer(outlines)]
+    first = deck.deck_json(layers, view=views.FRANCE_VIEW, tooltip={}, hex_rows='[["871fb4662ffffff",0]]')
+    second = deck.deck_json(layers, view=views.FRANCE_VIEW, tooltip={}, hex_rows="[]")
     spec = json.loads(first.spec_json)
     assert spec["layers"][1]["data"] == outlines
     assert spec["layers"][0]["data"] == [["871fb4662ffffff", 0]]
@@ -343,7 +356,7 @@ def test_per_year_figures_match_pandas_on_parquet(facts, accidents, accident_fil
         rows &= accidents["lum"].isin(accident_filter.lum)
     cell = f"h3_{resolution}"
     expected = _per_year_by_pandas(accidents, rows, accident_filter.years, cell)
-    result = risk.hex_risk(facts, accident_filter, metric="accidents_per_year", resolution=resolution)
+    result = hex_risk(facts, accident_filter, metric="accidents_per_year", resolution=resolution)
     got = result.scored.set_index("cell")
     assert sorted(got.index) == sorted(expected.index.astype("uint64"))
     expected.index = expected.index.astype("uint64")
@@ -359,7 +372,7 @@ def test_a_department_per_year_adds_up_to_its_yearly_accidents(facts, accidents)
     shares = nord.groupby("year")["located"].mean()
     assert shares[shares >= 0.7].index.tolist() == [2017, 2018, 2019, 2020]
     yearly = nord[nord["year"] >= 2017].groupby("year").size()
-    result = risk.hex_risk(facts, AccidentFilter(deps=("59",)), metric="accidents_per_year", resolution=7)
+    result = hex_risk(facts, AccidentFilter(deps=("59",)), metric="accidents_per_year", resolution=7)
     assert result.scored["per_year"].sum() == pytest.approx(yearly.mean(), rel=1e-9)
     assert result.year_span == (4, 4)
     assert nord["located"].sum() / 16 < 0.6 * yearly.mean()
@@ -376,7 +389,7 @@ def test_default_years_are_the_densely_located_years(accidents) -> None:
 def test_rate_intervals_reflect_each_cells_own_size(facts) -> None:
     # Nord 2005-2020 (the Lille map where cells of 31 and 60 accidents both showed 51,5 % [50,6-52,5]).
     for resolution in (7, 8):
-        result = risk.hex_risk(facts, AccidentFilter(deps=("59",)), metric="severity_rate", resolution=resolution)
+        result = hex_risk(facts, AccidentFilter(deps=("59",)), metric="severity_rate", resolution=resolution)
         rated = result.scored[~result.scored["masked"]]
         width = rated["rate_high"] - rated["rate_low"]
         assert len(rated) >= 5
@@ -384,7 +397,7 @@ def test_rate_intervals_reflect_each_cells_own_size(facts) -> None:
         small = rated["accidents"] < 40
         assert (width[small] > 0.12).all(), rated.assign(width=width)[["accidents", "severe", "rate", "width"]]
     # At resolution 7, the bigger the cell, the narrower its interval.
-    result = risk.hex_risk(facts, AccidentFilter(deps=("59",)), metric="severity_rate", resolution=7)
+    result = hex_risk(facts, AccidentFilter(deps=("59",)), metric="severity_rate", resolution=7)
     rated = result.scored[~result.scored["masked"]]
     width = rated["rate_high"] - rated["rate_low"]
     assert width[rated["accidents"] < 40].median() > 1.5 * width[rated["accidents"] >= 80].median()
@@ -441,8 +454,8 @@ def test_rate_intervals_predict_a_held_out_year(facts, accidents) -> None:
         cell = f"h3_{resolution}"
         tau = _year_to_year_variance(_cell_counts(accidents, (2018, 2018), cell),
                                      _cell_counts(accidents, (2019, 2019), cell))
-        fit = risk.hex_risk(facts, AccidentFilter(years=(2019, 2019)), metric="severity_rate",
-                            resolution=resolution, min_count=1, cap=10**6).scored.set_index("cell")
+        fit = hex_risk(facts, AccidentFilter(years=(2019, 2019)), metric="severity_rate",
+                       resolution=resolution, min_count=1, cap=10**6).scored.set_index("cell")
         held_out = _cell_counts(accidents, (2020, 2020), cell)
         cases = held_out[held_out["n"] >= 20].join(fit[["rate_alpha", "rate_beta"]], how="inner")
         a, b = cases["rate_alpha"].to_numpy(), cases["rate_beta"].to_numpy()
@@ -469,12 +482,12 @@ def test_rate_intervals_cover_a_random_half_of_the_same_years(facts, accidents) 
     Both halves share the same places and years, so the cell's rate is the same: the predictive law is the
     posterior the page shows with the binomial noise of the held-out half, nothing else.
     """
-    base = risk.filter_mask(facts, AccidentFilter(years=(2018, 2020)))
+    base = filter_mask(facts, AccidentFilter(years=(2018, 2020)))
     even = facts.columns["acc_id"] % 2 == 0
     inside = []
     for resolution in (5, 6, 7):
-        counts = risk.aggregate_hexes(facts, base & even, resolution)
-        fit = risk.score_hexes(counts, resolution=resolution, metric="severity_rate", min_count=1).set_index("cell")
+        counts = aggregate_hexes(facts, base & even, resolution)
+        fit = scoring.score_hexes(counts, resolution=resolution, metric="severity_rate", min_count=1).set_index("cell")
         odd = accidents[(accidents["acc_id"] % 2 == 1)]
         held_out = _cell_counts(odd, (2018, 2020), f"h3_{resolution}")
         cases = held_out[held_out["n"] >= 20].join(fit[["rate_alpha", "rate_beta"]], how="inner")
@@ -490,11 +503,11 @@ def test_rate_intervals_cover_a_random_half_of_the_same_years(facts, accidents) 
 def test_a_zoomed_cell_keeps_its_figures(facts) -> None:
     # A Lille cell at resolution 7, seen on the whole of France and in a view around it.
     accident_filter = AccidentFilter(years=(2018, 2020))
-    whole = risk.hex_risk(facts, accident_filter, metric="severity_rate", resolution=7).scored.set_index("cell")
+    whole = hex_risk(facts, accident_filter, metric="severity_rate", resolution=7).scored.set_index("cell")
     cell = h3.latlng_to_cell(50.6326, 3.0573, 7)
-    view = maps.view_for_cell(cell)
-    zoomed = risk.hex_risk(facts, accident_filter, metric="severity_rate", resolution=7,
-                           extent=maps.bbox_for_view(view)).scored.set_index("cell")
+    view = views.view_for_cell(cell)
+    zoomed = hex_risk(facts, accident_filter, metric="severity_rate", resolution=7,
+                      extent=views.bbox_for_view(view)).scored.set_index("cell")
     assert len(zoomed) < len(whole) / 10
     columns = ["accidents", "severe", "rate", "rate_low", "rate_high", "per_year"]
     pd.testing.assert_frame_equal(zoomed[columns], whole.loc[zoomed.index, columns])
@@ -504,9 +517,9 @@ def test_a_zoomed_cell_keeps_its_figures(facts) -> None:
 # --------------------------------------------------------------------------- hotspots, meaning, legend
 
 def test_relative_risk_hotspots_lie_above_one_beyond_chance(facts) -> None:
-    result = risk.hex_risk(facts, AccidentFilter(years=(2018, 2020)), metric="relative_risk", resolution=6,
-                           condition="rain")
-    top = risk.hotspots(result.scored, facts, result.mask, result.resolution, metric="relative_risk")
+    result = hex_risk(facts, AccidentFilter(years=(2018, 2020)), metric="relative_risk", resolution=6,
+                      condition="rain")
+    top = hotspots(result.scored, facts, result.mask, result.resolution, metric="relative_risk")
     assert len(top) == 20
     assert (top["rr_low"] > 1).all() and (top["rr"] > 1).all()
     # Ranked among the cells whose interval lies above 1, by pandas.
@@ -514,10 +527,10 @@ def test_relative_risk_hotspots_lie_above_one_beyond_chance(facts) -> None:
     best = rated.sort_values(["value", "accidents"], ascending=False, kind="stable").head(20)
     assert top["cell"].tolist() == best["cell"].tolist()
     # Where no cell's interval lies above 1, there is no hotspot (the page says so).
-    none = risk.hex_risk(facts, AccidentFilter(deps=("2A",), years=(2020, 2020)), metric="relative_risk",
-                         resolution=5, condition="night", min_count=20)
+    none = hex_risk(facts, AccidentFilter(deps=("2A",), years=(2020, 2020)), metric="relative_risk",
+                    resolution=5, condition="night", min_count=20)
     assert not (none.scored["rr_low"] > 1).any()
-    assert risk.hotspots(none.scored, facts, none.mask, none.resolution, metric="relative_risk").empty
+    assert hotspots(none.scored, facts, none.mask, none.resolution, metric="relative_risk").empty
 
 
 @pytest.mark.parametrize(("accident_filter", "metric", "condition", "start"), [
@@ -530,7 +543,7 @@ def test_relative_risk_hotspots_lie_above_one_beyond_chance(facts) -> None:
     (AccidentFilter(atm=(1,)), "severe_per_year", "rain", "Aucun accident"),
 ], ids=lambda v: str(v)[:40])
 def test_meaningless_combinations_are_explained(accident_filter, metric, condition, start) -> None:
-    assert risk.meaningless_reason(accident_filter, metric, condition).startswith(start)
+    assert meaningless_reason(accident_filter, metric, condition).startswith(start)
 
 
 @pytest.mark.parametrize(("accident_filter", "metric", "condition"), [
@@ -540,21 +553,21 @@ def test_meaningless_combinations_are_explained(accident_filter, metric, conditi
     (AccidentFilter(lum=(3, 4, 5)), "relative_risk", "rain"),
 ], ids=lambda v: str(v)[:40])
 def test_meaningful_combinations_draw_a_map(accident_filter, metric, condition) -> None:
-    assert risk.meaningless_reason(accident_filter, metric, condition) is None
+    assert meaningless_reason(accident_filter, metric, condition) is None
 
 
 def test_legend_bins_are_unique_on_real_per_year_values(facts) -> None:
     # Corse-du-Sud at resolution 8: most cells hold one or two accidents of a few counted years, so that the
     # quantiles are close together (written with one decimal they gave "0,1 – 0,1").
-    result = risk.hex_risk(facts, AccidentFilter(deps=("2A",)), metric="severe_per_year", resolution=8)
+    result = hex_risk(facts, AccidentFilter(deps=("2A",)), metric="severe_per_year", resolution=8)
     values = result.scored["value"].dropna().to_numpy()
-    breaks, digits = maps.class_breaks(values)
-    labels = [label for _, label in maps.legend_entries(breaks, maps.palette_for(breaks),
+    breaks, digits = legend.class_breaks(values)
+    labels = [label for _, label in legend.legend_entries(breaks, legend.palette_for(breaks),
                                                         number_format=lambda v: format_decimal(v, digits))]
     assert len(labels) == len(set(labels))
     assert all(low != high for low, high in (label.split(" – ") for label in labels[1:-1]))
     # Each class holds exactly the values its label says.
-    classes = maps.classify(values, breaks)
+    classes = legend.classify(values, breaks)
     for index, label in enumerate(labels):
         held = values[classes == index]
         if len(held) and " – " in label:
@@ -563,19 +576,82 @@ def test_legend_bins_are_unique_on_real_per_year_values(facts) -> None:
 
 
 def test_relative_risk_of_one_is_visible_on_the_white_page() -> None:
-    breaks, _ = maps.class_breaks(np.array([]), diverging=True)
-    middle = maps.palette_for(breaks, diverging=True)[int(maps.classify(np.array([1.0]), breaks)[0])]
-    on_white = [round(c * maps.FILL_ALPHA / 255 + 255 * (1 - maps.FILL_ALPHA / 255)) for c in middle]
+    breaks, _ = legend.class_breaks(np.array([]), diverging=True)
+    middle = legend.palette_for(breaks, diverging=True)[int(legend.classify(np.array([1.0]), breaks)[0])]
+    on_white = [round(c * legend.FILL_ALPHA / 255 + 255 * (1 - legend.FILL_ALPHA / 255)) for c in middle]
     assert max(255 - c for c in on_white) >= 30, on_white  # at least one channel clearly off white
-    masked_on_white = [round(c * 110 / 255 + 255 * (1 - 110 / 255)) for c in maps.MASKED_COLOUR]
+    masked_on_white = [round(c * 110 / 255 + 255 * (1 - 110 / 255)) for c in legend.MASKED_COLOUR]
     assert on_white != masked_on_white
 
 
 def test_an_empty_map_says_why(facts, store_con, located) -> None:
     assert not (located["year"] == 2009).any()  # the archive's 2009 coordinates are truncated: none located
-    nowhere = risk.hex_risk(facts, AccidentFilter(years=(2009, 2009)), metric="severe_per_year", resolution=6,
-                            con=store_con)
-    assert risk.empty_reason(nowhere, "severe_per_year", None).startswith("Aucun accident géolocalisé")
-    somewhere = risk.hex_risk(facts, AccidentFilter(deps=("59",)), metric="relative_risk", resolution=7,
-                              condition="rain", con=store_con)
-    assert risk.empty_reason(somewhere, "relative_risk", "rain") is None
+    nowhere = hex_risk(facts, AccidentFilter(years=(2009, 2009)), metric="severe_per_year", resolution=6,
+                       con=store_con)
+    assert empty_reason(nowhere, "severe_per_year", None).startswith("Aucun accident géolocalisé")
+    somewhere = hex_risk(facts, AccidentFilter(deps=("59",)), metric="relative_risk", resolution=7,
+                         condition="rain", con=store_con)
+    assert empty_reason(somewhere, "relative_risk", "rain") is None
+
+
+# --------------------------------------------------------------------------- what the page shows, built in core
+
+def test_options_frame_the_selected_departments_or_their_own_view() -> None:
+    boxes = [places.department_bboxes()[d] for d in ("2A", "2B")]
+    corsica = views.view_for_bbox((min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                   max(b[2] for b in boxes), max(b[3] for b in boxes)))
+    view, extent, resolution = MapOptions().framing(["2A", "2B"])
+    assert (view, extent) == (corsica, None)
+    assert resolution == resolution_for_extent(views.bbox_for_view(corsica)) == 6
+    assert MapOptions().framing([])[0] == views.FRANCE_VIEW
+    lyon = (45.76, 4.84, 11.0)
+    assert MapOptions(view=lyon, resolution=8).framing(["75"]) == (lyon, views.bbox_for_view(lyon), 8)
+
+
+def test_centring_on_a_hotspot_and_back_to_the_whole_selection() -> None:
+    options = MapOptions(metric="severity_rate", min_count=5).centred_on("891fb466257ffff")
+    assert (options.resolution, options.marked) == (9, "891fb466257ffff")
+    assert options.view == views.view_for_cell("891fb466257ffff")
+    assert options.whole_selection() == MapOptions(metric="severity_rate", min_count=5)
+    assert MapOptions(metric="relative_risk").metric_label == "Risque relatif de la condition (pluie)"
+    assert MapOptions(metric="severity_rate", condition="night").metric_label == "Taux de gravité (lissé)"
+
+
+def test_hotspot_table_in_french(facts) -> None:
+    result = hex_risk(facts, AccidentFilter(years=(2018, 2020)), metric="relative_risk", resolution=6,
+                      condition="rain")
+    top = hotspots(result.scored, facts, result.mask, result.resolution, metric="relative_risk", top=3)
+    table = hotspot_table(top, metric="relative_risk")
+    assert list(table.columns) == ["Département", "Commune", "Risque relatif de la condition", "RR IC 95 % bas",
+                                   "Accidents", "Graves", "Taux lissé (%)", "IC 95 % bas", "IC 95 % haut", "Hexagone"]
+    assert table.index.tolist() == [1, 2, 3]
+    assert table["Hexagone"].tolist() == cell_ids(top["cell"].to_numpy())
+    assert table["Accidents"].tolist() == [format_count(v) for v in top["accidents"]]
+    assert table["RR IC 95 % bas"].tolist() == [format_decimal(v, 2) for v in top["rr_low"]]
+    names = hotspot_names(table)
+    first = table["Hexagone"].iloc[0]
+    assert list(names) == table["Hexagone"].tolist()
+    assert names[first] == f"1. {table['Commune'].iloc[0]} ({first})"
+
+
+def test_side_texts_of_a_map(facts) -> None:
+    result = hex_risk(facts, AccidentFilter(deps=("59",)), metric="severe_per_year", resolution=7)
+    assert texts.years_text(result.year_span) == "4 ans"
+    caption = texts.located_caption(result, 2 * result.located)
+    assert caption == ("Résolution H3 7. 50,0\u00a0% des accidents de la sélection sont géolocalisés. "
+                       "Moyennes par an : 4 ans.")
+    assert texts.coarsened_warning(result) is None
+    capped = hex_risk(facts, AccidentFilter(), metric="severe_per_year", resolution=9, cap=5_000)
+    assert texts.coarsened_warning(capped).endswith(f"carte agrégée à la résolution {capped.resolution}.")
+    assert texts.early_years_note("relative_risk", 2005) is not None
+    assert texts.no_hotspot_text("severity_rate") == "Aucun hexagone au-dessus du minimum d'accidents."
+
+
+def test_prebuilt_deck_is_a_pydeck_deck_with_its_tooltip() -> None:
+    import pydeck
+
+    built = deck.deck_json([deck.outline_layer(deck.load_outlines())], view=views.FRANCE_VIEW,
+                           tooltip={"html": "{nom}"})
+    assert isinstance(built, pydeck.Deck)
+    assert built.to_json() == built.spec_json
+    assert json.loads(built.to_json())["initialViewState"]["zoom"] == views.FRANCE_VIEW[2]

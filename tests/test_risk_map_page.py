@@ -40,6 +40,9 @@ def test_default_page_draws_france_at_resolution_5(full_store, store_con) -> Non
     expected = store_con.execute("SELECT count(DISTINCT h3_5) FROM accidents WHERE year >= 2018").fetchall()[0][0]
     assert len(hexes["data"]) == expected
     assert any(layer["@@type"] == "GeoJsonLayer" for layer in deck["layers"])
+    # The prebuilt deck goes through st.pydeck_chart's public argument with its tooltip.
+    tooltip = json.loads(app.get("deck_gl_json_chart")[0].proto.tooltip)
+    assert "accidents géolocalisés" in tooltip["html"]
     assert any("Accidents graves par an" in h.proto.body for h in app.get("html"))
     located = store_con.execute("SELECT count(*) FROM accidents WHERE lat IS NOT NULL AND year >= 2018").fetchone()[0]
     assert any(m.value == f"{located:,}".replace(",", "\u202f") for m in app.metric)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import maps
 from core.dispatch import nearby, picker
+from core.maps import deck as maps
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import warm_up
 from ui import data

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 from h3.api import basic_str as h3
 
 from core import places
-from core.maps import DeckJson, outline_layer, view_for_bbox
+from core.maps.deck import DeckJson, outline_layer
+from core.maps.views import view_for_bbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,7 +66,7 @@ def department_cells(outlines: Mapping[str, Any], dep: str) -> tuple[int, list[s
 
     Examples
     --------
-    >>> from core.maps import load_outlines
+    >>> from core.maps.deck import load_outlines
     >>> resolution, cells = department_cells(load_outlines(), "75")
     >>> resolution, len(cells) > 100
     (8, True)
