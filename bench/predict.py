@@ -21,8 +21,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import config, store  # noqa: E402
-from core import features as F  # noqa: E402
-from core.incident import parse_incident
+from core.features.build import build_features  # noqa: E402
+from core.features.columns import columns_from_incidents  # noqa: E402
+from core.features.names import FEATURE_NAMES  # noqa: E402
+from core.features.training import incident_from_row, training_frame  # noqa: E402
+from core.incident.parse import parse_incident  # noqa: E402
 from core.model.loading import SeverityModel, load_model  # noqa: E402
 from core.model.metrics import apply_calibration  # noqa: E402
 from core.model.predict import predict_many, predict_one  # noqa: E402
@@ -38,10 +41,10 @@ def incidents_of(year: int) -> list[dict]:
     """Every accident of ``year`` as the JSON a caller would send."""
     con = store.connect()
     try:
-        frame = F.training_frame(con, first_year=year, last_year=year)
+        frame = training_frame(con, first_year=year, last_year=year)
     finally:
         con.close()
-    return [F.incident_from_row(r) for r in frame.to_dict("records")]
+    return [incident_from_row(r) for r in frame.to_dict("records")]
 
 
 def timed(function, *args, **kwargs) -> float:
@@ -56,10 +59,10 @@ def naive_predict(severity: SeverityModel, incident: dict) -> dict:
     import xgboost as xgb
 
     parsed = parse_incident(incident)
-    row = F.build_features(F.columns_from_incidents([parsed]), severity.history)
-    frame = pd.DataFrame(row, columns=list(F.FEATURE_NAMES))
+    row = build_features(columns_from_incidents([parsed]), severity.history)
+    frame = pd.DataFrame(row, columns=list(FEATURE_NAMES))
     matrix = xgb.DMatrix(frame)
-    calibration = severity.card["calibration"]
+    calibration = severity.calibrators
     p_severe = apply_calibration(calibration["severe"], severity.severe.predict(matrix))
     p_fatal = apply_calibration(calibration["fatal"], severity.fatal.predict(matrix))
     contributions = severity.severe.predict(matrix, pred_contribs=True)

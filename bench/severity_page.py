@@ -41,11 +41,14 @@ import streamlit.logger  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core import codebook, store  # noqa: E402
-from core import features as F  # noqa: E402
 from core.dispatch import intake, nearby  # noqa: E402
+from core.features import words  # noqa: E402
+from core.features.columns import columns_from_incidents  # noqa: E402
+from core.features.facts import KEY_FACTS, key_facts  # noqa: E402
+from core.features.training import incident_from_row, training_frame  # noqa: E402
+from core.incident.parse import parse_incident  # noqa: E402
 from core.model.loading import load_model  # noqa: E402
 from core.model.predict import predict_one  # noqa: E402
-from core.model.similar import similar_accidents  # noqa: E402
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
 from ui import severity_form  # noqa: E402
 
@@ -146,7 +149,7 @@ def long_way_call(op: Operator) -> None:
     _wait_communes(page, "59")
     op.click(page.get_by_text("Liste BAAC complète (catégorie précise)"), "Liste BAAC complète")
     for code in (7, 33):
-        op.click(page.get_by_label(intake.vehicle_label(code), exact=True), intake.vehicle_label(code))
+        op.click(page.get_by_label(words.vehicle_label(code), exact=True), words.vehicle_label(code))
         op.type("1")
     op.click(page.get_by_label("Personnes impliquées (piétons compris)"), "Personnes impliquées")
     op.type("2")
@@ -225,12 +228,12 @@ _RETIRED_CATV = {code for code, text in codebook.codes_of("catv").items() if tex
 def call_incidents(n: int) -> list[dict]:
     """Real 2020 accidents the form can express, each field left unknown with probability 0.3."""
     con = store.connect()
-    frame = F.training_frame(con, first_year=2020, last_year=2020)
+    frame = training_frame(con, first_year=2020, last_year=2020)
     con.close()
     rng = np.random.default_rng(SEED)
     incidents = []
     for row in frame.sample(n * 3, random_state=SEED).to_dict(orient="records"):
-        incident = F.incident_from_row(row)
+        incident = incident_from_row(row)
         if set(incident.get("vehicles") or []) & _RETIRED_CATV or incident.get("vma") not in (None,
                                                                                                 *intake.SPEED_LIMITS):
             continue
@@ -301,18 +304,57 @@ def page_times(incidents: list[dict], wrapper: Path, *, cold: bool) -> np.ndarra
     return np.array(times) * 1000
 
 
+#: The baseline's query: the past accidents sharing the incident's known key facts, same department first.
+_SIMILAR_SQL = """
+    WITH v AS (
+        SELECT acc_id, list(coalesce(catv, 0) ORDER BY veh) AS vehicles, bool_or(obs > 0) AS obstacle
+        FROM vehicles WHERE acc_id IN (SELECT acc_id FROM accidents WHERE year BETWEEN $first AND $last)
+        GROUP BY acc_id
+    )
+    SELECT a.acc_id, a.year, a.month, a.day, a.hour, a.minute, a.dep, a.com, a.agg, a.catr, a.lum,
+           v.vehicles, a.n_users AS n_people, a.n_killed, a.n_hospitalised, a.n_light, a.severe,
+           count(*) OVER () AS matching
+    FROM accidents a JOIN v USING (acc_id)
+    WHERE a.year BETWEEN $first AND $last
+      AND ($agg IS NULL OR a.agg = $agg)
+      AND ($catr IS NULL OR a.catr = $catr)
+      AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
+      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
+      AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
+      AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
+      AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
+      AND ($obstacle IS NULL OR v.obstacle = $obstacle)
+    ORDER BY (a.dep = $dep) DESC NULLS LAST, a.acc_id DESC
+    LIMIT $limit
+"""
+
+
+def similar_by_sql(con, incident: dict, *, years: tuple[int, int], limit: int):
+    """The naive baseline: similar past accidents read by one SQL query per submit (no in-memory index)."""
+    parsed = parse_incident(incident)
+    facts = key_facts(columns_from_incidents([parsed]))[0]
+    params = {name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))
+              for name, value in zip(KEY_FACTS, facts, strict=True)}
+    params.update({"first": years[0], "last": years[1], "dep": parsed["dep"], "limit": limit})
+    cursor = con.cursor()
+    try:
+        return cursor.execute(_SIMILAR_SQL, params).fetch_df()
+    finally:
+        cursor.close()
+
+
 def compute_times(incidents: list[dict], *, naive: bool) -> np.ndarray:
     """Prediction + similar accidents of a submit, outside Streamlit."""
     model = load_model()
     con = store.connect()
-    first, last = model.card["years"]["history"]
+    first, last = model.card.years.history
     past = None if naive else nearby.load_past_accidents(con, first_year=first, last_year=last)
     times = []
     for incident in incidents:
         started = time.perf_counter()
         predict_one(model, incident)
         if naive:
-            similar_accidents(con, model, incident, limit=8)
+            similar_by_sql(con, incident, years=model.card.years.training, limit=8)
         else:
             nearby.similar_table(nearby.similar_nearby(past, incident, limit=8))
         times.append(time.perf_counter() - started)

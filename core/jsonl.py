@@ -30,7 +30,8 @@ from typing import Any, BinaryIO, Final
 
 import orjson
 
-from core.incident import IncidentError, echoed_id
+from core.incident.fields import IncidentError
+from core.incident.parse import echoed_id
 
 #: Longest line read (bytes); a longer line is answered with an error and skipped.
 MAX_LINE_BYTES: Final = 1 << 20
@@ -147,7 +148,7 @@ def read_batches(stream: BinaryIO, *, batch_size: int, max_line: int = MAX_LINE_
 
     A batch is handed over as soon as no more input is ready, so a slow writer
     gets each answer at once and a fast one gets large batches. Lines longer
-    than ``max_line`` bytes come as an :class:`~core.incident.IncidentError`
+    than ``max_line`` bytes come as an :class:`~core.incident.fields.IncidentError`
     (the rest of such a line is skipped as it is read, never held).
 
     Examples
@@ -158,41 +159,62 @@ def read_batches(stream: BinaryIO, *, batch_size: int, max_line: int = MAX_LINE_
     """
     fd = _file_descriptor(stream)
     read: Callable[[], bytes] = (lambda: os.read(fd, _CHUNK)) if fd is not None else (lambda: stream.read1(_CHUNK))
+    splitter = _LineSplitter(max_line)
     pending: list[bytes | IncidentError] = []
-    partial = bytearray()
-    skipping = False  # inside a line longer than max_line
-    number = 0  # lines completed so far
     eof = False
     while True:
         while not eof and (not pending or (len(pending) < batch_size and _ready(fd))):
             data = read()
             if not data:
                 eof = True
+                pending += splitter.finish()
                 break
-            *complete, rest = data.split(b"\n")
-            for piece in complete:
-                number += 1
-                if skipping or len(partial) + len(piece) > max_line:
-                    pending.append(_too_long(number, max_line))
-                else:
-                    pending.append(bytes(partial + piece) if partial else piece)
-                partial.clear()
-                skipping = False
-            if not skipping:
-                partial += rest
-                if len(partial) > max_line:
-                    partial.clear()
-                    skipping = True
-        if eof and (partial or skipping):
-            number += 1
-            pending.append(_too_long(number, max_line) if skipping else bytes(partial))
-            partial.clear()
-            skipping = False
+            pending += splitter.feed(data)
         if pending:
             yield pending[:batch_size]
             del pending[:batch_size]
         elif eof:
             return
+
+
+class _LineSplitter:
+    """Cuts chunks of bytes into lines; a line longer than ``max_line`` becomes an error, never held whole."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.partial = bytearray()  # the start of the line being read
+        self.skipping = False  # inside a line longer than max_line
+        self.number = 0  # lines completed so far
+
+    def feed(self, data: bytes) -> list[bytes | IncidentError]:
+        """The lines that ``data`` completes."""
+        lines: list[bytes | IncidentError] = []
+        partial, max_line = self.partial, self.max_line
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
+            self.number += 1
+            if self.skipping or len(partial) + len(piece) > max_line:
+                lines.append(_too_long(self.number, max_line))
+            else:
+                lines.append(bytes(partial + piece) if partial else piece)
+            partial.clear()
+            self.skipping = False
+        if not self.skipping:
+            partial += rest
+            if len(partial) > max_line:
+                partial.clear()
+                self.skipping = True
+        return lines
+
+    def finish(self) -> list[bytes | IncidentError]:
+        """The last line, when the input does not end with a line break."""
+        if not (self.partial or self.skipping):
+            return []
+        self.number += 1
+        last = _too_long(self.number, self.max_line) if self.skipping else bytes(self.partial)
+        self.partial.clear()
+        self.skipping = False
+        return [last]
 
 
 def _file_descriptor(stream: BinaryIO) -> int | None:

@@ -1,4 +1,4 @@
-"""The dispatch desk on real accidents: form to incident, result in words, similar accidents, card tables.
+"""The dispatch desk on real accidents: form to incident, result in words, similar accidents.
 
 Expected values come from the store through plain SQL written here, or from
 literal real accidents (tests.test_features), never from the code under test.
@@ -17,12 +17,15 @@ import pytest
 from h3.api import basic_str as h3
 
 from core import codebook
-from core.dispatch import bands, intake, nearby, picker, reliability, session
-from core.incident import IncidentError
+from core.dispatch import bands, intake, nearby, picker, session
+from core.features import words
+from core.incident.fields import IncidentError
 from core.maps import deck as maps
+from core.model.card import parse_card
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from core.model.spec import ModelCardError
+from tests.cards import literal_card, literal_card_json
 from tests.test_features import ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
@@ -33,7 +36,7 @@ def severity() -> SeverityModel:
 
 @pytest.fixture(scope="module")
 def past(store_con, severity) -> nearby.PastAccidents:
-    first, last = severity.card["years"]["history"]
+    first, last = severity.card.years.history
     return nearby.load_past_accidents(store_con, first_year=first, last_year=last)
 
 
@@ -113,7 +116,7 @@ def test_vehicle_choices_are_current_catv_codes_each_offered_once() -> None:
     assert len(set(offered)) == len(offered)
     retired = {code for code, text in codebook.codes_of("catv").items() if text.startswith("Référence inutilisée")}
     assert set(offered) == set(codebook.codes_of("catv")) - retired
-    assert intake.vehicle_label(3) == "Voiturette (Quadricycle à moteur carrossé)"
+    assert words.vehicle_label(3) == "Voiturette (Quadricycle à moteur carrossé)"
 
 
 def test_everyday_words_count_as_the_commonest_code_of_their_family(store_con) -> None:
@@ -143,10 +146,10 @@ def test_description_of_a_real_incident() -> None:
 
 def test_bands_come_from_the_card_thresholds(severity) -> None:
     thresholds = bands.band_thresholds(severity.card)
-    chosen = severity.card["thresholds"]["severe"]
+    chosen = severity.card.thresholds.severe
     # "Faible" below the recall-95 threshold, "Élevé" from the precision-75 one (not recall_80 / best_f1).
-    assert thresholds.medium_from == chosen["recall_95"]["threshold"]
-    assert thresholds.high_from == chosen["precision_75"]["threshold"]
+    assert thresholds.medium_from == chosen["recall_95"].threshold
+    assert thresholds.high_from == chosen["precision_75"].threshold
     assert thresholds.medium_from < thresholds.high_from
     assert thresholds.validation_year == 2019
     assert bands.severity_band(thresholds.medium_from - 1e-6, thresholds).key == "low"
@@ -155,29 +158,14 @@ def test_bands_come_from_the_card_thresholds(severity) -> None:
     assert bands.severity_band(thresholds.high_from, thresholds).key == "high"
 
 
-#: A card cut to what the band words read, with round figures (not the committed model's).
-LITERAL_CARD = {
-    "years": {"validation": 2019},
-    "thresholds": {"severe": {
-        "best_f1": {"threshold": 0.396, "flagged_share": 0.41, "precision": 0.68, "recall": 0.77},
-        "recall_80": {"threshold": 0.328, "flagged_share": 0.45, "precision": 0.65, "recall": 0.80},
-        "recall_95": {"threshold": 0.1834, "flagged_share": 0.7, "precision": 0.49, "recall": 0.95},
-        "precision_75": {"threshold": 0.6125, "flagged_share": 0.2, "precision": 0.79, "recall": 0.44},
-    }},
-    "bands": {"validation": {"year": 2019,
-                             "low": {"share": 0.30, "observed": 0.061, "share_of_positives": 0.05},
-                             "medium": {"share": 0.50, "observed": 0.366, "share_of_positives": 0.51},
-                             "high": {"share": 0.20, "observed": 0.792, "share_of_positives": 0.44}}},
-}
-
-
 def test_band_words_on_a_literal_card() -> None:
-    thresholds = bands.band_thresholds(LITERAL_CARD)
+    card = literal_card()  # tests.cards.LITERAL_CARD: thresholds and validation bands with round figures
+    thresholds = bands.band_thresholds(card)
     assert (thresholds.medium_from, thresholds.high_from) == (0.1834, 0.6125)
     assert [bands.severity_band(p, thresholds).label for p in (0.18, 0.1834, 0.5, 0.6125, 0.9)] == [
         "Faible", "Moyen", "Moyen", "Élevé", "Élevé"]
     nbsp = "\u00a0"
-    assert [sentence for _, sentence in bands.band_sentences(LITERAL_CARD)] == [
+    assert [sentence for _, sentence in bands.band_sentences(card)] == [
         f"Faible : moins de 18,3{nbsp}% — sur 2019, 6{nbsp}% des accidents de cette bande avaient un tué ou un "
         f"blessé hospitalisé (30{nbsp}% des accidents, 5{nbsp}% des accidents graves).",
         f"Moyen : de 18,3{nbsp}% à 61,3{nbsp}% — sur 2019, 37{nbsp}% des accidents de cette bande avaient un tué ou "
@@ -185,32 +173,33 @@ def test_band_words_on_a_literal_card() -> None:
         f"Élevé : à partir de 61,3{nbsp}% — sur 2019, 79{nbsp}% des accidents de cette bande avaient un tué ou un "
         f"blessé hospitalisé (20{nbsp}% des accidents).",
     ]
-    rule = bands.band_rule_text(LITERAL_CARD)
+    rule = bands.band_rule_text(card)
     assert f"« Faible » regroupe au plus 5{nbsp}% des accidents graves de 2019" in rule
     assert f"dans « Élevé », au moins 75{nbsp}% des accidents de 2019 étaient graves" in rule
 
 
 def test_band_words_say_when_precision_fell_back_to_best_f1() -> None:
-    card = json.loads(json.dumps(LITERAL_CARD))
-    card["thresholds"]["severe"]["precision_75"] = {**card["thresholds"]["severe"]["best_f1"], "fallback": "best_f1"}
+    raw = literal_card_json()
+    raw["thresholds"]["severe"]["precision_75"] = {**raw["thresholds"]["severe"]["best_f1"], "fallback": "best_f1"}
+    card = parse_card(raw)
     assert bands.band_thresholds(card).high_from == 0.396
     assert "Aucun seuil n’atteignait 75\u00a0% d’accidents graves sur 2019" in bands.band_rule_text(card)
     assert "meilleur F1" in bands.band_rule_text(card)
 
 
 def test_a_card_without_the_band_thresholds_is_refused() -> None:
-    card = json.loads(json.dumps(LITERAL_CARD))
+    raw = literal_card_json()
     for rule in ("recall_95", "precision_75"):
-        del card["thresholds"]["severe"][rule]
-    with pytest.raises(ModelCardError, match="recall_95, precision_75.*python -m core train"):
-        bands.band_thresholds(card)
+        del raw["thresholds"]["severe"][rule]
+    with pytest.raises(ModelCardError, match="thresholds.severe has no recall_95, precision_75.*python -m core train"):
+        parse_card(raw)
 
 
 def test_band_words_on_the_committed_card(severity) -> None:
     card = severity.card
-    high = card["bands"]["validation"]["high"]
-    cut = card["thresholds"]["severe"]["precision_75"]["threshold"]
-    expected = (f"Élevé : à partir de {cut * 100:.1f}\u00a0% — sur 2019, {high['observed'] * 100:.0f}\u00a0% des "
+    high = card.bands.validation.high
+    cut = card.thresholds.severe["precision_75"].threshold
+    expected = (f"Élevé : à partir de {cut * 100:.1f}\u00a0% — sur 2019, {high.observed * 100:.0f}\u00a0% des "
                 "accidents de cette bande avaient un tué ou un blessé hospitalisé").replace(".", ",")
     assert bands.band_sentences(card)[2][1].startswith(expected)
     assert [band.key for band, _ in bands.band_sentences(card)] == ["low", "medium", "high"]
@@ -219,7 +208,7 @@ def test_band_words_on_the_committed_card(severity) -> None:
 def test_a_lone_car_into_a_tree_at_night_is_high_and_its_band_follows_the_card(severity) -> None:
     """201900000134: one car into a tree at night in the countryside."""
     p_severe = predict_one(severity, ACCIDENT_201900000134, explain=False)["p_severe"]
-    high_from = severity.card["thresholds"]["severe"]["precision_75"]["threshold"]
+    high_from = severity.card.thresholds.severe["precision_75"].threshold
     assert p_severe >= high_from
     assert bands.severity_band(p_severe, bands.band_thresholds(severity.card)).label == "Élevé"
 
@@ -227,7 +216,7 @@ def test_a_lone_car_into_a_tree_at_night_is_high_and_its_band_follows_the_card(s
 def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(severity, store_con) -> None:
     """Marseille, a car hits a pedestrian in town, daytime, on a communal road, no obstacle."""
     result = predict_one(severity, ACCIDENT_201900000011, explain=False)
-    first, last = severity.card["years"]["training"]
+    first, last = severity.card.years.training
     total, severe = store_con.execute(
         """
         SELECT count(*), count(*) FILTER (WHERE a.severe)
@@ -253,7 +242,7 @@ def test_a_call_without_place_or_key_fact_gets_the_base_rate_not_an_estimate(sev
     year, share = bands.base_rate(severity.card)
     total, severe = store_con.execute("SELECT count(*), count(*) FILTER (WHERE severe) FROM accidents WHERE year = ?",
                                       [year]).fetchall()[0]
-    assert year == severity.card["years"]["validation"] and share == pytest.approx(severe / total, abs=1e-9)
+    assert year == severity.card.years.validation and share == pytest.approx(severe / total, abs=1e-9)
 
 
 def test_similar_accidents_need_the_place_and_a_key_fact() -> None:
@@ -435,52 +424,3 @@ def test_communes_of_a_department_come_from_the_store(store_con) -> None:
     assert communes["2A004"] == "Ajaccio"
     expected = store_con.execute("SELECT count(DISTINCT com) FROM accidents WHERE dep = '2A'").fetchall()[0][0]
     assert len(communes) == expected
-
-
-# --------------------------------------------------------------------------- #
-# Card tables
-# --------------------------------------------------------------------------- #
-
-
-def test_card_tables_show_the_card_figures(severity) -> None:
-    card = severity.card
-    metrics = reliability.metrics_table(card)
-    assert len(metrics) == 6
-    model_row = metrics.iloc[0]
-    assert model_row["ROC-AUC"] == f"{card['metrics']['test']['severe']['auc']:.3f}".replace(".", ",")
-    subgroups = reliability.subgroup_table(card)
-    assert set(card["metrics"]["test"]["subgroups"]) <= set(reliability.SUBGROUP_LABELS)
-    assert "Outre-mer" in set(subgroups["Sous-groupe"])
-    peers = reliability.peers_table(card)
-    assert list(peers["Publié"]) == ["0,817", "0,807"]
-    calibration = reliability.calibration_frame(card)
-    figure = reliability.calibration_figure(card)
-    np.testing.assert_allclose(figure.data[1].x, calibration["mean_predicted"])
-    np.testing.assert_allclose(figure.data[1].y, calibration["observed"])
-    assert calibration["n"].sum() == card["metrics"]["test"]["severe"]["n"]
-    grouped = reliability.features_by_field(card)
-    assert sum(len(v) for v in grouped.values()) == len(card["features"]["names"])
-
-
-def test_band_and_threshold_tables_on_a_literal_card() -> None:
-    card = json.loads(json.dumps(LITERAL_CARD))
-    card["bands"]["test"] = {"year": 2020, "low": {"share": 0.28, "observed": 0.07, "share_of_positives": 0.06},
-                             "medium": {"share": 0.5, "observed": 0.37, "share_of_positives": 0.5},
-                             "high": {"share": 0.22, "observed": 0.78, "share_of_positives": 0.44}}
-    table = reliability.bands_table(card)
-    nbsp = "\u00a0"
-    assert list(table["Bande"]) == ["Faible", "Moyen", "Élevé"]
-    assert list(table["Probabilité « grave »"]) == [f"moins de 18,3{nbsp}%", f"de 18,3{nbsp}% à 61,3{nbsp}%",
-                                                    f"à partir de 61,3{nbsp}%"]
-    assert list(table["Part des accidents 2019"]) == [f"30{nbsp}%", f"50{nbsp}%", f"20{nbsp}%"]
-    assert list(table["Part grave observée 2019"]) == [f"6{nbsp}%", f"37{nbsp}%", f"79{nbsp}%"]
-    assert list(table["Part grave observée 2020 (test, pour information)"]) == [f"7{nbsp}%", f"37{nbsp}%",
-                                                                                  f"78{nbsp}%"]
-    card["metrics"] = {"test": {"year": 2020, "thresholds": {"severe": card["thresholds"]["severe"]}}}
-    thresholds = reliability.thresholds_table(card)
-    assert list(thresholds["Seuil"]) == ["18,3\xa0%", "32,8\xa0%", "39,6\xa0%", "61,3\xa0%"]
-    assert thresholds["Règle"][0] == (f"Le plus haut seuil qui retrouve encore 95{nbsp}% des accidents graves "
-                                      "(bas de la bande « Moyen »)")
-    assert thresholds["Règle"][3] == (f"Le plus bas seuil où au moins 75{nbsp}% des accidents signalés étaient "
-                                      "graves (bas de la bande « Élevé »)")
-    assert "Précision 2020 (test)" in thresholds.columns

@@ -9,8 +9,22 @@ import numpy as np
 import pytest
 from h3.api import basic_int as h3
 
-from core import features as F
-from core.incident import INCIDENT_FIELDS, IncidentError, parse_incident
+from core.features.build import CURRENT_RECORDING_PERIOD, SEVERE_PRIOR, build_features
+from core.features.columns import columns_from_frame, columns_from_incidents
+from core.features.facts import KEY_FACTS, key_facts
+from core.features.history import (
+    PlaceHistory,
+    build_place_history,
+    load_place_history,
+    place_cells,
+    place_key,
+    save_place_history,
+)
+from core.features.names import FEATURE_NAMES
+from core.features.training import incident_from_row, training_frame
+from core.incident.fields import INCIDENT_FIELDS, NUMERIC_COLUMNS, IncidentError
+from core.incident.parse import parse_incident
+from core.model.spec import HISTORY_COUNTS_FILE, HISTORY_TOTALS_FILE
 
 # Accident 201900000001 as a caller would describe it (values read from the 2019 BAAC
 # files: Montreuil, A3, night with lighting off, tractor-trailer and car, rear-end,
@@ -42,16 +56,16 @@ LITERAL_ACCIDENTS = {
 @pytest.fixture(scope="module")
 def history_2019(store_con):
     """Place history of 2005-2019, as the shipped model's training uses it."""
-    return F.build_place_history(store_con, first_year=2005, last_year=2019)
+    return build_place_history(store_con, first_year=2005, last_year=2019)
 
 
 @pytest.fixture(scope="module")
 def frame_2019(store_con):
-    return F.training_frame(store_con, first_year=2019, last_year=2019)
+    return training_frame(store_con, first_year=2019, last_year=2019)
 
 
-def features_of(incident: dict, history: F.PlaceHistory) -> np.ndarray:
-    return F.build_features(F.columns_from_incidents([parse_incident(incident)]), history)[0]
+def features_of(incident: dict, history: PlaceHistory) -> np.ndarray:
+    return build_features(columns_from_incidents([parse_incident(incident)]), history)[0]
 
 
 # --------------------------------------------------------------------------- #
@@ -102,7 +116,7 @@ def test_unknown_is_a_normal_answer() -> None:
     assert parsed["atm"] is None and parsed["lum"] is None and parsed["col"] is None
     assert parsed["vehicles"] is None and parsed["id"] == "call-7"
     empty = parse_incident({})
-    assert all(empty[name] is None for name in F.NUMERIC_COLUMNS)
+    assert all(empty[name] is None for name in NUMERIC_COLUMNS)
     # BAAC's -1 for an unknown vehicle category is read as 0 "Indéterminable".
     assert parse_incident({"vehicles": [7, -1, None]})["vehicles"] == (7, 0, 0)
 
@@ -125,18 +139,18 @@ def test_parse_real_accident_literal_values() -> None:
 
 @pytest.mark.parametrize("acc_id", sorted(LITERAL_ACCIDENTS))
 def test_literal_json_features_equal_training_row(acc_id: int, frame_2019, history_2019) -> None:
-    training = F.build_features(F.columns_from_frame(frame_2019), history_2019)
+    training = build_features(columns_from_frame(frame_2019), history_2019)
     row = int(np.flatnonzero(frame_2019["acc_id"].to_numpy() == acc_id)[0])
     from_json = features_of(json.loads(json.dumps(LITERAL_ACCIDENTS[acc_id])), history_2019)
     np.testing.assert_array_equal(from_json, training[row])
 
 
 def test_sample_of_2019_json_equals_training_rows(frame_2019, history_2019) -> None:
-    training = F.build_features(F.columns_from_frame(frame_2019), history_2019)
+    training = build_features(columns_from_frame(frame_2019), history_2019)
     rows = np.random.default_rng(7).choice(len(frame_2019), size=400, replace=False)
     records = frame_2019.iloc[rows].to_dict("records")
-    incidents = [parse_incident(json.loads(json.dumps(F.incident_from_row(r)))) for r in records]
-    from_json = F.build_features(F.columns_from_incidents(incidents), history_2019)
+    incidents = [parse_incident(json.loads(json.dumps(incident_from_row(r)))) for r in records]
+    from_json = build_features(columns_from_incidents(incidents), history_2019)
     np.testing.assert_array_equal(from_json, training[rows])
 
 
@@ -159,8 +173,8 @@ def test_training_frame_matches_independent_sql(store_con, frame_2019) -> None:
 
 
 def test_vehicle_features_literal() -> None:
-    names = F.FEATURE_NAMES
-    empty_history = F.PlaceHistory.from_counts(_one_row_history())
+    names = FEATURE_NAMES
+    empty_history = PlaceHistory.from_counts(_one_row_history())
     x = features_of({"vehicles": [7, 33, 1], "n_people": 4, "n_pedestrians": 1}, empty_history)
     assert x[names.index("n_vehicles")] == 3
     assert x[names.index("n_car")] == 1 and x[names.index("n_motorcycle_heavy")] == 1
@@ -172,14 +186,14 @@ def test_vehicle_features_literal() -> None:
     assert lorry[names.index("vulnerable_vs_heavy")] == 1
     unknown = features_of({}, empty_history)
     assert np.isnan(unknown[names.index("n_vehicles")]) and np.isnan(unknown[names.index("heaviest_mass")])
-    assert unknown[names.index("recording_period")] == F.CURRENT_RECORDING_PERIOD
+    assert unknown[names.index("recording_period")] == CURRENT_RECORDING_PERIOD
 
 
 def _one_row_history():
     import pyarrow as pa
 
     return pa.table({
-        "level": ["com", "dep", "h3_6", "h3_7"], "key": pa.array([F.place_key("75056"), F.place_key("75"), 1, 1],
+        "level": ["com", "dep", "h3_6", "h3_7"], "key": pa.array([place_key("75056"), place_key("75"), 1, 1],
                                                                pa.uint64()),
         "year": pa.array([2019] * 4, pa.int16()), "n": pa.array([10] * 4, pa.int32()),
         "n_severe": pa.array([4] * 4, pa.int32()), "n_fatal": pa.array([1] * 4, pa.int32()),
@@ -194,7 +208,7 @@ def test_place_cells_equal_store_cells(store_con) -> None:
     cursor.close()
     lat = np.array([r[0] for r in rows])
     lon = np.array([r[1] for r in rows])
-    cells = F.place_cells(lat, lon)
+    cells = place_cells(lat, lon)
     assert cells["h3_6"].tolist() == [r[2] for r in rows]
     assert cells["h3_7"].tolist() == [r[3] for r in rows]
     assert h3.get_resolution(int(cells["h3_7"][0])) == 7
@@ -216,9 +230,9 @@ def test_history_counts_leave_out_own_year_and_match_sql(store_con, history_2019
     cursor.close()
     expected = sum(count * rates[year] for year, count in per_year)
     x = features_of(ACCIDENT_201900000134, history_2019)
-    names = F.FEATURE_NAMES
+    names = FEATURE_NAMES
     assert x[names.index("com_log_count")] == pytest.approx(math.log1p(n), rel=1e-6)
-    ratio = (severe + F.SEVERE_PRIOR) / (expected + F.SEVERE_PRIOR)
+    ratio = (severe + SEVERE_PRIOR) / (expected + SEVERE_PRIOR)
     assert x[names.index("com_severe_ratio")] == pytest.approx(ratio, rel=1e-5)
     # Dated 2020 (after the history), the same place uses all of 2005-2019.
     later = features_of({**ACCIDENT_201900000134, "datetime": "2020-09-20T20:55"}, history_2019)
@@ -226,18 +240,19 @@ def test_history_counts_leave_out_own_year_and_match_sql(store_con, history_2019
 
 
 def test_history_save_and_load_give_same_features(tmp_path, history_2019, frame_2019) -> None:
-    F.save_place_history(history_2019, tmp_path)
-    loaded = F.load_place_history(tmp_path)
-    columns = F.columns_from_frame(frame_2019.head(300))
-    np.testing.assert_array_equal(F.build_features(columns, loaded), F.build_features(columns, history_2019))
-    dated_later = F.columns_from_incidents([parse_incident({**ACCIDENT_201900000001, "datetime": "2021-01-05"})])
-    np.testing.assert_array_equal(F.build_features(dated_later, loaded), F.build_features(dated_later, history_2019))
+    paths = {"counts_path": tmp_path / HISTORY_COUNTS_FILE, "totals_path": tmp_path / HISTORY_TOTALS_FILE}
+    save_place_history(history_2019, **paths)
+    loaded = load_place_history(**paths)
+    columns = columns_from_frame(frame_2019.head(300))
+    np.testing.assert_array_equal(build_features(columns, loaded), build_features(columns, history_2019))
+    dated_later = columns_from_incidents([parse_incident({**ACCIDENT_201900000001, "datetime": "2021-01-05"})])
+    np.testing.assert_array_equal(build_features(dated_later, loaded), build_features(dated_later, history_2019))
 
 
 def test_key_facts_literal() -> None:
-    columns = F.columns_from_incidents([parse_incident(ACCIDENT_201900000011), parse_incident({})])
-    facts = F.key_facts(columns)
-    assert dict(zip(F.KEY_FACTS, facts[0].tolist(), strict=True)) == {
+    columns = columns_from_incidents([parse_incident(ACCIDENT_201900000011), parse_incident({})])
+    facts = key_facts(columns)
+    assert dict(zip(KEY_FACTS, facts[0].tolist(), strict=True)) == {
         "agg": 2, "catr": 4, "daylight": 1, "pedestrian": 1, "bicycle": 0, "two_wheeler": 0,
         "heavy_goods": 0, "obstacle": 0,
     }

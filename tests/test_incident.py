@@ -7,22 +7,18 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from core import features as F
-from core.incident import (
-    INCIDENT_FIELDS,
-    MAX_REASON_LENGTH,
-    IncidentError,
-    incident_warnings,
-    parse_id,
-    parse_incident,
-)
+from core.features.columns import columns_from_incidents
+from core.features.training import training_frame
+from core.incident.fields import INCIDENT_FIELDS, MAX_REASON_LENGTH, IncidentError
+from core.incident.flags import incident_warnings
+from core.incident.parse import parse_id, parse_incident
 from tests.test_features import ACCIDENT_201900000001, BAD_VALUES
 
 DATA_YEARS = (2005, 2020)
 
 
 def warnings_of(incident: dict, *, today: dt.date = dt.date(2026, 12, 3)) -> list[dict]:
-    columns = F.columns_from_incidents([parse_incident(incident)])
+    columns = columns_from_incidents([parse_incident(incident)])
     num = columns.numeric
     return incident_warnings(lat=num["lat"], lon=num["lon"], dep=columns.dep, com=columns.com, year=num["year"],
                              month=num["month"], day=num["day"], data_years=DATA_YEARS, today=today)[0]
@@ -159,7 +155,7 @@ def test_dates_far_before_the_data_or_in_the_future_are_flagged(date: str, flagg
 
 def test_located_accidents_of_2020_with_their_department_are_rarely_flagged(store_con) -> None:
     """An independent check of the distance: the store's own points (cleaned at ingest) sit in their department."""
-    frame = F.training_frame(store_con, first_year=2020, last_year=2020)
+    frame = training_frame(store_con, first_year=2020, last_year=2020)
     frame = frame[frame["lat"].notna() & frame["dep"].notna()]
     found = incident_warnings(
         lat=frame["lat"].to_numpy(float), lon=frame["lon"].to_numpy(float), dep=frame["dep"].to_numpy(object),

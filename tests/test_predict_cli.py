@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from core import config
-from core import features as F
+from core.features.training import incident_from_row, training_frame
 from core.model.loading import load_model
 from core.model.predict import predict_one
 from core.model.spec import CARD_FILE
@@ -25,8 +25,8 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def real_2020_rows(store_con):
-    frame = F.training_frame(store_con, first_year=2020, last_year=2020)
-    return [F.incident_from_row(r) for r in frame.head(40).to_dict("records")]
+    frame = training_frame(store_con, first_year=2020, last_year=2020)
+    return [incident_from_row(r) for r in frame.head(40).to_dict("records")]
 
 
 def test_predict_answers_every_line_in_order(real_2020_rows) -> None:

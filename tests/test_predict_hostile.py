@@ -18,8 +18,8 @@ import time
 import pytest
 
 from core import config
-from core import features as F
-from core.incident import CODED_FIELDS, INCIDENT_FIELDS, MAX_REASON_LENGTH
+from core.features.training import incident_from_row, training_frame
+from core.incident.fields import CODED_FIELDS, INCIDENT_FIELDS, MAX_REASON_LENGTH
 
 SEED = 20261203
 ROUNDS = 90  # each round: every hostile kind once, each followed by a real accident
@@ -112,8 +112,8 @@ def _run(stdin: bytes, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def real_lines(store_con) -> list[bytes]:
-    frame = F.training_frame(store_con, first_year=2020, last_year=2020).sample(ROUNDS * 50, random_state=SEED)
-    return [json.dumps({**F.incident_from_row(row), "id": f"real-{i}"}).encode()
+    frame = training_frame(store_con, first_year=2020, last_year=2020).sample(ROUNDS * 50, random_state=SEED)
+    return [json.dumps({**incident_from_row(row), "id": f"real-{i}"}).encode()
             for i, row in enumerate(frame.to_dict("records"))]
 
 

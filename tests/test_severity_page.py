@@ -17,11 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core import features as F
 from core.dispatch import bands, intake, picker
 from core.dispatch.session import NO_ESTIMATE_LABEL, estimates_csv
+from core.features.training import incident_from_row, training_frame
 from core.formatting import format_percent
-from core.incident import INCIDENT_FIELDS
+from core.incident.fields import INCIDENT_FIELDS
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
 from tests.apptest import run_page
@@ -38,10 +38,10 @@ def severity() -> SeverityModel:
 
 def first_known_2020_accident(store_con) -> dict:
     """The first 2020 accident (by acc_id) with every field known and a pedestrian, as a caller would give it."""
-    frame = F.training_frame(store_con, first_year=2020, last_year=2020)
+    frame = training_frame(store_con, first_year=2020, last_year=2020)
     offered = set(intake.BAAC_VEHICLES)
     for row in frame.to_dict(orient="records"):
-        incident = F.incident_from_row(row)
+        incident = incident_from_row(row)
         vehicles = incident.get("vehicles") or []
         if (len(incident) == len(INCIDENT_FIELDS) and incident["n_pedestrians"] > 0 and incident["obs"] == 0
                 and incident["vma"] in intake.SPEED_LIMITS and set(vehicles) <= offered):
@@ -167,20 +167,20 @@ def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, seve
     headline = _headline(app)
     assert format_percent(expected["p_severe"], 0) in headline
     # Bands from the card: "Faible" below recall_95, "Élevé" from precision_75, "Moyen" in between.
-    chosen = severity.card["thresholds"]["severe"]
-    low, high = chosen["recall_95"]["threshold"], chosen["precision_75"]["threshold"]
+    chosen = severity.card.thresholds.severe
+    low, high = chosen["recall_95"].threshold, chosen["precision_75"].threshold
     band = "Élevé" if expected["p_severe"] >= high else "Moyen" if expected["p_severe"] >= low else "Faible"
     assert f"Risque {band.lower()}" in headline
     # The caption states each band with its 2019 figures, the estimate's own band in bold.
     caption = next(c.value for c in app.caption if "Élevé : à partir de" in c.value)
-    validation = severity.card["bands"]["validation"]
+    validation = severity.card.bands.validation
 
     def percent(value: float, digits: int) -> str:
         return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
 
-    assert (f"Faible : moins de {percent(low, 1)} — sur 2019, {percent(validation['low']['observed'], 0)} des "
+    assert (f"Faible : moins de {percent(low, 1)} — sur 2019, {percent(validation.low.observed, 0)} des "
             "accidents de cette bande avaient un tué ou un blessé hospitalisé") in caption
-    assert (f"Élevé : à partir de {percent(high, 1)} — sur 2019, {percent(validation['high']['observed'], 0)} des "
+    assert (f"Élevé : à partir de {percent(high, 1)} — sur 2019, {percent(validation.high.observed, 0)} des "
             "accidents de cette bande avaient un tué ou un blessé hospitalisé") in caption
     assert f"**{band} : " in caption and caption.count("**") == 2
     assert "au plus 5\u00a0% des accidents graves de 2019" in caption
@@ -189,7 +189,7 @@ def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, seve
     assert f"Risque d’un tué : <b style=\"font-size:1.5rem\">{format_percent(expected['p_fatal'], 0)}" in headline
     assert "parmi les accidents corporels" in headline
     # "Sur 100 accidents passés comparables, N ...": N counted here in the store on the same key facts.
-    first, last = severity.card["years"]["training"]
+    first, last = severity.card.years.training
     total, severe = store_con.execute(
         """
         SELECT count(*), count(*) FILTER (WHERE a.severe)

@@ -15,6 +15,7 @@ order the eye reads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
@@ -22,8 +23,9 @@ import streamlit as st
 
 from core import codebook, places
 from core.dispatch import intake, picker
-from core.incident import FIELD_LABELS
-from ui import severity_data
+from core.features.words import vehicle_label
+from core.incident.fields import FIELD_LABELS
+from core.maps.deck import DeckJson
 
 DEP_KEY: Final = "severity_dep"
 COM_KEY: Final = "severity_com"
@@ -150,14 +152,23 @@ def _on_department_change() -> None:
 
 
 @st.fragment
-def place_section() -> None:
-    """Draw "Où": department and commune, coordinates, the map folded (values are read from the session)."""
+def place_section(*, communes: Callable[[str], list[tuple[str, str]]],
+                  place_picker: Callable[[str | None, tuple[float, float] | None], DeckJson]) -> None:
+    """Draw "Où": department and commune, coordinates, the map folded (values are read from the session).
+
+    Parameters
+    ----------
+    communes : callable
+        ``(code, name)`` of the communes of a department (the page passes its cached loader).
+    place_picker : callable
+        The place-picker map of a department (or of France, for None) with the chosen point.
+    """
     st.markdown("**1. Où**")
     columns = st.columns(2)
     dep = columns[0].selectbox("Département", [None, *(code for code, _ in places.departments())], key=DEP_KEY,
                                format_func=_department_label, on_change=_on_department_change,
                                placeholder=intake.UNKNOWN_LABEL)
-    names = dict(severity_data.communes(dep)) if dep else {}
+    names = dict(communes(dep)) if dep else {}
     columns[1].selectbox("Commune", [None, *names], key=COM_KEY, disabled=not dep,
                          format_func=lambda c: intake.UNKNOWN_LABEL if c is None else f"{names[c]} ({c})",
                          placeholder=intake.UNKNOWN_LABEL)
@@ -170,7 +181,7 @@ def place_section() -> None:
     key = f"{MAP_KEY}_{st.session_state.get(MAP_VERSION_KEY, 0)}"
     map_panel = st.expander("Placer sur la carte", icon=":material/map:", key=MAP_PANEL_KEY, on_change="rerun")
     if map_panel.open:  # the map is drawn only when asked for: it costs the browser most of a rerun
-        map_panel.pydeck_chart(severity_data.place_picker(dep, point), height=300, key=key,
+        map_panel.pydeck_chart(place_picker(dep, point), height=300, key=key,
                                on_select=partial(_on_map_select, key), selection_mode="single-object")
         map_panel.caption("Cliquez sur un département, puis sur une maille pour placer l’accident. Les communes "
                           "proposées sont celles qui ont connu au moins un accident depuis 2005.")
@@ -186,10 +197,10 @@ def _vehicle_counts() -> dict[int, int]:
         counts[vehicle.catv] = counts.get(vehicle.catv, 0) + int(count or 0)
     with st.expander("Liste BAAC complète (catégorie précise)"):
         st.caption("Les mots courants ci-dessus comptent comme : " + " ; ".join(
-            f"{v.word.lower()} = {intake.vehicle_label(v.catv)}" for v in intake.EVERYDAY_VEHICLES) + ".")
+            f"{v.word.lower()} = {vehicle_label(v.catv)}" for v in intake.EVERYDAY_VEHICLES) + ".")
         grid = st.container(horizontal=True, gap="small")
         for code in intake.BAAC_VEHICLES:
-            count = grid.number_input(intake.vehicle_label(code), min_value=0, max_value=99, step=1, width=220,
+            count = grid.number_input(vehicle_label(code), min_value=0, max_value=99, step=1, width=220,
                                       key=BAAC_KEY.format(code=code))
             counts[code] = counts.get(code, 0) + int(count or 0)
     return counts

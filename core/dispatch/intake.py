@@ -3,7 +3,7 @@
 Why a module of its own
 -----------------------
 The form is ordered like a call and every field may stay "Inconnu"; what the
-operator types must become exactly the incident :func:`core.incident.parse_incident`
+operator types must become exactly the incident :func:`core.incident.parse.parse_incident`
 accepts (fields left out when unknown, "now" in the local time of the
 department, coordinates pasted in any usual format), and a field the model
 cannot use must be named in French. The same words describe an incident in
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from core import codebook
-from core import features as F
-from core.incident import CODED_FIELDS, FIELD_LABELS, IncidentError, parse_incident, shown
-from core.model.explain import describe_field
+from core.features.columns import columns_from_incidents
+from core.features.words import describe_field
+from core.incident.fields import CODED_FIELDS, FIELD_LABELS, IncidentError, shown
+from core.incident.parse import parse_incident
 
 
 @dataclass(frozen=True)
@@ -78,19 +78,6 @@ TIME_ZONES: Final[dict[str, str]] = {
 METROPOLITAN_TIME_ZONE: Final = "Europe/Paris"
 
 
-def vehicle_label(code: int) -> str:
-    """The official label of a ``catv`` code without its "(anciennement ...)" note.
-
-    Examples
-    --------
-    >>> vehicle_label(10)
-    'VU seul 1,5T <= PTAC <= 3,5T avec ou sans remorque'
-    >>> vehicle_label(0)
-    'Indéterminable'
-    """
-    return codebook.label("catv", code).split(" (anciennement")[0]
-
-
 def local_moment(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
     """The aware local time of a department (metropolitan time when unknown), to the second.
 
@@ -123,7 +110,7 @@ def parse_coordinates(text: str | None) -> tuple[float, float] | None:
 
     Raises
     ------
-    core.incident.IncidentError
+    core.incident.fields.IncidentError
         Naming ``lat`` or ``lon`` when the text is not two numbers in range.
 
     Examples
@@ -196,7 +183,7 @@ class CallForm:
 
 
 def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The incident JSON of :func:`core.incident.parse_incident` for a filled form (unknown fields left out).
+    """The incident JSON of :func:`core.incident.parse.parse_incident` for a filled form (unknown fields left out).
 
     Parameters
     ----------
@@ -212,7 +199,7 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
 
     Raises
     ------
-    core.incident.IncidentError
+    core.incident.fields.IncidentError
         Naming the field that cannot be used.
 
     Examples
@@ -220,20 +207,10 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
     >>> incident_from_form(CallForm(dep="13", vehicles={7: 2, 1: 1}, atm=2, n_pedestrians=0))
     {'dep': '13', 'atm': 2, 'vehicles': [7, 7, 1], 'n_pedestrians': 0}
     """
-    incident: dict[str, Any] = {}
-    if form.dep:
-        incident["dep"] = form.dep
-    if form.com:
-        incident["com"] = form.com
-    point = parse_coordinates(form.coordinates)
-    if point is not None:
-        incident["lat"], incident["lon"] = point
-    if form.moment == MOMENT_NOW:
-        incident["datetime"] = local_now(form.dep, now=now).isoformat(timespec="minutes")
-    elif form.moment == MOMENT_OTHER and form.when is not None:
-        incident["datetime"] = form.when.replace(tzinfo=None).isoformat(timespec="minutes")
-    elif form.moment not in MOMENTS:
-        raise IncidentError("datetime", f"moment inconnu {shown(form.moment)} ; admis : {', '.join(MOMENTS)}")
+    incident = _place_of(form)
+    moment = _moment_of(form, now=now)
+    if moment is not None:
+        incident["datetime"] = moment
     coded = {"obs": form.obs, "col": form.col, "atm": form.atm, "lum": form.lum, "surf": form.surf,
              "catr": form.catr, "agg": form.agg, "int": form.intersection}
     incident.update({name: int(code) for name, code in coded.items() if code is not None})
@@ -248,6 +225,30 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
         incident["n_people"] = int(form.n_people)
     parse_incident(incident)
     return incident
+
+
+def _place_of(form: CallForm) -> dict[str, Any]:
+    """The department, commune and coordinates the form gives (the coordinates parsed from their text)."""
+    place: dict[str, Any] = {}
+    if form.dep:
+        place["dep"] = form.dep
+    if form.com:
+        place["com"] = form.com
+    point = parse_coordinates(form.coordinates)
+    if point is not None:
+        place["lat"], place["lon"] = point
+    return place
+
+
+def _moment_of(form: CallForm, *, now: dt.datetime | None) -> str | None:
+    """The incident's ``datetime`` text: now in the department's local time, the date given, or None."""
+    if form.moment == MOMENT_NOW:
+        return local_now(form.dep, now=now).isoformat(timespec="minutes")
+    if form.moment == MOMENT_OTHER and form.when is not None:
+        return form.when.replace(tzinfo=None).isoformat(timespec="minutes")
+    if form.moment not in MOMENTS:
+        raise IncidentError("datetime", f"moment inconnu {shown(form.moment)} ; admis : {', '.join(MOMENTS)}")
+    return None
 
 
 def field_label(field_name: str) -> str:
@@ -274,7 +275,7 @@ def describe_incident(incident: Mapping[str, Any]) -> str:
     >>> describe_incident({})
     'Aucune information'
     """
-    columns = F.columns_from_incidents([parse_incident(incident)])
+    columns = columns_from_incidents([parse_incident(incident)])
     order = ("com", "dep", "place", "datetime", "agg", "catr", "vehicles", "n_pedestrians", "n_people", "obs",
              "col", "int", "atm", "lum", "surf", "vma")
     present = {"place": "lat" in incident}

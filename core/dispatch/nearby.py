@@ -2,9 +2,8 @@
 
 Why a module of its own
 -----------------------
-The store query of :func:`core.model.similar.similar_accidents` aggregates the
-vehicles of a million accidents and counts the matches on every call: about
-one second, ten times the page's budget. :class:`PastAccidents` keeps the key
+A store query that aggregates the vehicles of a million accidents and counts
+the matches on every call takes about one second, ten times the page's budget. :class:`PastAccidents` keeps the key
 facts and the position of every accident of the history years in arrays
 (about 25 MB, loaded once per server), so matching and ranking by distance
 take a few milliseconds; only the details of the 5-10 accidents shown are
@@ -22,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from core import codebook, places
-from core import features as F
 from core.dispatch.bands import known_key_facts
-from core.dispatch.intake import vehicle_label
-from core.incident import parse_incident
+from core.features.facts import KEY_FACTS
+from core.features.words import vehicle_counts
+from core.incident.parse import parse_incident
+from core.places import KM_PER_DEGREE
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 #: incident has none): same commune, same department, elsewhere.
 SAME_COMMUNE_KM: Final = 5.0
 SAME_DEPARTMENT_KM: Final = 50.0
-_KM_PER_DEGREE: Final = 111.195
 
 _PAST_SQL: Final = """
     SELECT a.acc_id, CAST(a.lat AS FLOAT) AS lat, CAST(a.lon AS FLOAT) AS lon, a.dep, a.com,
@@ -71,7 +70,7 @@ class PastAccidents:
     acc_id : numpy.ndarray
         Sorted ascending, so later rows are more recent.
     facts : dict[str, numpy.ndarray]
-        Per key fact (:data:`core.features.KEY_FACTS`), int8 codes, -1 when the store does not know.
+        Per key fact (:data:`core.features.facts.KEY_FACTS`), int8 codes, -1 when the store does not know.
     lat, lon : numpy.ndarray
         float32, NaN without coordinates.
     dep, com : numpy.ndarray
@@ -144,7 +143,7 @@ def load_past_accidents(con: duckdb.DuckDBPyConnection, *, first_year: int, last
     by_latitude = np.flatnonzero(located)[np.argsort(lat[located], kind="stable")].astype(np.int32)
     return PastAccidents(
         first_year, last_year, acc_id,
-        {name: np.ascontiguousarray(raw[name], dtype=np.int8) for name in F.KEY_FACTS},
+        {name: np.ascontiguousarray(raw[name], dtype=np.int8) for name in KEY_FACTS},
         lat, lon, dep_index.astype(np.int32), com_index.astype(np.int32),
         np.asarray(dep_values, dtype=object), np.asarray(com_values, dtype=object),
         {name: np.asarray(raw[name]) for name in _DETAIL_COLUMNS},
@@ -177,7 +176,7 @@ def _nearest_located(past: PastAccidents, match: np.ndarray, lat0: float, lon0: 
     cos_lat = math.cos(math.radians(lat0))
     radius_km = 5.0
     while True:
-        half = radius_km / _KM_PER_DEGREE
+        half = radius_km / KM_PER_DEGREE
         bounds = np.array([lat0 - half, lat0 + half], dtype=past.located_lat.dtype)  # no float64 copy
         low, high = np.searchsorted(past.located_lat, bounds)
         band = np.arange(low, high)
@@ -185,7 +184,7 @@ def _nearest_located(past: PastAccidents, match: np.ndarray, lat0: float, lon0: 
         band = band[match[past.located_rows[band]]]
         dy = past.located_lat[band].astype(np.float64) - lat0
         dx = (past.located_lon[band].astype(np.float64) - lon0) * cos_lat
-        km = _KM_PER_DEGREE * np.sqrt(dx * dx + dy * dy)
+        km = KM_PER_DEGREE * np.sqrt(dx * dx + dy * dy)
         everything = low == 0 and high == len(past.located_lat)
         inside = np.flatnonzero(km <= radius_km) if not everything else np.arange(len(km))
         if len(inside) >= limit or everything:
@@ -305,10 +304,7 @@ def describe_vehicles(codes: Sequence[int] | None) -> str:
     """
     if codes is None or len(codes) == 0:
         return "–"
-    counted: dict[int, int] = {}
-    for code in codes:
-        counted[int(code)] = counted.get(int(code), 0) + 1
-    return ", ".join(f"{n} × {vehicle_label(code)}" for code, n in counted.items())
+    return vehicle_counts(codes)
 
 
 def _when_text(year: int, month: int, day: int, hour: float, minute: int) -> str:

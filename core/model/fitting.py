@@ -31,8 +31,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from core import features as F
-from core.incident import CODED_FIELDS
+from core.features.build import build_features
+from core.features.columns import IncidentColumns, columns_from_frame
+from core.features.history import PlaceHistory, build_place_history
+from core.features.names import FEATURE_NAMES
+from core.features.training import training_frame
+from core.incident.fields import CODED_FIELDS
 from core.model.metrics import binary_metrics
 from core.model.spec import HISTORY_FIRST_YEAR, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
 
@@ -55,8 +59,8 @@ MASK_GROUPS: Final = (
 )
 
 
-def mask_fields(columns: F.IncidentColumns, rows: np.ndarray, rate: float, rng: np.random.Generator,
-                *, groups: Sequence[Sequence[str]] = MASK_GROUPS) -> F.IncidentColumns:
+def mask_fields(columns: IncidentColumns, rows: np.ndarray, rate: float, rng: np.random.Generator,
+                *, groups: Sequence[Sequence[str]] = MASK_GROUPS) -> IncidentColumns:
     """A copy of ``columns`` where, in ``rows``, each field group is made unknown with probability ``rate``."""
     numeric = {name: values.copy() for name, values in columns.numeric.items()}
     dep, com, vehicles = columns.dep.copy(), columns.com.copy(), list(columns.vehicles)
@@ -72,17 +76,17 @@ def mask_fields(columns: F.IncidentColumns, rows: np.ndarray, rate: float, rng: 
                     vehicles[row] = None
             else:
                 numeric[name][hidden] = np.nan
-    return F.IncidentColumns(numeric, dep, com, vehicles)
+    return IncidentColumns(numeric, dep, com, vehicles)
 
 
 def _fit(params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, *, rounds: int, weight: np.ndarray | None = None,
          x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> xgb.Booster:
     import xgboost as xgb
 
-    train = xgb.DMatrix(x, label=y, weight=weight, feature_names=list(F.FEATURE_NAMES), nthread=THREADS)
+    train = xgb.DMatrix(x, label=y, weight=weight, feature_names=list(FEATURE_NAMES), nthread=THREADS)
     if x_val is None:
         return xgb.train(dict(params), train, num_boost_round=rounds)
-    valid = xgb.DMatrix(x_val, label=y_val, feature_names=list(F.FEATURE_NAMES), nthread=THREADS)
+    valid = xgb.DMatrix(x_val, label=y_val, feature_names=list(FEATURE_NAMES), nthread=THREADS)
     return xgb.train(dict(params), train, num_boost_round=rounds, evals=[(valid, "validation")],
                      early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
 
@@ -120,8 +124,8 @@ class TrainingData:
     frame: pd.DataFrame
     years: np.ndarray
     labels: dict[str, np.ndarray]
-    columns: F.IncidentColumns
-    history: F.PlaceHistory
+    columns: IncidentColumns
+    history: PlaceHistory
     x_clean: np.ndarray  # features as the fields were recorded (validation, test)
     x_masked: dict[str, np.ndarray]  # per target, fields hidden at random in the training years
     weight: dict[str, np.ndarray]  # per target, weight of each row, 0 for a negative row left out
@@ -148,18 +152,18 @@ def prepare_training_data(con: duckdb.DuckDBPyConnection, rng: np.random.Generat
                           step: Callable[[str], None]) -> TrainingData:
     """Read the store, build clean and masked features, subsample negatives and draw the validation folds."""
     step("reading accidents from the store")
-    frame = F.training_frame(con, first_year=HISTORY_FIRST_YEAR, last_year=TEST_YEAR)
+    frame = training_frame(con, first_year=HISTORY_FIRST_YEAR, last_year=TEST_YEAR)
     years = frame["year"].to_numpy()
     labels = {"severe": frame["severe"].to_numpy().astype(np.int8), "fatal": frame["fatal"].to_numpy().astype(np.int8)}
-    columns = F.columns_from_frame(frame)
+    columns = columns_from_frame(frame)
     step("counting place history (years before the test year)")
-    history = F.build_place_history(con, first_year=HISTORY_FIRST_YEAR, last_year=VALIDATION_YEAR)
+    history = build_place_history(con, first_year=HISTORY_FIRST_YEAR, last_year=VALIDATION_YEAR)
     step("building features")
-    x_clean = F.build_features(columns, history)
+    x_clean = build_features(columns, history)
     x_masked, weight = {}, {}
     for target, settings in TARGETS.items():
         masked = mask_fields(columns, years <= VALIDATION_YEAR, settings.mask_rate, rng)
-        x_masked[target] = F.build_features(masked, history)
+        x_masked[target] = build_features(masked, history)
         kept = (labels[target] == 1) | (rng.random(len(years)) < settings.negative_share)
         weight[target] = np.where(labels[target] == 1, 1.0, kept / settings.negative_share)
     validation = years == VALIDATION_YEAR

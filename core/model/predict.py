@@ -19,8 +19,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from core import features as F
-from core.incident import IncidentError, echoed_id, incident_warnings, parse_incident
+from core.features.build import build_features
+from core.features.columns import IncidentColumns, columns_from_incidents
+from core.features.facts import key_facts
+from core.incident.fields import IncidentError
+from core.incident.flags import incident_warnings
+from core.incident.parse import echoed_id, parse_incident
 from core.model.explain import top_factors
 from core.model.loading import PREDICT_THREADS, SeverityModel
 from core.model.metrics import calibrate_targets
@@ -51,7 +55,7 @@ def _support(model: SeverityModel, facts: np.ndarray) -> tuple[np.ndarray, np.nd
     return count[inverse], severe[inverse]
 
 
-def predict_columns(model: SeverityModel, columns: F.IncidentColumns, *, explain: bool = True,
+def predict_columns(model: SeverityModel, columns: IncidentColumns, *, explain: bool = True,
                     ids: Sequence[Any] | None = None) -> list[dict[str, Any]]:
     """Predictions for a batch of canonical incidents (see :func:`predict_many` for raw JSON)."""
     results = []
@@ -86,17 +90,17 @@ def _raw_probabilities(model: SeverityModel, x: np.ndarray, *, explain: bool
     return raw[0], raw[1], severe
 
 
-def _rows_of(columns: F.IncidentColumns, rows: slice) -> F.IncidentColumns:
-    return F.IncidentColumns({k: v[rows] for k, v in columns.numeric.items()}, columns.dep[rows],
+def _rows_of(columns: IncidentColumns, rows: slice) -> IncidentColumns:
+    return IncidentColumns({k: v[rows] for k, v in columns.numeric.items()}, columns.dep[rows],
                              columns.com[rows], columns.vehicles[rows])
 
 
-def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain: bool,
+def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: bool,
                    ids: Sequence[Any] | None) -> list[dict[str, Any]]:
-    x = F.build_features(columns, model.history)
+    x = build_features(columns, model.history)
     raw_severe, raw_fatal, severe_leaves = _raw_probabilities(model, x, explain=explain)
-    p_severe, p_fatal = calibrate_targets(model.card["calibration"], raw_severe, raw_fatal)
-    support, support_severe = _support(model, F.key_facts(columns))
+    p_severe, p_fatal = calibrate_targets(model.calibrators, raw_severe, raw_fatal)
+    support, support_severe = _support(model, key_facts(columns))
     num = columns.numeric
     warnings = incident_warnings(lat=num["lat"], lon=num["lon"], dep=columns.dep, com=columns.com, year=num["year"],
                                  month=num["month"], day=num["day"], data_years=model.data_years)
@@ -125,7 +129,7 @@ def _predict_block(model: SeverityModel, columns: F.IncidentColumns, *, explain:
 
 
 def predict_one(model: SeverityModel, incident: Mapping[str, Any], *, explain: bool = True) -> dict[str, Any]:
-    """Predict one incident given as a JSON-like dict (see :func:`core.incident.parse_incident`).
+    """Predict one incident given as a JSON-like dict (see :func:`core.incident.parse.parse_incident`).
 
     Returns
     -------
@@ -135,16 +139,16 @@ def predict_one(model: SeverityModel, incident: Mapping[str, Any], *, explain: b
         in log-odds of the uncalibrated model), ``support`` (past accidents of the
         training years sharing the known key facts), ``support_severe_share``,
         ``model_version``, ``warnings`` (list of {field, reason}: what looks
-        wrong but was scored, see :func:`core.incident.incident_warnings`);
+        wrong but was scored, see :func:`core.incident.flags.incident_warnings`);
         ``id`` when the incident has one.
 
     Raises
     ------
-    core.incident.IncidentError
+    core.incident.fields.IncidentError
         Naming the wrong field and why.
     """
     parsed = parse_incident(incident)
-    return predict_columns(model, F.columns_from_incidents([parsed]), explain=explain, ids=[parsed["id"]])[0]
+    return predict_columns(model, columns_from_incidents([parsed]), explain=explain, ids=[parsed["id"]])[0]
 
 
 #: A typical located call, predicted once at start-up so that the first real call pays no lazy loading.
@@ -182,7 +186,7 @@ def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: boo
         except IncidentError as error:
             results[position] = error_result(error, incident)
     if parsed:
-        predictions = predict_columns(model, F.columns_from_incidents(parsed), explain=explain,
+        predictions = predict_columns(model, columns_from_incidents(parsed), explain=explain,
                                       ids=[p["id"] for p in parsed])
         for position, prediction in zip(slots, predictions, strict=True):
             results[position] = prediction

@@ -27,8 +27,13 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from core import codebook, config
-from core import features as F
-from core.incident import INCIDENT_FIELDS
+from core.features.build import build_features
+from core.features.columns import IncidentColumns
+from core.features.facts import KEY_FACTS, key_facts
+from core.features.history import save_place_history
+from core.features.names import FEATURE_NAMES, FEATURE_SOURCE
+from core.incident.fields import INCIDENT_FIELDS
+from core.model.card import ModelCard, parse_card
 from core.model.fitting import (
     EARLY_STOPPING_ROUNDS,
     MASK_GROUPS,
@@ -58,7 +63,9 @@ from core.model.metrics import (
 from core.model.spec import (
     CARD_FILE,
     FATAL_MODEL_FILE,
+    HISTORY_COUNTS_FILE,
     HISTORY_FIRST_YEAR,
+    HISTORY_TOTALS_FILE,
     MODEL_FILE,
     MODEL_FILES,
     MODEL_VERSION,
@@ -99,9 +106,9 @@ def data_fingerprint(frame: pd.DataFrame, parquet_dir: Path) -> dict[str, Any]:
     return {"hash": digest, **detail}
 
 
-def support_table(columns: F.IncidentColumns, severe: np.ndarray, fatal: np.ndarray) -> dict[str, Any]:
+def support_table(columns: IncidentColumns, severe: np.ndarray, fatal: np.ndarray) -> dict[str, Any]:
     """Counts of accidents per combination of key facts (unknown fact = -1), for the support figure."""
-    facts = F.key_facts(columns)
+    facts = key_facts(columns)
     codes = np.where(np.isnan(facts), -1, facts).astype(np.int64)
     combos, inverse = np.unique(codes, axis=0, return_inverse=True)
     inverse = inverse.ravel()
@@ -109,7 +116,7 @@ def support_table(columns: F.IncidentColumns, severe: np.ndarray, fatal: np.ndar
     n_severe = np.bincount(inverse, weights=severe.astype(float), minlength=len(combos))
     n_fatal = np.bincount(inverse, weights=fatal.astype(float), minlength=len(combos))
     return {
-        "facts": list(F.KEY_FACTS),
+        "facts": list(KEY_FACTS),
         "rows": [[*map(int, combo), int(a), int(b), int(c)]
                  for combo, a, b, c in zip(combos, n, n_severe, n_fatal, strict=True)],
     }
@@ -124,9 +131,9 @@ def _logistic_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndar
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    coded = [F.FEATURE_NAMES.index(n) for n in
+    coded = [FEATURE_NAMES.index(n) for n in
              ("weekday", "month", "recording_period", "lum", "atm", "surf", "agg", "int", "col", "catr", "obs")]
-    other = [i for i in range(len(F.FEATURE_NAMES)) if i not in coded]
+    other = [i for i in range(len(FEATURE_NAMES)) if i not in coded]
     pipeline = make_pipeline(
         ColumnTransformer([
             ("coded", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
@@ -182,7 +189,7 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
         baselines["logistic_regression"][target] = binary_metrics(y[target], logistic)
     first_call = mask_fields(data.columns, test, 1.0, rng,
                              groups=[g for g in MASK_GROUPS if not set(g) & set(FIRST_CALL_FIELDS)])
-    x_first = F.build_features(first_call, data.history)[test]
+    x_first = build_features(first_call, data.history)[test]
     p_first = apply_calibration(calibrators["severe"], raw_predict(fits["severe"].booster, x_first))
     subgroups = {
         name: {"severe": binary_metrics(y["severe"][rows], p_severe[rows]),
@@ -238,7 +245,7 @@ def _importance_by_field(booster: xgb.Booster) -> dict[str, float]:
     """Share of the total gain of each incident field (features summed per source field)."""
     by_field: dict[str, float] = {}
     for name, value in booster.get_score(importance_type="total_gain").items():
-        by_field[F.FEATURE_SOURCE[name]] = by_field.get(F.FEATURE_SOURCE[name], 0.0) + value
+        by_field[FEATURE_SOURCE[name]] = by_field.get(FEATURE_SOURCE[name], 0.0) + value
     total = sum(by_field.values()) or 1.0
     return {k: v / total for k, v in sorted(by_field.items(), key=lambda kv: -kv[1])}
 
@@ -249,9 +256,10 @@ def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_di
     fits["severe"].booster.save_model(str(models_dir / MODEL_FILE))
     fits["fatal"].booster.save_model(str(models_dir / FATAL_MODEL_FILE))
     pq.write_table(tree_table({t: fits[t].booster for t in TARGETS}), models_dir / TREES_FILE, compression="zstd")
-    F.save_place_history(data.history, models_dir)
+    save_place_history(data.history, counts_path=models_dir / HISTORY_COUNTS_FILE,
+                       totals_path=models_dir / HISTORY_TOTALS_FILE)
     rows = data.training_rows(fits["severe"].start_year)
-    columns = F.IncidentColumns(
+    columns = IncidentColumns(
         {k: v[rows] for k, v in data.columns.numeric.items()}, data.columns.dep[rows], data.columns.com[rows],
         [v for v, kept in zip(data.columns.vehicles, rows, strict=True) if kept],
     )
@@ -261,7 +269,7 @@ def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_di
 
 
 def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DIR,
-          parquet_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+          parquet_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> ModelCard:
     """Train, calibrate, evaluate and save the severity model; returns the card.
 
     Parameters
@@ -278,8 +286,9 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
 
     Returns
     -------
-    dict
-        The model card (also written to ``severity_card.json``).
+    ModelCard
+        The model card, checked by :func:`core.model.card.parse_card` before it
+        is written to ``severity_card.json``.
 
     Examples
     --------
@@ -336,7 +345,7 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
                    "under the pre-2018 hospitalisation rule and a quicker training.",
         },
         "inputs": list(INCIDENT_FIELDS),
-        "features": {"names": list(F.FEATURE_NAMES), "source": dict(F.FEATURE_SOURCE)},
+        "features": {"names": list(FEATURE_NAMES), "source": dict(FEATURE_SOURCE)},
         "params": {
             **{t: {"xgboost": _jsonable(settings.params), "mask_rate": settings.mask_rate,
                    "negative_share": settings.negative_share, "rounds": fits[t].booster.num_boosted_rounds()}
@@ -367,8 +376,9 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
         "training_seconds": round(time.perf_counter() - started, 1),
     }
     card["files"] = {name: file_sha256(models_dir / name) for name in MODEL_FILES}
+    checked = parse_card(card, source=CARD_FILE)  # never write a card that load_model would refuse
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1, ensure_ascii=False))
-    return card
+    return checked
 
 
 def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:

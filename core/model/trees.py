@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import features as F
+from core.features.names import FEATURE_NAMES, FEATURE_SOURCE
 from core.model.spec import TREES_FILE, ModelCardError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 ARRAY_PREDICT_MAX_ROWS: Final = 64
 
 #: Incident fields (and "place") in the order of the explanation columns.
-CREDIT_FIELDS: Final = tuple(dict.fromkeys(F.FEATURE_SOURCE[name] for name in F.FEATURE_NAMES))
+CREDIT_FIELDS: Final = tuple(dict.fromkeys(FEATURE_SOURCE[name] for name in FEATURE_NAMES))
 
 
 def _node_means(left: Sequence[int], right: Sequence[int], value: Sequence[float],
@@ -62,7 +62,7 @@ def _node_depths(parents: Sequence[int]) -> np.ndarray:
 
 def _leaf_fields(tree: Mapping[str, list], mean: np.ndarray) -> np.ndarray:
     """Per node, the Saabas credit of each incident field on the path from the root (filled at leaves)."""
-    field_of = [CREDIT_FIELDS.index(F.FEATURE_SOURCE[name]) for name in F.FEATURE_NAMES]
+    field_of = [CREDIT_FIELDS.index(FEATURE_SOURCE[name]) for name in FEATURE_NAMES]
     left, parents, split = tree["left_children"], tree["parents"], tree["split_indices"]
     credit = np.zeros((len(left), len(CREDIT_FIELDS)))
     for node, child in enumerate(left):
@@ -157,7 +157,7 @@ class TreeArrays:
         credit = table["credit"].combine_chunks().flatten().to_numpy().reshape(len(node), len(CREDIT_FIELDS))
         leaf_slot = np.cumsum(leaf) - 1
         targets = {name: (slice(first, last), margin) for name, (first, last, margin) in metadata["targets"].items()}
-        return cls(np.where(leaf, 0, feature + missing_right * len(F.FEATURE_NAMES)),
+        return cls(np.where(leaf, 0, feature + missing_right * len(FEATURE_NAMES)),
                    np.where(leaf, np.float32(np.inf), threshold), np.concatenate([right, left]),
                    np.where(leaf, threshold, 0.0).astype(np.float64), leaf_slot,
                    credit[leaf].astype(np.float64), roots, int(pc.max(table["depth"]).as_py()), targets)

@@ -16,6 +16,7 @@ import pytest
 
 from core import codebook, places
 from core.dispatch import bands, intake
+from core.features import words
 from core.formatting import format_percent
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
@@ -112,7 +113,7 @@ def _fill(page, incident: dict) -> None:
         counts[code] = counts.get(code, 0) + 1
     page.get_by_text("Liste BAAC complète (catégorie précise)").click()
     for code, count in counts.items():
-        page.get_by_label(intake.vehicle_label(code), exact=True).fill(str(count))
+        page.get_by_label(words.vehicle_label(code), exact=True).fill(str(count))
     page.get_by_label("Piétons", exact=True).fill(str(incident["n_pedestrians"]))
     page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill(str(incident["n_people"]))
     _option(page, "Agglomération", codebook.label("agg", incident["agg"])).click()
@@ -136,9 +137,9 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     expected = predict_one(severity, incident)
     assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
     assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
-    chosen = severity.card["thresholds"]["severe"]
-    band = ("élevé" if expected["p_severe"] >= chosen["precision_75"]["threshold"]
-            else "moyen" if expected["p_severe"] >= chosen["recall_95"]["threshold"] else "faible")
+    chosen = severity.card.thresholds.severe
+    band = ("élevé" if expected["p_severe"] >= chosen["precision_75"].threshold
+            else "moyen" if expected["p_severe"] >= chosen["recall_95"].threshold else "faible")
     assert f"Risque {band}" in text
     assert f"{bands.out_of_100(expected)} sur 100" in text and "parmi les accidents corporels" in text
     similar = page.locator("[data-testid='stTable']").filter(has_text="Bilan")

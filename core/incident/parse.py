@@ -1,25 +1,14 @@
-"""The incident input contract: what a caller may send, what is unknown, what is refused, what is flagged.
+"""Parse one incident as a caller sends it: unknown values become None, unusable ones raise.
 
 Why a module of its own
 -----------------------
-The same incident JSON reaches the model from three doors: the severity page
-(the call form), ``python -m core predict`` (one object per line) and the HTTP
-API. An operator must get the same answer and the same words from each, so the
-rules live here once:
-
-* **unknown** -- a field that is absent, ``null`` or ``-1`` is unknown, for
-  every field (``0`` too for a code where 0 is not a code of the codebook);
-* **refused** -- a value that cannot be used raises :class:`IncidentError`
-  naming the field, with a short French reason (at most
-  :data:`MAX_REASON_LENGTH` characters, the offending value cut) that says what
-  is allowed;
-* **flagged** -- a value that can be used but looks wrong (a point outside
-  France or far from its department, a commune of another department, a date
-  far from the data's years or in the future) is scored and answered with a
-  ``warnings`` list (:func:`incident_warnings`), never silently.
-
-Counts are validated as counts (whole numbers in a range), codes against the
-official codebook, ``id`` as a JSON string or number that can be echoed back.
+The rules of :mod:`core.incident` (what is unknown, what is refused, with which
+French reason) are applied here, field by field, for the three doors alike:
+:func:`parse_incident` returns the canonical form that
+:func:`core.features.columns.columns_from_incidents` stacks, or raises
+:class:`~core.incident.fields.IncidentError` naming the first wrong field.
+Valid values take a fast path: a batch of thousands of incidents is parsed in
+milliseconds.
 """
 
 from __future__ import annotations
@@ -27,191 +16,26 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
-import numpy as np
-
 from core import codebook, places
-
-# --------------------------------------------------------------------------- #
-# Fields
-# --------------------------------------------------------------------------- #
-
-#: Accident-level BAAC codes a caller can report, validated against the codebook.
-CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
-
-#: Every field an incident may carry (all optional); ``id`` is echoed back untouched.
-INCIDENT_FIELDS: Final = (
-    "lat", "lon", "dep", "com", "datetime", *CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people",
+from core.incident.fields import (
+    CODED_FIELDS,
+    INCIDENT_FIELDS,
+    MAX_ID_LENGTH,
+    MAX_PEOPLE,
+    MAX_VEHICLES,
+    PASSTHROUGH_FIELDS,
+    SHOWN_DIGITS,
+    UNKNOWN_NOTE,
+    IncidentError,
+    code_ranges,
+    kind_of,
+    shown,
 )
-PASSTHROUGH_FIELDS: Final = ("id",)
+
 _ALLOWED_KEYS: Final = frozenset((*INCIDENT_FIELDS, *PASSTHROUGH_FIELDS))
-
-#: Numeric columns of a parsed incident (None = unknown).
-NUMERIC_COLUMNS: Final = (
-    "lat", "lon", "year", "month", "day", "hour", "minute", "weekday",
-    *CODED_FIELDS, "vma", "n_pedestrians", "n_people",
-)
-
-#: Incident field (or "place") -> French name shown to users.
-FIELD_LABELS: Final[dict[str, str]] = {
-    "datetime": "Date et heure",
-    "place": "Lieu (coordonnées et historique de la zone)",
-    "dep": "Département",
-    "com": "Commune",
-    "lum": "Luminosité",
-    "atm": "Conditions atmosphériques",
-    "surf": "État de la surface",
-    "agg": "Agglomération",
-    "int": "Intersection",
-    "col": "Type de collision",
-    "catr": "Catégorie de route",
-    "vma": "Vitesse maximale autorisée",
-    "obs": "Obstacle fixe heurté",
-    "vehicles": "Véhicules",
-    "n_pedestrians": "Piétons",
-    "n_people": "Personnes impliquées",
-}
-
-MAX_SPEED_LIMIT: Final = codebook.MAX_SPEED_LIMIT
-MAX_PEOPLE: Final = 500
-MAX_VEHICLES: Final = 100
-#: Longest ``id`` echoed back (characters).
-MAX_ID_LENGTH: Final = 200
-#: Longest error or warning reason (characters).
-MAX_REASON_LENGTH: Final = 200
-#: Characters of an offending text value shown in a reason.
-_SHOWN_TEXT: Final = 30
-#: Digits of an offending integer shown in a reason.
-_SHOWN_DIGITS: Final = 20
-UNKNOWN_NOTE: Final = "absent, null ou -1 : inconnu"
-
-#: A point farther than this from its department (outline) is flagged.
-DEPARTMENT_MARGIN_KM: Final = 5.0
-#: A date this many years before the data's first year is flagged.
-YEARS_BEFORE_DATA: Final = 5
-
-
-class IncidentError(ValueError):
-    """An incident field has a value that cannot be used.
-
-    Attributes
-    ----------
-    field : str
-        The offending field, as named in the input (``vehicles[2]`` for a list
-        item, ``incident`` for the whole object), cut to 40 characters.
-    reason : str
-        Why, in French, with what is accepted (at most :data:`MAX_REASON_LENGTH`
-        characters).
-    """
-
-    def __init__(self, field: str, reason: str) -> None:
-        field = _printable(field, 40)
-        if len(reason) > MAX_REASON_LENGTH:
-            reason = reason[: MAX_REASON_LENGTH - 1] + "…"
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        """``{"field", "reason"}``, the error object of every door."""
-        return {"field": self.field, "reason": self.reason}
-
-
-def _printable(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, lone surrogates and control characters escaped."""
-    cut = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
-    if not cut.isprintable():
-        cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in cut)
-    return cut[:limit] + ("…" if len(text) > limit or len(cut) > limit else "")
-
-
-def shown(value: Any) -> str:
-    """A short, safe French rendering of an offending value, for a reason.
-
-    Examples
-    --------
-    >>> shown(None), shown(True), shown(42), shown(2.5), shown("abc"), shown([1, 2]), shown({})
-    ('null', 'true', '42', '2.5', '« abc »', 'une liste de 2 éléments', 'un objet')
-    >>> shown(10 ** 30), shown("x" * 40)
-    ('un entier de 31 chiffres', '« xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… »')
-    >>> shown(float("nan")), shown("\\ud800")
-    ('NaN', '« \\\\ud800 »')
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        digits = _digits(value)
-        return f"un entier de {digits} chiffres" if digits > _SHOWN_DIGITS else str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
-    if isinstance(value, str):
-        return f"« {_printable(value, _SHOWN_TEXT)} »"
-    if isinstance(value, (list, tuple)):
-        return f"une liste de {len(value)} élément{'s' if len(value) > 1 else ''}"
-    if isinstance(value, Mapping):
-        return "un objet"
-    return "une valeur d’un autre type"
-
-
-def _digits(value: int) -> int:
-    """Decimal digits of an integer, without converting it to text (which fails past 4,300 digits)."""
-    magnitude = abs(value)
-    if magnitude < 10 ** 18:
-        return len(str(magnitude))
-    estimate = int(magnitude.bit_length() * math.log10(2))  # exact or one short
-    return estimate + (magnitude >= 10 ** estimate)
-
-
-def _kind(value: Any) -> str:
-    """The JSON kind of a value, in French."""
-    if isinstance(value, bool):
-        return "un booléen"
-    if isinstance(value, (int, float)):
-        return "un nombre"
-    if isinstance(value, str):
-        return "un texte"
-    if isinstance(value, (list, tuple)):
-        return "une liste"
-    if isinstance(value, Mapping):
-        return "un objet"
-    return "null" if value is None else "une valeur d’un autre type"
-
-
-def code_ranges(codes: Sequence[int] | frozenset[int]) -> str:
-    """Codes as compact French ranges.
-
-    Examples
-    --------
-    >>> code_ranges([1, 2, 3, 4, 5, 6, 7, 9]), code_ranges([1, 2])
-    ('1 à 7, 9', '1, 2')
-    """
-    ordered = sorted(codes)
-    parts: list[str] = []
-    start = previous = ordered[0]
-    for code in [*ordered[1:], None]:
-        if code is not None and code == previous + 1:
-            previous = code
-            continue
-        if previous - start >= 2:
-            parts.append(f"{start} à {previous}")
-        else:
-            parts.extend(str(c) for c in range(start, previous + 1))
-        if code is not None:
-            start = previous = code
-    return ", ".join(parts)
-
-
-# --------------------------------------------------------------------------- #
-# Parsing
-# --------------------------------------------------------------------------- #
 
 
 def _is_minus_one(value: Any) -> bool:
@@ -233,7 +57,7 @@ def _as_integer(field: str, value: Any, *, what: str) -> int | None:
         text = value.strip()
         if not text:
             return None
-        if len(text) <= _SHOWN_DIGITS and text.lstrip("+-").isdigit():
+        if len(text) <= SHOWN_DIGITS and text.lstrip("+-").isdigit():
             return int(text)
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
@@ -421,7 +245,7 @@ def parse_id(value: Any) -> str | int | float | None:
         return value
     if isinstance(value, float) and math.isfinite(value) and abs(value) < 2 ** 53:
         return value
-    what = _kind(value) if not isinstance(value, (str, int)) or isinstance(value, bool) else shown(value)
+    what = kind_of(value) if not isinstance(value, (str, int)) or isinstance(value, bool) else shown(value)
     raise IncidentError("id", f"attendu un texte (au plus {MAX_ID_LENGTH} caractères) ou un nombre, reçu {what}")
 
 
@@ -459,7 +283,7 @@ def parse_incident(obj: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        Keys :data:`NUMERIC_COLUMNS` (int or float, or None), ``dep``, ``com``
+        Keys :data:`core.incident.fields.NUMERIC_COLUMNS` (int or float, or None), ``dep``, ``com``
         (str or None), ``vehicles`` (tuple of ints or None), ``id``.
 
     Raises
@@ -480,7 +304,7 @@ def parse_incident(obj: Any) -> dict[str, Any]:
     atm | code 42 inconnu ; codes admis : 1 à 9 (absent, null ou -1 : inconnu)
     """
     if not isinstance(obj, Mapping):
-        raise IncidentError("incident", f"attendu un objet JSON {{…}}, reçu {_kind(obj)}")
+        raise IncidentError("incident", f"attendu un objet JSON {{…}}, reçu {kind_of(obj)}")
     if not _ALLOWED_KEYS.issuperset(obj):
         key = next(key for key in obj if key not in _ALLOWED_KEYS)
         name = key if isinstance(key, str) else str(type(key))
@@ -498,7 +322,7 @@ def parse_incident(obj: Any) -> dict[str, Any]:
         value = obj.get(field)
         # Fast path for a valid int code (0 is a code of obs); anything else goes through the rules.
         parsed[field] = value if type(value) is int and value in _CODES[field] else _parse_code(field, value)
-    parsed["vma"] = _parse_count("vma", obj.get("vma"), low=1, high=MAX_SPEED_LIMIT,
+    parsed["vma"] = _parse_count("vma", obj.get("vma"), low=1, high=codebook.MAX_SPEED_LIMIT,
                                  what="une vitesse maximale autorisée en km/h")
     parsed["vehicles"] = _parse_vehicles(obj.get("vehicles"))
     parsed["n_pedestrians"] = _parse_count("n_pedestrians", obj.get("n_pedestrians"), low=0, high=MAX_PEOPLE,
@@ -510,95 +334,3 @@ def parse_incident(obj: Any) -> dict[str, Any]:
             "n_pedestrians", f"{parsed['n_pedestrians']} piétons pour {parsed['n_people']} personnes en tout : "
                              "les piétons comptent parmi les personnes impliquées (n_people)")
     return parsed
-
-
-# --------------------------------------------------------------------------- #
-# Warnings
-# --------------------------------------------------------------------------- #
-
-
-def incident_warnings(*, lat: np.ndarray, lon: np.ndarray, dep: np.ndarray, com: np.ndarray, year: np.ndarray,
-                      month: np.ndarray, day: np.ndarray, data_years: tuple[int, int],
-                      today: dt.date | None = None) -> list[list[dict[str, str]]]:
-    """What looks wrong in a batch of parsed incidents, per incident (an empty list when nothing does).
-
-    Parameters
-    ----------
-    lat, lon, year, month, day : numpy.ndarray
-        float64, NaN when unknown.
-    dep, com : numpy.ndarray
-        INSEE codes, ``""`` when unknown.
-    data_years : tuple of int
-        First and last year of the data the model knows.
-    today : datetime.date, optional
-        Default: today's date (UTC).
-
-    Returns
-    -------
-    list of list of dict
-        Per incident, ``{"field", "reason"}`` objects: a point outside France,
-        a point more than :data:`DEPARTMENT_MARGIN_KM` km outside its department,
-        a commune of another department, a date more than
-        :data:`YEARS_BEFORE_DATA` years before the data or after today.
-
-    Examples
-    --------
-    >>> nan = np.array([np.nan])
-    >>> incident_warnings(lat=np.array([43.3]), lon=np.array([5.4]), dep=np.array(["59"]), com=np.array([""]),
-    ...                   year=np.array([2100.0]), month=np.array([1.0]), day=np.array([1.0]),
-    ...                   data_years=(2005, 2020))[0][0]["field"]
-    'lat'
-    """
-    n = len(lat)
-    out: list[list[dict[str, str]]] = [[] for _ in range(n)]
-    located = ~(np.isnan(lat) | np.isnan(lon))
-    if located.any():
-        _place_warnings(out, lat, lon, dep, located)
-    for row in np.flatnonzero(np.array([bool(c) and bool(d) for c, d in zip(com.tolist(), dep.tolist(),
-                                                                             strict=True)], dtype=bool)):
-        commune_dep = places.commune_department(com[row])
-        if commune_dep is not None and commune_dep != dep[row]:
-            name = places.commune_name(com[row]) or com[row]
-            out[row].append({"field": "com", "reason": (
-                f"la commune {com[row]} ({name}) est dans le département {commune_dep}, pas dans le {dep[row]} "
-                f"({places.department_name(dep[row])}) : vérifiez le lieu")})
-    dated = ~np.isnan(year)
-    if dated.any():
-        _date_warnings(out, year, month, day, dated, data_years, today or dt.datetime.now(dt.UTC).date())
-    return out
-
-
-def _place_warnings(out: list[list[dict[str, str]]], lat: np.ndarray, lon: np.ndarray, dep: np.ndarray,
-                    located: np.ndarray) -> None:
-    rows = np.flatnonzero(located)
-    outside = rows[~places.near_france(lat[rows], lon[rows])]
-    for row in outside:
-        out[row].append({"field": "lat", "reason": (
-            f"le point ({lat[row]:.4f}, {lon[row]:.4f}) est hors de France (métropole et outre-mer) : "
-            "vérifiez les coordonnées (latitude puis longitude)")})
-    checked = rows[np.isin(rows, outside, invert=True) & (dep[rows] != "")]
-    if not len(checked):
-        return
-    distance = places.department_distance_km(dep[checked], lat[checked], lon[checked])
-    for row, km in zip(checked.tolist(), distance.tolist(), strict=True):
-        if km > DEPARTMENT_MARGIN_KM:
-            out[row].append({"field": "lat", "reason": (
-                f"le point ({lat[row]:.4f}, {lon[row]:.4f}) est à {km:.0f} km du département {dep[row]} "
-                f"({places.department_name(dep[row])}) : le lieu ou le département est faux")})
-
-
-def _date_warnings(out: list[list[dict[str, str]]], year: np.ndarray, month: np.ndarray, day: np.ndarray,
-                   dated: np.ndarray, data_years: tuple[int, int], today: dt.date) -> None:
-    first, last = data_years
-    earliest = first - YEARS_BEFORE_DATA
-    ordinal = year * 10000 + np.nan_to_num(month, nan=1) * 100 + np.nan_to_num(day, nan=1)
-    tomorrow = today + dt.timedelta(days=1)
-    limit = tomorrow.year * 10000 + tomorrow.month * 100 + tomorrow.day
-    for row in np.flatnonzero(dated & (year < earliest)):
-        out[row].append({"field": "datetime", "reason": (
-            f"année {int(year[row])} : plus de {YEARS_BEFORE_DATA} ans avant les données ({first}–{last}), "
-            "l’estimation sort de ce que le modèle a vu")})
-    for row in np.flatnonzero(dated & (ordinal > limit)):
-        out[row].append({"field": "datetime", "reason": (
-            f"date dans le futur ({int(day[row]):02d}/{int(month[row]):02d}/{int(year[row])}) : "
-            "vérifiez la date de l’accident")})

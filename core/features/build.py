@@ -1,0 +1,173 @@
+"""Incident -> model features: one builder for training rows and for a single call.
+
+Why a module of its own
+-----------------------
+A dispatcher's estimate must be computed the same way as during training,
+otherwise the model sees at prediction time a world it was never shown. So one
+function, :func:`build_features`, turns canonical incident columns
+(:mod:`core.features.columns`, from a call or from the store) and a place
+history (:mod:`core.features.history`) into the float32 feature matrix whose
+columns are :data:`core.features.names.FEATURE_NAMES`: time, road and weather
+codes, place, people, vehicles by kind and mass, and the history of the place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from core.features.columns import IncidentColumns, flat_vehicles
+from core.features.history import COUNTS, PlaceHistory, lookup_counts, place_cells, place_keys
+from core.features.names import (
+    CELL_LEVELS,
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    HISTORY_LEVELS,
+    HISTORY_START,
+    KIND_NAMES,
+    VEHICLE_KINDS,
+    WINDOWS,
+)
+
+# Pseudo-counts of the smoothed observed/expected ratios (in expected events):
+# a place with few accidents stays close to the national rate.
+SEVERE_PRIOR: Final = 5.0
+FATAL_PRIOR: Final = 1.0
+
+# Rough mass class, to describe the most and least protected parties of an accident.
+_KIND_MASS: Final[dict[str, float]] = {
+    "bicycle": 1, "personal_transporter": 1, "moped": 2, "motorcycle_125": 2, "motorcycle_heavy": 2,
+    "three_wheeler_quad": 2, "car": 3, "van": 4, "tractor_special": 5, "heavy_goods": 6, "bus_coach": 6,
+    "rail": 7, "other": np.nan,
+}
+_CATV_KIND: Final[dict[int, int]] = {
+    code: KIND_NAMES.index(kind) for kind, codes in VEHICLE_KINDS.items() for code in codes
+}
+_OTHER_KIND: Final = len(KIND_NAMES) - 1
+#: catv code -> kind index, for every code 0..99 (codes not listed count as "other").
+_CATV_KIND_ARRAY: Final = np.array([_CATV_KIND.get(code, _OTHER_KIND) for code in range(100)])
+_KIND_MASS_ARRAY: Final = np.array([_KIND_MASS[k] for k in KIND_NAMES])
+
+# Hospitalisation recording changed in 2018 (see PROVENANCE); 2019 brought the new file layout.
+RECORDING_PERIODS: Final = ((2018, 1.0), (2019, 2.0))
+CURRENT_RECORDING_PERIOD: Final = 2.0
+
+
+def recording_period(year: np.ndarray) -> np.ndarray:
+    """0 before 2018, 1 in 2018, 2 from 2019; an undated incident is taken as current (2).
+
+    Examples
+    --------
+    >>> recording_period(np.array([2005.0, 2018.0, 2020.0, np.nan])).tolist()
+    [0.0, 1.0, 2.0, 2.0]
+    """
+    period = np.zeros(len(year))
+    for start, value in RECORDING_PERIODS:
+        period[year >= start] = value
+    period[np.isnan(year)] = CURRENT_RECORDING_PERIOD
+    return period
+
+
+def vehicle_kind_counts(vehicles: Sequence[tuple[int, ...] | None]) -> np.ndarray:
+    """Count vehicles per kind (columns in ``KIND_NAMES`` order); a NaN row when unknown.
+
+    Examples
+    --------
+    >>> vehicle_kind_counts([(7, 7, 33), None])[:, [KIND_NAMES.index("car"), KIND_NAMES.index("moped")]].tolist()
+    [[2.0, 0.0], [nan, nan]]
+    """
+    codes, rows, unknown = flat_vehicles(vehicles)
+    kinds = _CATV_KIND_ARRAY[np.clip(codes, 0, len(_CATV_KIND_ARRAY) - 1)]
+    width = len(KIND_NAMES)
+    counts = np.bincount(rows * width + kinds, minlength=len(vehicles) * width).astype(np.float64)
+    counts = counts.reshape(len(vehicles), width)
+    counts[unknown] = np.nan
+    return counts
+
+
+def _is_overseas(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """1 overseas, 0 metropolitan France, NaN when neither department nor coordinates are known."""
+    from_dep = np.array([np.nan if not d else float(len(d) == 3) for d in dep.tolist()])
+    # Metropolitan France with Corsica lies within 41-51.5 N, 5.5 W-10 E.
+    metro_box = (lat >= 41.0) & (lat <= 51.5) & (lon >= -5.5) & (lon <= 10.0)
+    from_coords = np.where(np.isnan(lat), np.nan, np.where(metro_box, 0.0, 1.0))
+    return np.where(np.isnan(from_dep), from_coords, from_dep)
+
+
+def _ratio(observed: np.ndarray, expected: np.ndarray, prior: float) -> np.ndarray:
+    return (observed + prior) / (expected + prior)
+
+
+def build_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarray:
+    """The feature matrix of a batch of incidents (float32, NaN = unknown).
+
+    Parameters
+    ----------
+    columns : IncidentColumns
+        From :func:`core.features.columns.columns_from_incidents` or :func:`~core.features.columns.columns_from_frame`.
+    history : PlaceHistory
+        Place counts of the history years (see the module notes).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(columns), len(FEATURE_NAMES))``.
+
+    Examples
+    --------
+    >>> from core.incident.parse import parse_incident
+    >>> from core.features.columns import columns_from_incidents
+    >>> x = build_features(columns_from_incidents([parse_incident({"vehicles": [7, 1]})]), model.history)
+    >>> float(x[0, FEATURE_NAMES.index("n_bicycle")])
+    1.0
+    """
+    num = columns.numeric
+    n_rows = len(columns)
+    out = np.full((n_rows, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+
+    def put(name: str, values: np.ndarray) -> None:
+        out[:, FEATURE_INDEX[name]] = values
+
+    minute = num["minute"]
+    put("hour", num["hour"] + np.where(np.isnan(minute), 0.0, minute) / 60.0)
+    put("weekday", num["weekday"])
+    put("month", num["month"])
+    put("weekend", np.where(np.isnan(num["weekday"]), np.nan, num["weekday"] >= 5))
+    put("recording_period", recording_period(num["year"]))
+    for name in ("lum", "atm", "surf", "agg", "int", "col", "catr", "vma", "obs"):
+        put(name, num[name])
+    put("obstacle_hit", np.where(np.isnan(num["obs"]), np.nan, num["obs"] > 0))
+    put("lat", num["lat"])
+    put("lon", num["lon"])
+    put("overseas", _is_overseas(columns.dep, num["lat"], num["lon"]))
+    put("n_people", num["n_people"])
+    put("n_pedestrians", num["n_pedestrians"])
+    put("n_occupants", num["n_people"] - num["n_pedestrians"])
+
+    kinds = vehicle_kind_counts(columns.vehicles)
+    put("n_vehicles", kinds.sum(axis=1))
+    for index, kind in enumerate(KIND_NAMES):
+        put(f"n_{kind}", kinds[:, index])
+    present = np.where(kinds > 0, _KIND_MASS_ARRAY, np.nan)  # NaN rows stay NaN: unknown vehicles
+    heaviest = np.fmax.reduce(present, axis=1)
+    lightest = np.fmin.reduce(present, axis=1)
+    unknown_vehicles = np.isnan(kinds[:, 0])
+    put("heaviest_mass", heaviest)
+    put("lightest_mass", lightest)
+    vulnerable = (num["n_pedestrians"] > 0) | (lightest <= 2)  # NaN compares False
+    vs_heavy = np.where(unknown_vehicles, np.nan, vulnerable & (heaviest >= 4))
+    put("vulnerable_vs_heavy", vs_heavy)
+
+    cells = place_cells(num["lat"], num["lon"])
+    keys = np.column_stack([
+        place_keys(columns.dep), place_keys(columns.com), *(cells[level] for level in CELL_LEVELS)
+    ])
+    counts = lookup_counts(history, keys, num["year"]).reshape(len(WINDOWS), len(COUNTS), n_rows, len(HISTORY_LEVELS))
+    n, severe, fatal, expected_severe, expected_fatal = counts.transpose(1, 0, 2, 3)  # each (window, row, level)
+    history_block = np.stack([
+        np.log1p(n), _ratio(severe, expected_severe, SEVERE_PRIOR), _ratio(fatal, expected_fatal, FATAL_PRIOR),
+    ])  # (what, window, row, level) -> the order of _HISTORY_FEATURES: level, window, what
+    out[:, HISTORY_START:] = history_block.transpose(2, 3, 1, 0).reshape(n_rows, -1)
+    return out
