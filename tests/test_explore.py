@@ -50,7 +50,6 @@ from core.explore.points import (
     sample_notice,
 )
 from core.explore.table import PAGE_SIZE, page_caption, page_count, table_page
-from core.explore.where import filter_sql
 from core.filter_fields import INVOLVED_COLUMNS
 from core.filters import AccidentFilter
 from core.formatting import format_count, format_percent
@@ -91,9 +90,8 @@ def test_masks_select_the_same_accidents_as_the_filter_sql(store_con, accident_f
     assert (shown.accidents, shown.killed) == expected
 
 
-def test_filter_sql_tests_masks_instead_of_subqueries() -> None:
-    where, params = filter_sql(AccidentFilter(user_categories=(3,), vehicle_groups=("hgv",),
-                                                      age_groups=("75+",)))
+def test_filter_sql_with_bits_tests_masks_instead_of_subqueries() -> None:
+    where, params = AccidentFilter(user_categories=(3,), vehicle_groups=("hgv",), age_groups=("75+",)).to_sql(bits=True)
     assert "users" not in where and "vehicles" not in where
     assert params == [1 << 3, 1 << 3, 1 << 6]
 

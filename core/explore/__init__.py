@@ -2,8 +2,6 @@
 
 Callers import the modules:
 
-- :mod:`~core.explore.where`: the filter's ``WHERE`` clause over the store's
-  per-accident masks (to be replaced by the filter field table);
 - :mod:`~core.explore.counts`: the headline figures, counts by date
   (:func:`~core.explore.counts.calendar`) and by department, and the query runner;
 - :mod:`~core.explore.periods`: the chosen period against the previous one,

@@ -21,7 +21,6 @@ from core.accidents_table import (
     vehicle_columns,
 )
 from core.explore.counts import fetch_df
-from core.explore.where import filter_sql
 from core.filters import AccidentFilter
 
 UNKNOWN_GROUP_LABEL = "Catégorie non renseignée"
@@ -53,7 +52,7 @@ def breakdowns(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) 
     >>> int(parts.people.loc[parts.people["grav"] == 2, "people"].sum())
     2780
     """
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     people_cols = [people_column(c, g) for c in USER_CATEGORIES for g in SEVERITIES]
     vehicle_cols = [col for group in VEHICLE_BREAKDOWN_GROUPS for col in vehicle_columns(group)]
     sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}" for c in people_cols + vehicle_cols)

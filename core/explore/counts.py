@@ -14,7 +14,6 @@ import duckdb
 import pandas as pd
 
 from core.accidents_table import MISSING_TABLE, ExplorerStoreError
-from core.explore.where import filter_sql
 from core.filters import AccidentFilter
 
 #: Columns the counts may be grouped by (identifiers spliced into SQL come only from here).
@@ -75,7 +74,7 @@ def figures(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) -> 
     >>> figures(con, AccidentFilter(years=(2020, 2020))).killed
     2780
     """
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     row = fetch_df(con, f"SELECT {MEASURES} FROM accidents WHERE {where}", params).iloc[0]  # noqa: S608
     return Figures(*(int(row[name]) for name in COUNTS))
 
@@ -96,7 +95,7 @@ def grouped_counts(
     unknown = {c for chosen in sets for c in chosen} - set(GROUP_COLUMNS)
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}; allowed: {list(GROUP_COLUMNS)}")
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     grouping = ", ".join(columns)
     grouping_sets = ", ".join(f"({', '.join(chosen)})" for chosen in sets)
     rows = fetch_df(

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 from core import config
 from core.accidents_table import IDENTIFIER, ExplorerStoreError, explorer_columns
 from core.explore.counts import figures
-from core.explore.where import filter_sql
 from core.filters import AccidentFilter
 from core.formatting import format_count
 
@@ -50,7 +49,7 @@ def export_query(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter
     The accident columns are those of the ``accidents`` table (H3 cells
     aside); each user and vehicle keeps every column of its table.
     """
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     accident_cols = ", ".join(_columns(con, "accidents", without=_H3_COLUMNS + explorer_columns()))
     user_fields = ", ".join(f"{c} := u.{c}" for c in _columns(con, "users", without=("acc_id",)))
     vehicle_fields = ", ".join(f"{c} := v.{c}" for c in _columns(con, "vehicles", without=("acc_id",)))

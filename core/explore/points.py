@@ -11,7 +11,6 @@ import duckdb
 import pandas as pd
 
 from core.explore.counts import Figures, fetch_df
-from core.explore.where import filter_sql
 from core.filters import AccidentFilter
 from core.formatting import format_count
 
@@ -44,7 +43,7 @@ def map_points(
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     # The sample is drawn first and the JSON written for its rows only: written in the same
     # SELECT as the ORDER BY ... LIMIT, it would be computed for every matching row (5x slower).
     return fetch_df(

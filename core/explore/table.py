@@ -7,7 +7,6 @@ import pandas as pd
 
 from core import codebook, places
 from core.explore.counts import fetch_df
-from core.explore.where import filter_sql
 from core.filters import AccidentFilter
 from core.formatting import format_count
 
@@ -44,7 +43,7 @@ def page_caption(page: int, accidents: int, *, page_size: int = PAGE_SIZE) -> st
 def _rows(
     con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter, *, page: int, page_size: int
 ) -> pd.DataFrame:
-    where, params = filter_sql(accident_filter)
+    where, params = accident_filter.to_sql(bits=True)
     return fetch_df(
         con,
         f"SELECT acc_id, year, month, day, hour, minute, dep, com, agg, lum, atm, surf, catr, col, "  # noqa: S608
