@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.dispatch import bands, reliability
+from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.dispatch import bands
 from core.formatting import format_count, format_decimal, format_percent
+from core.model import report
 from core.model.spec import ModelCardError, ModelMissingError
-from ui import severity_data
+from ui import data, severity_data
 
 st.title("Fiabilité du modèle")
 try:
@@ -16,11 +18,11 @@ except (ModelMissingError, ModelCardError) as error:
     st.error(str(error))
     st.stop()
 
-years, test = card["years"], card["metrics"]["test"]
-first, last = years["training"]
-fatal_years = years.get("training_fatal", years["training"])
-fatal_note = "" if list(fatal_years) == [first, last] else f" ({fatal_years[0]}–{fatal_years[1]} pour « tué »)"
-st.caption(f"Modèle de gravité version {card['model_version']}, entraîné le {card['created'][:10]}.")
+years, test = card.years, card.metrics.test
+first, last = years.training
+fatal_first, fatal_last = years.training_fatal
+fatal_note = "" if years.training_fatal == years.training else f" ({fatal_first}–{fatal_last} pour « tué »)"
+st.caption(f"Modèle de gravité version {card.model_version}, entraîné le {card.created[:10]}.")
 
 st.header("Ce qu’il estime, avec quelles données")
 st.markdown(
@@ -29,55 +31,54 @@ st.markdown(
     "- **Données** : accidents corporels BAAC (ONISR, data.gouv.fr, Licence Ouverte / Etalab), uniquement ce "
     "qu’un appelant peut dire : lieu, date et heure, véhicules, piétons, personnes, obstacle, collision, "
     "conditions.\n"
-    f"- **Entraînement** : {first}–{last}, {format_count(card['training_rows'])} accidents{fatal_note}. "
-    f"**Validation** : {years['validation']} (choix de la première année, du nombre d’arbres, de la calibration "
-    f"et des seuils). **Test** : {years['test']}, jamais vu avant l’évaluation finale "
-    f"({format_count(test['severe']['n'])} accidents).\n"
-    f"- **Historique des lieux** (département, commune, mailles H3) : {years['history'][0]}–{years['history'][1]}.\n"
-    f"- **Calibration** : régression isotone ajustée sur {years['validation']} seulement, sur des prédictions "
-    f"« hors échantillon » (modèles entraînés sur les années antérieures et l’autre moitié de {years['validation']}).")
+    f"- **Entraînement** : {first}–{last}, {format_count(card.training_rows)} accidents{fatal_note}. "
+    f"**Validation** : {years.validation} (choix de la première année, du nombre d’arbres, de la calibration "
+    f"et des seuils). **Test** : {years.test}, jamais vu avant l’évaluation finale "
+    f"({format_count(test.severe.n)} accidents).\n"
+    f"- **Historique des lieux** (département, commune, mailles H3) : {years.history[0]}–{years.history[1]}.\n"
+    f"- **Calibration** : régression isotone ajustée sur {years.validation} seulement, sur des prédictions "
+    f"« hors échantillon » (modèles entraînés sur les années antérieures et l’autre moitié de {years.validation}).")
 st.subheader("Première année d’entraînement")
-st.caption(f"L’enregistrement des blessés hospitalisés a changé en 2018 : commencer plus tard évite l’ancien "
-           f"enregistrement, commencer tôt donne plus d’exemples. Chaque première année a été entraînée jusqu’à "
-           f"{years['validation'] - 1} plus une moitié de {years['validation']}, et évaluée (ROC-AUC) sur l’autre "
-           f"moitié ; la meilleure, {card['start_year']['chosen']}, est retenue. Une variable « période "
+st.caption(f"L’enregistrement des blessés hospitalisés a changé en {HOSPITALISATION_BREAK_YEAR} : commencer plus "
+           f"tard évite l’ancien enregistrement, commencer tôt donne plus d’exemples. Chaque première année a été "
+           f"entraînée jusqu’à {years.validation - 1} plus une moitié de {years.validation}, et évaluée (ROC-AUC) "
+           f"sur l’autre moitié ; la meilleure, {card.start_year.chosen}, est retenue. Une variable « période "
            "d’enregistrement » sépare les deux régimes.")
-st.table(reliability.start_year_table(card), hide_index=True)
+st.table(report.start_year_table(card), hide_index=True)
 
 st.subheader("Variables")
-importance = dict(reliability.importance_by_field(card))
+importance = dict(report.importance_by_field(card))
 st.table([{"Champ de l’appel": field, "Variables du modèle": ", ".join(names),
            "Part du gain": format_percent(importance.get(field, 0))}
-          for field, names in reliability.features_by_field(card).items()], hide_index=True)
+          for field, names in report.features_by_field(card).items()], hide_index=True)
 
-st.header(f"Résultats sur {test['year']}")
+st.header(f"Résultats sur {test.year}")
 tiles = st.columns(4)
-tiles[0].metric("ROC-AUC (grave)", format_decimal(test["severe"]["auc"], 3))
-tiles[1].metric("Erreur de calibration (ECE)", format_decimal(test["severe"]["ece"], 3))
-tiles[2].metric("ROC-AUC (tué)", format_decimal(test["fatal"]["auc"], 3))
-tiles[3].metric("ROC-AUC, premier appel seul", format_decimal(test["first_call_fields_only"]["severe"]["auc"], 3),
+tiles[0].metric("ROC-AUC (grave)", format_decimal(test.severe.auc, 3))
+tiles[1].metric("Erreur de calibration (ECE)", format_decimal(test.severe.ece, 3))
+tiles[2].metric("ROC-AUC (tué)", format_decimal(test.fatal.auc, 3))
+tiles[3].metric("ROC-AUC, premier appel seul", format_decimal(test.first_call_fields_only.severe.auc, 3),
                 help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
-st.table(reliability.metrics_table(card), hide_index=True)
+st.table(report.metrics_table(card), hide_index=True)
 
 target = st.segmented_control("Calibration", ["severe", "fatal"], default="severe", key="model_target",
                               format_func={"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}.get)
-st.plotly_chart(reliability.calibration_figure(card, target or "severe"), key="model_calibration")
+st.plotly_chart(report.calibration_figure(card, target or "severe"), key="model_calibration")
 
 st.subheader("Bandes de risque")
 st.markdown("\n".join(f"- {sentence}" for _band, sentence in bands.band_sentences(card)))
-st.caption(f"{bands.band_rule_text(card)} Les colonnes {test['year']} (test) sont données pour information : "
+st.caption(f"{bands.band_rule_text(card)} Les colonnes {test.year} (test) sont données pour information : "
            "cette année n’a servi à aucun choix.")
-st.table(reliability.bands_table(card), hide_index=True)
+st.table(report.bands_table(card), hide_index=True)
 st.subheader("Seuils d’alerte")
-st.table(reliability.thresholds_table(card), hide_index=True)
+st.table(report.thresholds_table(card), hide_index=True)
 
 st.subheader("Par sous-groupe")
-st.table(reliability.subgroup_table(card), hide_index=True)
+st.table(report.subgroup_table(card), hide_index=True)
 
 st.subheader("Comparaison avec les travaux publiés")
-st.table(reliability.peers_table(card), hide_index=True)
-st.caption(f"Indicatif : autres années de test (2023, 2024 contre {test['year']}) et autres variables d’entrée. "
-           "Notre rappel est celui du seuil « 80 % des accidents graves » choisi sur la validation.")
+st.table(report.peers_table(card), hide_index=True)
+st.caption(report.peers_note(card))
 
 st.header("Limites")
-st.markdown("\n".join(f"- {limit}" for limit in reliability.LIMITS))
+st.markdown("\n".join(f"- {limit}" for limit in report.limits(card, data.yearly_totals())))

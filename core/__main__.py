@@ -15,13 +15,14 @@ from core.ingest.errors import IngestRefused
 
 def _ingest(args: argparse.Namespace) -> int:
     from core.ingest import download
-    from core.ingest.pipeline import Source, planned_stages, run_ingest
+    from core.ingest.pipeline import planned_stages, run_ingest
+    from core.ingest.sources import FOLDER, Source
 
     sources = [Source.parse(s) for s in (args.source or [])]
     if args.download:
         raw_dir = Path(args.out) / "raw"
         for folder in download.download_years(args.download, raw_dir, base_url=args.base_url):
-            sources.append(Source("folder", folder))
+            sources.append(Source(FOLDER, folder))
     if not sources:
         sources = [Source.parse("package")]
     with stage_bar(planned_stages(sources), width=42) as progress:
@@ -59,6 +60,7 @@ def _store(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from core import store
     from core.model.fitting import START_YEAR_CANDIDATES
+    from core.model.report import format_card
     from core.model.spec import TARGETS
     from core.model.train import train
 
@@ -70,73 +72,13 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(format_card(card))
-    print(f"model written to {args.models} in {card['training_seconds']:.0f} s")
+    print(f"model written to {args.models} in {card.training_seconds:.0f} s")
     return 0
-
-
-def format_card(card: dict) -> str:
-    """The card's metrics as a short text report."""
-    test = card["metrics"]["test"]
-    valid = card["metrics"]["validation"]
-    lines = [
-        f"severity model {card['model_version']}  trained on {card['years']['training'][0]}-"
-        f"{card['years']['training'][1]} ({card['training_rows']:,} accidents), "
-        f"data {card['data_fingerprint']['hash']}",
-        "start year, severe (validation AUC on a held half of {}): {} -> {}".format(
-            valid["year"], ", ".join(f"{c['start_year']}: {c['auc']:.4f}" for c in card["start_year"]["candidates"]),
-            card["start_year"]["chosen"]),
-        "start year, fatal  (validation AUC on a held half of {}): {} -> {}".format(
-            valid["year"],
-            ", ".join(f"{c['start_year']}: {c['auc']:.4f}" for c in card["start_year"]["candidates_fatal"]),
-            card["start_year"]["chosen_fatal"]),
-        "",
-        f"{'':<34}{'AUC':>8}{'Brier':>9}{'ECE':>8}{'mean p':>9}{'observed':>10}",
-    ]
-
-    def row(name: str, m: dict) -> str:
-        auc = "-" if m["auc"] is None else f"{m['auc']:.4f}"
-        return (f"{name:<34}{auc:>8}{m['brier']:>9.4f}{m['ece']:>8.4f}{m['mean_predicted']:>9.4f}"
-                f"{m['observed']:>10.4f}")
-
-    lines += [
-        row(f"validation {valid['year']} severe", valid["severe"]),
-        row(f"validation {valid['year']} fatal", valid["fatal"]),
-        row(f"test {test['year']} severe", test["severe"]),
-        row(f"test {test['year']} fatal", test["fatal"]),
-        row("  base rate, severe", test["baselines"]["base_rate"]["severe"]),
-        row("  logistic regression, severe", test["baselines"]["logistic_regression"]["severe"]),
-        row("  base rate, fatal", test["baselines"]["base_rate"]["fatal"]),
-        row("  logistic regression, fatal", test["baselines"]["logistic_regression"]["fatal"]),
-        row("  severe, first-call fields only", test["first_call_fields_only"]["severe"]),
-        "",
-        f"subgroups of {test['year']} (severe){'':<13}{'n':>8}{'AUC':>8}{'ECE':>8}{'fatal AUC':>11}",
-    ]
-    for name, m in test["subgroups"].items():
-        severe = m["severe"]
-        auc = "-" if severe["auc"] is None else f"{severe['auc']:.4f}"
-        fatal = "-" if m["fatal_auc"] is None else f"{m['fatal_auc']:.4f}"
-        lines.append(f"  {name:<40}{severe['n']:>8,}{auc:>8}{severe['ece']:>8.4f}{fatal:>11}")
-    lines += ["", f"thresholds (chosen on {valid['year']}) -> {test['year']}"]
-    for target, chosen in test["thresholds"].items():
-        for name, m in chosen.items():
-            precision = "-" if m["precision"] is None else f"{m['precision']:.3f}"
-            lines.append(f"  {target:<7}{name:<13} p >= {m['threshold']:.3f}: flags {m['flagged_share']:.1%}, "
-                         f"precision {precision}, recall {m['recall']:.3f}")
-    bands = card.get("bands")
-    if bands:
-        lines += ["", f"bands of p_{bands['target']} (cut-offs chosen on {bands['validation']['year']})",
-                  f"  {'band':<8}{'from':>7}{'to':>8}   {bands['validation']['year']}: share, severe rate"
-                  f"   {bands['test']['year']} (test): share, severe rate"]
-        for band in ("low", "medium", "high"):
-            valid_band, test_band = bands["validation"][band], bands["test"][band]
-            lines.append(f"  {band:<8}{valid_band['from']:>7.3f}{valid_band['to']:>8.3f}   "
-                         f"{valid_band['share']:>10.1%}, {valid_band['observed']:>6.1%}{'':>11}"
-                         f"{test_band['share']:>10.1%}, {test_band['observed']:>6.1%}")
-    return "\n".join(lines)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from core.model.loading import load_model
+    from core.model.report import format_card
 
     loaded = load_model(Path(args.models))
     print(format_card(loaded.card))

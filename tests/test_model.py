@@ -14,14 +14,19 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from core import codebook, config
-from core import features as F
-from core.incident import CODED_FIELDS, FIELD_LABELS
+from core.features.build import build_features
+from core.features.columns import columns_from_frame, columns_from_incidents
+from core.features.facts import KEY_FACTS, key_facts
+from core.features.names import FEATURE_NAMES, FEATURE_SOURCE
+from core.features.training import incident_from_row, training_frame
+from core.incident.fields import CODED_FIELDS, FIELD_LABELS
+from core.incident.parse import parse_incident
 from core.model import metrics, spec
+from core.model.card_figures import BandCut, Threshold
 from core.model.explain import TOP_FACTORS
 from core.model.fitting import START_YEAR_CANDIDATES, mask_fields
 from core.model.loading import load_model
 from core.model.predict import predict_columns, predict_many, predict_one
-from core.model.similar import similar_accidents
 from tests.test_features import ACCIDENT_201900000001, ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
@@ -33,7 +38,7 @@ def severity():
 @pytest.fixture(scope="module")
 def test_year(store_con):
     """Every accident of the test year, with its outcomes."""
-    return F.training_frame(store_con, first_year=spec.TEST_YEAR, last_year=spec.TEST_YEAR)
+    return training_frame(store_con, first_year=spec.TEST_YEAR, last_year=spec.TEST_YEAR)
 
 
 # --------------------------------------------------------------------------- #
@@ -43,71 +48,71 @@ def test_year(store_con):
 
 def test_card_describes_the_protocol(severity) -> None:
     card = severity.card
-    assert card["model_version"] == spec.MODEL_VERSION
-    assert card["years"]["test"] == 2020 and card["years"]["validation"] == 2019
-    assert card["years"]["training"][1] == 2019 and card["years"]["history"][1] == 2019
-    for chosen, candidates in ((card["start_year"]["chosen"], card["start_year"]["candidates"]),
-                               (card["start_year"]["chosen_fatal"], card["start_year"]["candidates_fatal"])):
+    assert card.model_version == spec.MODEL_VERSION
+    assert card.years.test == 2020 and card.years.validation == 2019
+    assert card.years.training[1] == 2019 and card.years.history[1] == 2019
+    for chosen, candidates in ((card.start_year.chosen, card.start_year.candidates),
+                               (card.start_year.chosen_fatal, card.start_year.candidates_fatal)):
         # The chosen start year ties with the best validation AUC (within 0.001); every later one does worse.
-        auc = {c["start_year"]: c["auc"] for c in candidates}
+        auc = {c.start_year: c.auc for c in candidates}
         assert set(auc) == set(START_YEAR_CANDIDATES)
         assert auc[chosen] >= max(auc.values()) - 0.001
         assert all(auc[later] < max(auc.values()) - 0.001 for later in auc if later > chosen)
-    assert card["features"]["names"] == list(F.FEATURE_NAMES)
-    assert set(card["data_fingerprint"]["rows_per_year"]) >= {str(y) for y in range(2005, 2021)}
-    assert card["data_fingerprint"]["rows_per_year"]["2020"] == 47_744
+    assert card.features.names == tuple(FEATURE_NAMES)
+    assert set(card.data_fingerprint.rows_per_year) >= set(range(2005, 2021))
+    assert card.data_fingerprint.rows_per_year[2020] == 47_744
     for name in ("urban (agg 2)", "rural (agg 1)", "metropolitan", "overseas", "day (lum 1)", "night (lum 3-5)",
                  "pedestrian involved", "two-wheeler involved"):
-        assert name in card["metrics"]["test"]["subgroups"]
+        assert name in card.metrics.test.subgroups
     for target in ("severe", "fatal"):
-        chosen = card["thresholds"][target]
+        chosen = card.thresholds.of(target)
         assert set(chosen) == {"best_f1", "recall_80", "recall_95", "precision_75"}
         for rule in chosen.values():
-            assert {"threshold", "flagged_share", "precision", "recall"} <= set(rule)
-        assert chosen["recall_80"]["recall"] >= 0.80 and chosen["recall_95"]["recall"] >= 0.95
-        assert chosen["recall_95"]["threshold"] <= chosen["recall_80"]["threshold"]
-        if chosen["precision_75"].get("fallback"):
-            assert chosen["precision_75"]["fallback"] == "best_f1"
-            assert chosen["precision_75"]["threshold"] == chosen["best_f1"]["threshold"]
+            assert isinstance(rule, Threshold) and rule.precision is not None
+        assert chosen["recall_80"].recall >= 0.80 and chosen["recall_95"].recall >= 0.95
+        assert chosen["recall_95"].threshold <= chosen["recall_80"].threshold
+        if chosen["precision_75"].fallback:
+            assert chosen["precision_75"].fallback == "best_f1"
+            assert chosen["precision_75"].threshold == chosen["best_f1"].threshold
         else:
-            assert chosen["precision_75"]["precision"] >= 0.75
+            assert chosen["precision_75"].precision >= 0.75
     # The bands: 75 % precision is reached for "severe" on 2019, above the recall-95 threshold.
-    severe = card["thresholds"]["severe"]
-    assert "fallback" not in severe["precision_75"]
-    assert severe["recall_95"]["threshold"] < severe["precision_75"]["threshold"]
+    severe = card.thresholds.severe
+    assert severe["precision_75"].fallback is None
+    assert severe["recall_95"].threshold < severe["precision_75"].threshold
 
 
 def test_card_band_figures_agree_with_the_validation_thresholds(severity) -> None:
     """Per-band figures on 2019 against the thresholds' own figures: two computations of the same counts."""
     card = severity.card
-    chosen, bands = card["thresholds"]["severe"], card["bands"]
-    assert bands["medium_from"] == {"rule": "recall_95", "threshold": chosen["recall_95"]["threshold"]}
-    assert bands["high_from"]["rule"] == "precision_75"
-    assert bands["high_from"]["threshold"] == chosen["precision_75"]["threshold"]
-    validation = bands["validation"]
-    assert validation["year"] == 2019 and validation["chosen_on"] is True
-    test = bands["test"]
-    assert test["year"] == 2020 and test["chosen_on"] is False and "information" in test["note"]
-    low, medium, high = validation["low"], validation["medium"], validation["high"]
+    chosen, bands = card.thresholds.severe, card.bands
+    assert bands.medium_from == BandCut("recall_95", chosen["recall_95"].threshold)
+    assert bands.high_from.rule == "precision_75"
+    assert bands.high_from.threshold == chosen["precision_75"].threshold
+    validation = bands.validation
+    assert validation.year == 2019 and validation.chosen_on is True
+    test = bands.test
+    assert test.year == 2020 and test.chosen_on is False and "information" in test.note
+    low, medium, high = validation.low, validation.medium, validation.high
     # "Élevé" is what the precision-75 threshold flags; "Faible" what the recall-95 one does not.
-    assert high["share"] == pytest.approx(chosen["precision_75"]["flagged_share"])
-    assert high["observed"] == pytest.approx(chosen["precision_75"]["precision"]) and high["observed"] >= 0.75
-    assert low["share"] == pytest.approx(1 - chosen["recall_95"]["flagged_share"])
-    assert low["share_of_positives"] == pytest.approx(1 - chosen["recall_95"]["recall"])
-    assert low["share_of_positives"] <= 0.05
-    assert low["share"] + medium["share"] + high["share"] == pytest.approx(1.0)
-    n = sum(validation[b]["n"] for b in ("low", "medium", "high"))
-    assert n == card["metrics"]["validation"]["severe"]["n"] == 58_840
-    severe_total = sum(validation[b]["n"] * validation[b]["observed"] for b in ("low", "medium", "high"))
-    assert severe_total / n == pytest.approx(card["metrics"]["validation"]["severe"]["observed"])
-    assert low["observed"] < medium["observed"] < high["observed"]
+    assert high.share == pytest.approx(chosen["precision_75"].flagged_share)
+    assert high.observed == pytest.approx(chosen["precision_75"].precision) and high.observed >= 0.75
+    assert low.share == pytest.approx(1 - chosen["recall_95"].flagged_share)
+    assert low.share_of_positives == pytest.approx(1 - chosen["recall_95"].recall)
+    assert low.share_of_positives <= 0.05
+    assert low.share + medium.share + high.share == pytest.approx(1.0)
+    n = sum(validation.of(b).n for b in ("low", "medium", "high"))
+    assert n == card.metrics.validation.severe.n == 58_840
+    severe_total = sum(validation.of(b).n * validation.of(b).observed for b in ("low", "medium", "high"))
+    assert severe_total / n == pytest.approx(card.metrics.validation.severe.observed)
+    assert low.observed < medium.observed < high.observed
 
 
 def test_store_rows_per_year_match_fingerprint(severity, store_con) -> None:
     cursor = store_con.cursor()
     counts = dict(cursor.execute("SELECT year, count(*) FROM accidents GROUP BY year").fetchall())
     cursor.close()
-    assert {str(y): n for y, n in counts.items()} == severity.card["data_fingerprint"]["rows_per_year"]
+    assert counts == severity.card.data_fingerprint.rows_per_year
 
 
 # --------------------------------------------------------------------------- #
@@ -117,7 +122,7 @@ def test_store_rows_per_year_match_fingerprint(severity, store_con) -> None:
 
 @pytest.fixture(scope="module")
 def test_predictions(severity, test_year):
-    results = predict_columns(severity, F.columns_from_frame(test_year), explain=False)
+    results = predict_columns(severity, columns_from_frame(test_year), explain=False)
     p_severe = np.array([r["p_severe"] for r in results])
     p_fatal = np.array([r["p_fatal"] for r in results])
     return p_severe, p_fatal
@@ -140,32 +145,32 @@ def test_2020_figures_reach_targets_and_match_card(severity, test_year, test_pre
     auc = roc_auc_score(severe, p_severe)
     fatal_auc = roc_auc_score(fatal, p_fatal)
     ece = _ece(severe, p_severe)
-    card = severity.card["metrics"]["test"]
-    assert auc == pytest.approx(card["severe"]["auc"], abs=1e-9)
-    assert fatal_auc == pytest.approx(card["fatal"]["auc"], abs=1e-9)
-    assert ece == pytest.approx(card["severe"]["ece"], abs=1e-9)
+    card = severity.card.metrics.test
+    assert auc == pytest.approx(card.severe.auc, abs=1e-9)
+    assert fatal_auc == pytest.approx(card.fatal.auc, abs=1e-9)
+    assert ece == pytest.approx(card.severe.ece, abs=1e-9)
     assert auc >= 0.84 and fatal_auc >= 0.84 and ece <= 0.02
     # Better than the base rate (2019's share) and the logistic regression of the card.
     brier = brier_score_loss(severe, p_severe)
     assert brier < brier_score_loss(severe, np.full(len(severe), severe.mean()))
-    logistic = card["baselines"]["logistic_regression"]["severe"]
-    assert auc > logistic["auc"] and brier < logistic["brier"]
+    logistic = card.baselines.logistic_regression.severe
+    assert auc > logistic.auc and brier < logistic.brier
 
 
 def test_2020_band_figures_match_card(severity, test_year, test_predictions) -> None:
     """The card's test-year band figures, recounted here with the card's two thresholds."""
     p_severe, _ = test_predictions
     severe = test_year["severe"].to_numpy().astype(int)
-    medium_from = severity.card["thresholds"]["severe"]["recall_95"]["threshold"]
-    high_from = severity.card["thresholds"]["severe"]["precision_75"]["threshold"]
+    medium_from = severity.card.thresholds.severe["recall_95"].threshold
+    high_from = severity.card.thresholds.severe["precision_75"].threshold
     rows = {"low": p_severe < medium_from, "medium": (p_severe >= medium_from) & (p_severe < high_from),
             "high": p_severe >= high_from}
-    card = severity.card["bands"]["test"]
+    card = severity.card.bands.test
     for band, in_band in rows.items():
-        assert card[band]["n"] == in_band.sum()
-        assert card[band]["share"] == pytest.approx(in_band.mean(), abs=1e-12)
-        assert card[band]["observed"] == pytest.approx(severe[in_band].mean(), abs=1e-12)
-        assert card[band]["share_of_positives"] == pytest.approx(severe[in_band].sum() / severe.sum(), abs=1e-12)
+        assert card.of(band).n == in_band.sum()
+        assert card.of(band).share == pytest.approx(in_band.mean(), abs=1e-12)
+        assert card.of(band).observed == pytest.approx(severe[in_band].mean(), abs=1e-12)
+        assert card.of(band).share_of_positives == pytest.approx(severe[in_band].sum() / severe.sum(), abs=1e-12)
 
 
 def test_ece_matches_a_plain_loop() -> None:
@@ -332,25 +337,41 @@ def test_any_known_unknown_combination_gives_probabilities(severity, drawn) -> N
 
 
 # --------------------------------------------------------------------------- #
-# Support and similar accidents
+# Support: the past accidents sharing the key facts
 # --------------------------------------------------------------------------- #
 
+#: Accidents of the training years sharing the known key facts (a NULL parameter matches any accident).
+_SUPPORT_SQL = """
+    SELECT count(*), count(*) FILTER (WHERE a.severe)
+    FROM accidents a
+    JOIN (SELECT acc_id, bool_or(obs > 0) AS obstacle FROM vehicles GROUP BY acc_id) v USING (acc_id)
+    WHERE a.year BETWEEN $first AND $last
+      AND ($agg IS NULL OR a.agg = $agg)
+      AND ($catr IS NULL OR a.catr = $catr)
+      AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
+      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
+      AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
+      AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
+      AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
+      AND ($obstacle IS NULL OR v.obstacle = $obstacle)
+"""
 
-def test_support_equals_sql_count_of_similar_accidents(severity, store_con) -> None:
+
+def test_support_equals_sql_count_of_accidents_sharing_the_key_facts(severity, store_con) -> None:
+    first, last = severity.card.years.training
     for incident in (ACCIDENT_201900000011, ACCIDENT_201900000134, {"agg": 1, "vehicles": [33, 7]}):
         prediction = predict_one(severity, incident, explain=False)
-        similar = similar_accidents(store_con, severity, incident, limit=5)
-        assert len(similar) == min(5, prediction["support"])
-        assert int(similar["matching"].iloc[0]) == prediction["support"]
-        share = prediction["support_severe_share"]
-        assert 0 < share < 1
-    # The pedestrian accident's similar accidents all involve a pedestrian, in built-up areas.
-    similar = similar_accidents(store_con, severity, ACCIDENT_201900000011, limit=50)
-    assert (similar["agg"] == 2).all() and (similar["dep"].iloc[0] == "13")
+        facts = key_facts(columns_from_incidents([parse_incident(incident)]))[0]
+        params = {name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))
+                  for name, value in zip(KEY_FACTS, facts, strict=True)}
+        total, severe = store_con.execute(_SUPPORT_SQL, {**params, "first": first, "last": last}).fetchall()[0]
+        assert prediction["support"] == total
+        assert prediction["support_severe_share"] == pytest.approx(severe / total, abs=1e-12)
+        assert 0 < prediction["support_severe_share"] < 1
 
 
 def test_support_without_facts_counts_all_training_accidents(severity, store_con) -> None:
-    first, last = severity.card["years"]["training"]
+    first, last = severity.card.years.training
     cursor = store_con.cursor()
     total = cursor.execute("SELECT count(*) FROM accidents WHERE year BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
     cursor.close()
@@ -376,7 +397,7 @@ def test_load_refuses_changed_or_missing_files(tmp_path) -> None:
 
 
 def test_mask_fields_hides_whole_groups(test_year) -> None:
-    columns = F.columns_from_frame(test_year.head(2000))
+    columns = columns_from_frame(test_year.head(2000))
     rows = np.ones(len(columns), dtype=bool)
     masked = mask_fields(columns, rows, 0.5, np.random.default_rng(0))
     lat_hidden = np.isnan(masked.numeric["lat"]) & ~np.isnan(columns.numeric["lat"])
@@ -396,9 +417,9 @@ def test_mask_fields_hides_whole_groups(test_year) -> None:
 def test_tree_arrays_equal_xgboost_on_real_rows(severity, test_year) -> None:
     import xgboost as xgb
 
-    x = F.build_features(F.columns_from_frame(test_year.iloc[::40]), severity.history)
+    x = build_features(columns_from_frame(test_year.iloc[::40]), severity.history)
     x[::7, 3:20] = np.nan  # plenty of missing values, to exercise the default branches
-    matrix = xgb.DMatrix(x, feature_names=list(F.FEATURE_NAMES))
+    matrix = xgb.DMatrix(x, feature_names=list(FEATURE_NAMES))
     leaves = severity.trees.leaves(x)
     for target in spec.TARGETS:
         booster = severity.booster(target)
@@ -409,9 +430,9 @@ def test_tree_arrays_equal_xgboost_on_real_rows(severity, test_year) -> None:
                                    atol=5e-5)
     # Field credits are XGBoost's approximate contributions summed per incident field.
     contributions = severity.severe.predict(matrix, pred_contribs=True, approx_contribs=True)[:, :-1]
-    fields = list(dict.fromkeys(F.FEATURE_SOURCE[name] for name in F.FEATURE_NAMES))
+    fields = list(dict.fromkeys(FEATURE_SOURCE[name] for name in FEATURE_NAMES))
     per_field = np.column_stack([
-        contributions[:, [F.FEATURE_SOURCE[name] == field for name in F.FEATURE_NAMES]].sum(axis=1)
+        contributions[:, [FEATURE_SOURCE[name] == field for name in FEATURE_NAMES]].sum(axis=1)
         for field in fields
     ])
     credits = severity.trees.field_credits(severity.trees.of("severe", leaves))
@@ -422,7 +443,7 @@ def test_tree_arrays_equal_xgboost_on_real_rows(severity, test_year) -> None:
 
 
 def test_single_and_batch_paths_agree(severity, test_year) -> None:
-    incidents = [F.incident_from_row(r) for r in test_year.iloc[:150].to_dict("records")]
+    incidents = [incident_from_row(r) for r in test_year.iloc[:150].to_dict("records")]
     batch = predict_many(severity, incidents)  # above ARRAY_PREDICT_MAX_ROWS: XGBoost's C++
     for incident, result in zip(incidents[::15], batch[::15], strict=True):
         alone = predict_one(severity, incident)

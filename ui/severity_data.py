@@ -22,7 +22,7 @@ def severity_model() -> SeverityModel:
 @st.cache_resource(show_spinner="Chargement des accidents passés…")
 def past_accidents() -> nearby.PastAccidents:
     """The accidents of the model's history years, in memory, for "similar accidents nearby"."""
-    first, last = severity_model().card["years"]["history"]
+    first, last = severity_model().card.years.history
     return nearby.load_past_accidents(data.connection(), first_year=int(first), last_year=int(last))
 
 

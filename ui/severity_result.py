@@ -17,8 +17,10 @@ import streamlit as st
 
 from core.dispatch import bands, intake, nearby, session
 from core.formatting import format_count, format_percent
+from core.model.card import ModelCard
 from core.model.loading import SeverityModel
 from core.model.predict import predict_one
+from core.model.risk_bands import band_thresholds
 from ui.text import plain
 
 ESTIMATES_KEY: Final = "severity_estimates"
@@ -34,7 +36,7 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
     """Predict, compare with history, add the estimate to the session's list and return it."""
     result = predict_one(model, incident)
     told = bands.call_facts(incident)
-    band = None if told.empty else bands.severity_band(result["p_severe"], bands.band_thresholds(model.card))
+    band = None if told.empty else bands.severity_band(result["p_severe"], band_thresholds(model.card))
     missing = told.similar_missing
     similar = None if missing else nearby.similar_table(nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT))
     estimates = st.session_state.setdefault(ESTIMATES_KEY, [])
@@ -103,7 +105,7 @@ def _headline(record: Mapping[str, Any], years: tuple[int, int]) -> str:
     )
 
 
-def _base_rate_block(card: Mapping[str, Any]) -> str:
+def _base_rate_block(card: ModelCard) -> str:
     year, share = bands.base_rate(card)
     return (
         f'<div data-testid="severity-base-rate" data-share="{share:.6f}" style="border-left:0.5rem solid #888;'
@@ -148,10 +150,10 @@ def draw_input_warnings(result: Mapping[str, Any]) -> None:
         st.warning("À vérifier :\n" + "\n".join(f"- {plain(w['reason'])}" for w in warnings), icon=":material/rule:")
 
 
-def draw_estimate(record: Mapping[str, Any], card: Mapping[str, Any]) -> None:
+def draw_estimate(record: Mapping[str, Any], card: ModelCard) -> None:
     """Draw one estimate: the two figures and the band, warnings, bands' meaning, worst injury, factors."""
     result = record["result"]
-    years = tuple(card["years"]["training"])
+    years = card.years.training
     if record["empty"]:
         st.html(_base_rate_block(card))
         draw_input_warnings(result)

@@ -14,8 +14,7 @@ translation, one concern per module (none imports Streamlit):
 - :mod:`core.dispatch.bands`: risk bands, "N out of 100", support warning, factors in words;
 - :mod:`core.dispatch.nearby`: the in-memory index of past accidents and the most similar ones near the place;
 - :mod:`core.dispatch.session`: the session's estimates as rows and as CSV;
-- :mod:`core.dispatch.picker`: the map that picks the place (department, then a cell) and the commune list;
-- :mod:`core.dispatch.reliability`: the model card as tables and a figure for the reliability page.
+- :mod:`core.dispatch.picker`: the map that picks the place (department, then a cell) and the commune list.
 
 Import each name from the module that holds it; this file imports nothing.
 """

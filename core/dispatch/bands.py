@@ -3,8 +3,8 @@
 Why a module of its own
 -----------------------
 A probability alone does not tell an operator what to do. The band cut-offs
-come from the model card, chosen on the validation year only (not set by
-hand, never on the test year): "Faible" below the highest threshold that still
+(:mod:`core.model.risk_bands`) come from the model card, chosen on the
+validation year only (not set by hand, never on the test year): "Faible" below the highest threshold that still
 flags 95 % of the validation year's severe accidents, so that it holds at most
 5 % of them; "Élevé" from the lowest threshold at which at least 75 % of the
 validation accidents flagged were severe; "Moyen" in between (the rules live in
@@ -23,78 +23,16 @@ from typing import Any, Final
 import numpy as np
 
 from core import codebook
-from core import features as F
+from core.features.columns import columns_from_incidents
+from core.features.facts import KEY_FACTS, key_facts
 from core.formatting import format_percent
-from core.incident import parse_incident
-from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES, band_cutoffs
-from core.model.spec import ModelCardError
+from core.incident.parse import parse_incident
+from core.model.card import ModelCard
+from core.model.metrics import BAND_KEYS, BAND_RULES, PRECISION_RULES, RECALL_RULES
+from core.model.risk_bands import BANDS, Band, BandThresholds, band_range_text, band_thresholds
 
 #: Below this many comparable past accidents, "N out of 100" is extrapolated: warn.
 MIN_SUPPORT: Final = 100
-
-
-@dataclass(frozen=True)
-class Band:
-    """A risk band: ``key`` (low, medium, high), French label and colour."""
-
-    key: str
-    label: str
-    colour: str
-
-
-BANDS: Final[dict[str, Band]] = {
-    "low": Band("low", "Faible", "#1a7f37"),
-    "medium": Band("medium", "Moyen", "#b35900"),
-    "high": Band("high", "Élevé", "#c62828"),
-}
-
-
-@dataclass(frozen=True)
-class BandThresholds:
-    """The two cut-offs of the bands, chosen on the validation year (see the model card).
-
-    ``medium_from`` is the card's ``recall_95`` threshold: the highest
-    probability that still flags 95 % of the validation year's severe accidents,
-    so "Faible" (below it) holds at most 5 % of them. ``high_from`` is its
-    ``precision_75`` threshold: the lowest probability at which at least 75 % of
-    the validation accidents flagged were severe ("Élevé" from it); when no
-    threshold reached 75 %, the card gives the best-F1 one and ``high_rule``
-    says ``"fallback": "best_f1"``. ``medium_rule`` and ``high_rule`` are the
-    card's entries (threshold, flagged_share, precision, recall on validation).
-    """
-
-    medium_from: float
-    high_from: float
-    validation_year: int
-    medium_rule: Mapping[str, Any]
-    high_rule: Mapping[str, Any]
-
-
-def band_thresholds(card: Mapping[str, Any]) -> BandThresholds:
-    """Read the band cut-offs from the model card (``thresholds.severe.recall_95`` and ``.precision_75``).
-
-    Raises
-    ------
-    ModelCardError
-        When the card has no such thresholds (a card written before the bands
-        followed these rules): retrain.
-
-    Examples
-    --------
-    >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
-    ...     "recall_80": {"threshold": 0.33}, "best_f1": {"threshold": 0.4},
-    ...     "recall_95": {"threshold": 0.21, "recall": 0.95}, "precision_75": {"threshold": 0.6, "precision": 0.75}}}}
-    >>> t = band_thresholds(card); (t.medium_from, t.high_from)
-    (0.21, 0.6)
-    """
-    chosen = card["thresholds"]["severe"]
-    missing = [rule for rule in BAND_RULES.values() if rule not in chosen]
-    if missing:
-        raise ModelCardError(f"the model card has no {', '.join(missing)} threshold for the risk bands: "
-                             "retrain with `python -m core train`")
-    medium_from, high_from = band_cutoffs(chosen)
-    return BandThresholds(medium_from, high_from, int(card["years"]["validation"]),
-                          chosen[BAND_RULES["medium_from"]], chosen[BAND_RULES["high_from"]])
 
 
 def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
@@ -102,8 +40,8 @@ def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
 
     Examples
     --------
-    >>> t = BandThresholds(0.2, 0.4, 2019, {}, {})
-    >>> [severity_band(p, t).label for p in (0.1, 0.2, 0.39, 0.4)]
+    >>> t = band_thresholds(model.card)
+    >>> [severity_band(p, t).label for p in (0.1, t.medium_from, t.high_from - 1e-9, t.high_from)]
     ['Faible', 'Moyen', 'Moyen', 'Élevé']
     """
     if p_severe >= thresholds.high_from:
@@ -113,27 +51,12 @@ def severity_band(p_severe: float, thresholds: BandThresholds) -> Band:
     return BANDS["low"]
 
 
-def band_range_text(key: str, thresholds: BandThresholds) -> str:
-    """The probabilities of a band in words, thresholds to one decimal.
-
-    Examples
-    --------
-    >>> t = BandThresholds(0.2, 0.615, 2019, {}, {})
-    >>> [band_range_text(key, t) for key in ("low", "medium", "high")]
-    ['moins de 20,0\\xa0%', 'de 20,0\\xa0% à 61,5\\xa0%', 'à partir de 61,5\\xa0%']
-    """
-    low, high = format_percent(thresholds.medium_from, 1), format_percent(thresholds.high_from, 1)
-    return {"low": f"moins de {low}", "medium": f"de {low} à {high}", "high": f"à partir de {high}"}[key]
-
-
-def band_rule_text(card: Mapping[str, Any]) -> str:
+def band_rule_text(card: ModelCard) -> str:
     """How the bands were chosen, in French, from the rule constants and the card.
 
     Examples
     --------
-    >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
-    ...     "recall_95": {"threshold": 0.2}, "precision_75": {"threshold": 0.6}}}}
-    >>> band_rule_text(card)[:63]
+    >>> band_rule_text(model.card)[:63]
     'Seuils choisis sur 2019 seulement : « Faible » regroupe au plus'
     """
     thresholds = band_thresholds(card)
@@ -144,7 +67,7 @@ def band_rule_text(card: Mapping[str, Any]) -> str:
     text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} des "
             f"accidents graves de {year} (un tué ou un blessé hospitalisé) ; dans « Élevé », au moins "
             f"{format_percent(high_precision, 0)} des accidents de {year} étaient graves.")
-    if thresholds.high_rule.get("fallback"):
+    if thresholds.high_rule.fallback:
         text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} "
                 f"des accidents graves de {year} (un tué ou un blessé hospitalisé). Aucun seuil n’atteignait "
                 f"{format_percent(high_precision, 0)} d’accidents graves sur {year} : « Élevé » commence au seuil du "
@@ -152,7 +75,7 @@ def band_rule_text(card: Mapping[str, Any]) -> str:
     return text
 
 
-def band_sentences(card: Mapping[str, Any]) -> list[tuple[Band, str]]:
+def band_sentences(card: ModelCard) -> list[tuple[Band, str]]:
     """Per band, its range and what it held on the validation year, in French.
 
     Reads ``bands.validation`` of the card: the share of the validation year's
@@ -160,26 +83,20 @@ def band_sentences(card: Mapping[str, Any]) -> list[tuple[Band, str]]:
 
     Examples
     --------
-    >>> card = {"years": {"validation": 2019}, "thresholds": {"severe": {
-    ...     "recall_95": {"threshold": 0.2}, "precision_75": {"threshold": 0.6}}},
-    ...     "bands": {"validation": {"year": 2019,
-    ...         "low": {"share": 0.3, "observed": 0.09, "share_of_positives": 0.05},
-    ...         "medium": {"share": 0.45, "observed": 0.38, "share_of_positives": 0.47},
-    ...         "high": {"share": 0.25, "observed": 0.79, "share_of_positives": 0.48}}}}
-    >>> band_sentences(card)[2][1]
-    'Élevé : à partir de 60,0\\xa0% — sur 2019, 79\\xa0% des accidents de cette bande avaient un tué ou un \
-blessé hospitalisé (25\\xa0% des accidents).'
+    >>> band_sentences(model.card)[2][1]
+    'Élevé : à partir de 58,8\\xa0% — sur 2019, 75\\xa0% des accidents de cette bande avaient un tué ou un \
+blessé hospitalisé (29\\xa0% des accidents).'
     """
     thresholds = band_thresholds(card)
-    validation = card["bands"]["validation"]
+    validation = card.bands.validation
     sentences = []
     for key in BAND_KEYS:
-        band, figures = BANDS[key], validation[key]
-        sentence = (f"{band.label} : {band_range_text(key, thresholds)} — sur {validation['year']}, "
-                    f"{format_percent(figures['observed'], 0)} des accidents de cette bande avaient un tué ou un "
-                    f"blessé hospitalisé ({format_percent(figures['share'], 0)} des accidents")
+        band, figures = BANDS[key], validation.of(key)
+        sentence = (f"{band.label} : {band_range_text(key, thresholds)} — sur {validation.year}, "
+                    f"{format_percent(figures.observed, 0)} des accidents de cette bande avaient un tué ou un "
+                    f"blessé hospitalisé ({format_percent(figures.share, 0)} des accidents")
         if key == "low":
-            sentence += f", {format_percent(figures['share_of_positives'], 0)} des accidents graves"
+            sentence += f", {format_percent(figures.share_of_positives, 0)} des accidents graves"
         sentences.append((band, sentence + ")."))
     return sentences
 
@@ -200,7 +117,7 @@ def out_of_100(result: Mapping[str, Any]) -> int | None:
 
 def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mapping[str, Any] | None = None
                     ) -> dict[str, int]:
-    """The key facts (:data:`core.features.KEY_FACTS`) the incident tells, as 0/1 or codes.
+    """The key facts (:data:`core.features.facts.KEY_FACTS`) the incident tells, as 0/1 or codes.
 
     Give the raw ``incident``, or its ``parsed`` form when it is at hand.
 
@@ -209,8 +126,8 @@ def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mappin
     >>> known_key_facts({"agg": 2, "lum": 3, "vehicles": [7]})
     {'agg': 2, 'daylight': 0, 'bicycle': 0, 'two_wheeler': 0, 'heavy_goods': 0}
     """
-    facts = F.key_facts(F.columns_from_incidents([parsed or parse_incident(incident)]))[0]
-    return {name: int(value) for name, value in zip(F.KEY_FACTS, facts, strict=True) if not np.isnan(value)}
+    facts = key_facts(columns_from_incidents([parsed or parse_incident(incident)]))[0]
+    return {name: int(value) for name, value in zip(KEY_FACTS, facts, strict=True) if not np.isnan(value)}
 
 
 _FACT_WORDS: Final[dict[str, tuple[str, str]]] = {
@@ -295,7 +212,7 @@ def call_facts(incident: Mapping[str, Any]) -> CallFacts:
     return CallFacts(known_key_facts(parsed=parsed), any(parsed[name] is not None for name in PLACE_FIELDS))
 
 
-def base_rate(card: Mapping[str, Any]) -> tuple[int, float]:
+def base_rate(card: ModelCard) -> tuple[int, float]:
     """The share of the validation year's injury accidents with a killed or hospitalised victim.
 
     The validation year is the most recent year recorded as the model's
@@ -303,11 +220,12 @@ def base_rate(card: Mapping[str, Any]) -> tuple[int, float]:
 
     Examples
     --------
-    >>> base_rate({"metrics": {"validation": {"year": 2019, "severe": {"observed": 0.3607}}}})
+    >>> year, share = base_rate(model.card)
+    >>> year, round(share, 4)
     (2019, 0.3607)
     """
-    validation = card["metrics"]["validation"]
-    return int(validation["year"]), float(validation["severe"]["observed"])
+    validation = card.metrics.validation
+    return validation.year, validation.severe.observed
 
 
 def support_warning(result: Mapping[str, Any], facts: Mapping[str, int], *, years: Sequence[int]) -> str | None:

@@ -18,8 +18,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from core.dispatch.bands import Band, out_of_100
+from core.dispatch.bands import out_of_100
 from core.dispatch.intake import describe_incident
+from core.model.risk_bands import Band
 
 ESTIMATE_COLUMNS: Final = (
     "numero", "heure_estimation", "p_grave", "bande", "p_tue", "sur_100_comparables", "accidents_comparables",

@@ -14,6 +14,10 @@ Import each name from the module that holds it:
 
 - :mod:`core.model.spec`: file names, version, years, targets and their settings,
   the errors: what training writes and loading checks;
+- :mod:`core.model.card`: the model card as frozen dataclasses, checked entry by
+  entry when read (:func:`~core.model.card.parse_card`); its figures (metrics,
+  thresholds, bands) in :mod:`core.model.card_figures`, the reading of JSON into
+  dataclasses in :mod:`core.model.typed_json`;
 - :mod:`core.model.metrics`: discrimination and calibration figures, alert
   thresholds, isotonic calibration;
 - :mod:`core.model.fitting`: the validation protocol (masking, cross-fit, start year);
@@ -24,7 +28,9 @@ Import each name from the module that holds it:
 - :mod:`core.model.explain`: field values and top factors in French words;
 - :mod:`core.model.predict`: :func:`~core.model.predict.predict_one`,
   :func:`~core.model.predict.predict_many` and friends;
-- :mod:`core.model.similar`: similar past accidents read from the store with SQL.
+- :mod:`core.model.risk_bands`: the three risk bands and their cut-offs from the card;
+- :mod:`core.model.report`: the card in French tables, a calibration figure and
+  the model's limits for the model page, and as text for the command line.
 
 This package imports nothing itself, so ``import core.model.predict`` loads no
 training code.

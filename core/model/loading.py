@@ -4,9 +4,10 @@ Why a module of its own
 -----------------------
 Every page and the command line start here. :func:`load_model` refuses a
 model whose files, card and code disagree (another version, other features, a
-file changed since training), with a message that says how to rebuild it, and
-reads only what a prediction needs: the array form of the trees, the place
-history and the support table. The XGBoost boosters themselves are read on
+file changed since training) or whose card does not hold what its readers
+expect (:mod:`core.model.card`), with a message that names the entry and says
+how to rebuild the model, and reads only what a prediction needs: the array
+form of the trees, the place history and the support table. The XGBoost boosters themselves are read on
 first use (large batches, the model page), so that loading stays quick.
 """
 
@@ -16,16 +17,21 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from core import config
-from core import features as F
+from core.features.facts import KEY_FACTS
+from core.features.history import PlaceHistory, load_place_history
+from core.features.names import FEATURE_NAMES
+from core.model.card import ModelCard, parse_card
 from core.model.spec import (
     CARD_FILE,
     FATAL_MODEL_FILE,
+    HISTORY_COUNTS_FILE,
+    HISTORY_TOTALS_FILE,
     MODEL_FILE,
     MODEL_FILES,
     MODEL_VERSION,
@@ -57,20 +63,27 @@ class SeverityModel:
 
     models_dir: Path
     trees: TreeArrays  # the boosters as arrays, for quick prediction
-    card: dict[str, Any]
-    history: F.PlaceHistory
+    card: ModelCard
+    history: PlaceHistory
     support_codes: np.ndarray  # (combinations, len(KEY_FACTS)), -1 = unknown in the store
     support_counts: np.ndarray  # (combinations, 3): accidents, severe, fatal
 
     @property
     def version(self) -> str:
         """``model_version`` of the card."""
-        return str(self.card["model_version"])
+        return self.card.model_version
 
     @property
     def data_years(self) -> tuple[int, int]:
         """First year of the place history and the test year: the years of data the model has seen."""
-        return int(self.card["years"]["history"][0]), int(self.card["years"]["test"])
+        return self.card.years.history[0], self.card.years.test
+
+    @functools.cached_property
+    def calibrators(self) -> dict[str, dict[str, np.ndarray]]:
+        """The card's calibration maps as arrays, by target, for :func:`core.model.metrics.calibrate_targets`."""
+        maps = self.card.calibration
+        return {target: {"x": np.asarray(maps.of(target).x), "y": np.asarray(maps.of(target).y)}
+                for target in TARGETS}
 
     @functools.cached_property
     def severe(self) -> xgb.Booster:
@@ -85,6 +98,23 @@ class SeverityModel:
     def booster(self, target: str) -> xgb.Booster:
         """``severe`` or ``fatal`` by name."""
         return self.severe if target == "severe" else self.fatal
+
+
+def _read_card(path: Path) -> ModelCard:
+    """The card, checked against this code (version, features) and entry by entry (:func:`parse_card`)."""
+    try:
+        raw = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelCardError(f"{path.name} is not JSON ({error}): retrain with `python -m core train`") from None
+    version = raw.get("model_version") if isinstance(raw, dict) else None
+    if version != MODEL_VERSION:
+        raise ModelCardError(f"model card version {version!r} but this code expects "
+                             f"{MODEL_VERSION!r}: retrain with `python -m core train`")
+    card = parse_card(raw, source=path.name)
+    if card.features.names != tuple(FEATURE_NAMES):
+        raise ModelCardError("the model was trained with other features than core.features builds: "
+                             "retrain with `python -m core train`")
+    return card
 
 
 def _load_booster(path: Path) -> xgb.Booster:
@@ -116,7 +146,8 @@ def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> 
         When a file is missing, with the command that rebuilds the model.
     ModelCardError
         When the files, the card and this code disagree (other version, other
-        features, a file changed since training).
+        features, a file changed since training), or when an entry of the card
+        is missing or wrong (the message names it, see :func:`~core.model.card.parse_card`).
 
     Examples
     --------
@@ -132,24 +163,20 @@ def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> 
             f"No complete severity model in {models_dir} (missing {', '.join(missing)}). "
             "Build it with `python -m core train` (make train)."
         )
-    card = json.loads((models_dir / CARD_FILE).read_text())
-    if card.get("model_version") != MODEL_VERSION:
-        raise ModelCardError(f"model card version {card.get('model_version')!r} but this code expects "
-                             f"{MODEL_VERSION!r}: retrain with `python -m core train`")
-    if card.get("features", {}).get("names") != list(F.FEATURE_NAMES):
-        raise ModelCardError("the model was trained with other features than core.features builds: "
-                             "retrain with `python -m core train`")
+    card = _read_card(models_dir / CARD_FILE)
     if verify:
-        changed = [name for name in MODEL_FILES if file_sha256(models_dir / name) != card["files"].get(name)]
+        changed = [name for name in MODEL_FILES if file_sha256(models_dir / name) != card.files.get(name)]
         if changed:
             raise ModelCardError(f"{', '.join(changed)} changed since the card was written: "
                                  "retrain with `python -m core train`")
     support = json.loads((models_dir / SUPPORT_FILE).read_text())
-    if support["facts"] != list(F.KEY_FACTS):
+    if support["facts"] != list(KEY_FACTS):
         raise ModelCardError("the support table uses other key facts: retrain with `python -m core train`")
-    rows = np.array(support["rows"], dtype=np.int64).reshape(-1, len(F.KEY_FACTS) + 3)
+    rows = np.array(support["rows"], dtype=np.int64).reshape(-1, len(KEY_FACTS) + 3)
     trees = TreeArrays.from_table(pq.read_table(models_dir / TREES_FILE))
     if set(trees.targets) != set(TARGETS):
         raise ModelCardError(f"{TREES_FILE} holds {sorted(trees.targets)}: retrain with `python -m core train`")
-    return SeverityModel(models_dir, trees, card, F.load_place_history(models_dir),
-                         rows[:, :len(F.KEY_FACTS)], rows[:, len(F.KEY_FACTS):].astype(np.float64))
+    history = load_place_history(counts_path=models_dir / HISTORY_COUNTS_FILE,
+                                 totals_path=models_dir / HISTORY_TOTALS_FILE)
+    return SeverityModel(models_dir, trees, card, history,
+                         rows[:, :len(KEY_FACTS)], rows[:, len(KEY_FACTS):].astype(np.float64))

@@ -147,8 +147,18 @@ def band_cutoffs(thresholds: Mapping[str, Mapping[str, Any]]) -> tuple[float, fl
     >>> band_cutoffs({"recall_95": {"threshold": 0.5}, "precision_75": {"threshold": 0.4}})
     (0.4, 0.4)
     """
-    medium_from = float(thresholds[BAND_RULES["medium_from"]]["threshold"])
-    high_from = float(thresholds[BAND_RULES["high_from"]]["threshold"])
+    return ordered_cutoffs(float(thresholds[BAND_RULES["medium_from"]]["threshold"]),
+                           float(thresholds[BAND_RULES["high_from"]]["threshold"]))
+
+
+def ordered_cutoffs(medium_from: float, high_from: float) -> tuple[float, float]:
+    """``(medium_from, high_from)`` with "medium" empty, not inverted, when ``high_from`` is the lower.
+
+    Examples
+    --------
+    >>> ordered_cutoffs(0.2, 0.6), ordered_cutoffs(0.5, 0.4)
+    ((0.2, 0.6), (0.4, 0.4))
+    """
     return min(medium_from, high_from), high_from
 
 

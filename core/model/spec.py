@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from core import features as F
-
 MODEL_VERSION: Final = "1.1.0"  # 1.1: risk bands recall_95 / precision_75 in the card
 MODEL_FILE: Final = "severity.ubj"
 FATAL_MODEL_FILE: Final = "severity_fatal.ubj"
 CARD_FILE: Final = "severity_card.json"
 SUPPORT_FILE: Final = "severity_support.json"
 TREES_FILE: Final = "severity_trees.parquet"
+#: The place history (:mod:`core.features.history`): counts per place and year, and totals per place.
+HISTORY_COUNTS_FILE: Final = "place_history.parquet"
+HISTORY_TOTALS_FILE: Final = "place_totals.parquet"
 #: Every file of a trained model but the card, each with its SHA-256 in the card.
-MODEL_FILES: Final = (MODEL_FILE, FATAL_MODEL_FILE, F.HISTORY_COUNTS_FILE, F.HISTORY_TOTALS_FILE, SUPPORT_FILE,
+MODEL_FILES: Final = (MODEL_FILE, FATAL_MODEL_FILE, HISTORY_COUNTS_FILE, HISTORY_TOTALS_FILE, SUPPORT_FILE,
                       TREES_FILE)
 
 HISTORY_FIRST_YEAR: Final = 2005
