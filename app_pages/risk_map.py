@@ -16,7 +16,7 @@ from core.risk.hexes import hex_risk
 from core.risk.loading import load_facts
 from core.risk.result import HexRisk
 from ui import data
-from ui.filter_form import YEAR_RANGE, filter_form
+from ui.filter_form import data_years, filter_form
 from ui.text import warn_link
 from ui.url import read_params, write_params
 
@@ -84,7 +84,7 @@ def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFi
     st.metric("Accidents géolocalisés", format_count(result.located),
               help="Accidents de la sélection qui ont des coordonnées.")
     st.caption(texts.located_caption(result, int(data.aggregate(accident_filter)["accidents"].iloc[0])))
-    if note := texts.early_years_note(options.metric, (accident_filter.years or YEAR_RANGE)[0]):
+    if note := texts.early_years_note(options.metric, (accident_filter.years or data_years())[0]):
         st.caption(note)
     if warning := texts.coarsened_warning(result):
         st.warning(warning)

@@ -80,6 +80,7 @@ class FieldKind:
         raise NotImplementedError
 
     def mask(self, value: Any, source: MaskSource) -> np.ndarray | None:
+        """The accidents of ``source`` that ``value`` keeps; None when ``source`` lacks the field's arrays."""
         return None
 
     def options(self) -> list[Any]:
@@ -118,7 +119,9 @@ class Range(FieldKind):
             return f"{column} BETWEEN {cast} AND {cast}", [first, last]
         return f"({column} >= {cast} OR {column} <= {cast})", [first, last]
 
-    def mask(self, value: tuple[int, int], source: MaskSource) -> np.ndarray:
+    def mask(self, value: tuple[int, int], source: MaskSource) -> np.ndarray | None:
+        if self.column not in source.columns:
+            return None
         first, last = value
         column = source.columns[self.column]
         if first <= last:
@@ -157,7 +160,9 @@ class Codes(FieldKind):
         # could not push the test into the scan (filtered aggregates about 1.5x slower).
         return f"list_contains(CAST(? AS TINYINT[]), {prefix}{self.column})", [list(value)]
 
-    def mask(self, value: tuple[int, ...], source: MaskSource) -> np.ndarray:
+    def mask(self, value: tuple[int, ...], source: MaskSource) -> np.ndarray | None:
+        if self.column not in source.columns:
+            return None
         return _lookup(value)[source.columns[self.column]]
 
     def problem(self, value: tuple[int, ...]) -> str | None:
@@ -190,7 +195,9 @@ class Departments(FieldKind):
     def sql(self, value: tuple[str, ...], prefix: str, *, bits: bool = False) -> tuple[str, list[object]]:
         return f"list_contains(?, {prefix}{self.column})", [sorted(value)]
 
-    def mask(self, value: tuple[str, ...], source: MaskSource) -> np.ndarray:
+    def mask(self, value: tuple[str, ...], source: MaskSource) -> np.ndarray | None:
+        if self.column not in source.categories:
+            return None
         names = source.categories[self.column]
         chosen = np.append(np.isin(names, list(value)), False)  # index -1 (unknown) -> False
         return chosen[source.columns[self.column]]
@@ -234,7 +241,7 @@ class Groups(FieldKind):
         return f"{prefix}acc_id IN ({query})", params
 
     def mask(self, value: tuple[str, ...], source: MaskSource) -> np.ndarray | None:
-        if not self.columns:
+        if not self.columns or not all(self.columns[g] in source.columns for g in value):
             return None
         return np.logical_or.reduce([source.columns[self.columns[g]] for g in value])
 
@@ -279,8 +286,8 @@ class Choice(FieldKind):
     def sql(self, value: str, prefix: str, *, bits: bool = False) -> tuple[str, list[object]]:
         return prefix + self.expressions[value][0], []
 
-    def mask(self, value: str, source: MaskSource) -> np.ndarray:
-        return source.columns[self.expressions[value][1]]
+    def mask(self, value: str, source: MaskSource) -> np.ndarray | None:
+        return source.columns.get(self.expressions[value][1])
 
     def problem(self, value: Any) -> str | None:
         return None if value in self.labels else f"{value!r} (choose among {', '.join(self.labels)})"
@@ -361,3 +368,14 @@ FIELDS: Final[tuple[FilterField, ...]] = (
                                             subquery=_people_aged, bits_column="age_mask"), extended=True,
                 form_label="Âge (au moins un usager)"),
 )
+
+
+def code_columns(fields: Sequence[FilterField] = FIELDS) -> list[str]:
+    """The accidents' own code columns that filter fields test (the arrays a mask needs), sorted.
+
+    Examples
+    --------
+    >>> code_columns()
+    ['agg', 'atm', 'catr', 'col', 'lum', 'month', 'surf', 'weekday']
+    """
+    return sorted({f.kind.column for f in fields if type(f.kind) is Codes})

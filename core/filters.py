@@ -72,18 +72,19 @@ class FilterSpec:
         size = len(next(iter(source.columns.values())))
         matched = np.ones(size, dtype=bool)
         rest: dict[str, Any] = {}
-        department_fields = []
-        for f, value in self.restricting(accident_filter):
-            if isinstance(f.kind, filter_fields.Departments):
-                department_fields.append(f)
-                continue
-            part = f.kind.mask(value, source)
-            if part is None:
-                rest[f.name] = value
-            else:
+        departments = [(f, value) for f, value in self.restricting(accident_filter)
+                       if isinstance(f.kind, filter_fields.Departments)]
+        parts = [(f, value, f.kind.mask(value, source)) for f, value in self.restricting(accident_filter)
+                 if (f, value) not in departments]
+        if departments:  # united: one mask for the departments given directly or through regions
+            parts.append((None, None, departments[0][0].kind.mask(_department_codes(accident_filter), source)))
+        for f, value, part in parts:
+            if part is not None:
                 matched &= part
-        if department_fields:
-            matched &= department_fields[0].kind.mask(_department_codes(accident_filter), source)
+            elif f is None:
+                rest.update((f.name, value) for f, value in departments)
+            else:
+                rest[f.name] = value
         return matched, self.filter_class(**rest)
 
 
@@ -255,9 +256,3 @@ def read_params(
                 notes.append(note)
     return spec.filter_class(**values), notes
 
-
-# Transitional names for modules being moved to the field table (removed at the end of the refactor).
-from core.filter_fields import AGE_GROUPS, VEHICLE_GROUPS  # noqa: E402
-
-INVOLVED = tuple(filter_fields.INVOLVED_COLUMNS)
-CODE_FIELDS = {"atm": "atm", "lum": "lum", "surf": "surf", "agg": "agg", "catr": "catr", "col": "col"}

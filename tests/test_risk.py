@@ -25,7 +25,7 @@ from core.risk.facts import HexFacts
 from core.risk.hexes import hex_risk, national_share
 from core.risk.hotspots import hotspot_names, hotspot_table, hotspots
 from core.risk.loading import load_facts
-from core.risk.masks import filter_mask, hours_in
+from core.risk.masks import filter_mask
 from core.risk.texts import empty_reason, meaningless_reason
 
 # --------------------------------------------------------------------------- literal inputs
@@ -108,12 +108,6 @@ def test_relative_risk_masks_on_accidents_with_the_condition_known() -> None:
     assert bool(scored["masked"][1]) and np.isnan(scored["value"][1])
 
 
-def test_midnight_wrapping_hours() -> None:
-    assert hours_in((22, 4)) == [22, 23, 0, 1, 2, 3, 4]
-    assert hours_in((4, 4)) == [4]
-    assert hours_in((0, 23)) == list(range(24))
-
-
 def test_vectorised_parents_match_h3() -> None:
     # Paris (Notre-Dame), Marseille (Vieux-Port), Saint-Denis de La Réunion.
     cells = [h3.latlng_to_cell(lat, lon, 9) for lat, lon in ((48.853, 2.3499), (43.2951, 5.3744), (-20.882, 55.45))]
@@ -187,6 +181,8 @@ FILTERS = [
     AccidentFilter(years=(2016, 2020), deps=("69",), lum=(3, 4, 5), outcome="severe"),
     AccidentFilter(regions=("93",), weekdays=(5, 6), months=(7, 8), involves=("two_wheeler",), catr=(3,)),
     AccidentFilter(deps=("75",), vehicle_groups=("bicycle",), outcome="fatal"),
+    AccidentFilter(regions=("84",), deps=("75", "971"), hours=(4, 4), surf=(2,), agg=(1,)),
+    AccidentFilter(hours=(0, 23), col=(6,), user_categories=(3,), age_groups=("75+",)),
 ]
 
 

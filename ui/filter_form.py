@@ -134,5 +134,3 @@ def filter_form(key: str, *, container=None, extended: bool = False, default_yea
     write_filter_to_url(chosen_filter)
     return chosen_filter
 
-
-YEAR_RANGE = (2005, 2020)  # transitional: the risk map's page reads data_years() at the end of the refactor

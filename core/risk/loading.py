@@ -14,11 +14,13 @@ import pandas as pd
 from core import queries
 from core.config import H3_RESOLUTIONS
 from core.coverage import location_coverage
-from core.filters import CODE_FIELDS
+from core.filter_fields import INVOLVED_COLUMNS, code_columns
 from core.risk.choices import MIN_RESOLUTION
 from core.risk.facts import UNKNOWN_CODE, HexFacts
 
-_FLAG_COLUMNS = ("has_pedestrian", "has_bicycle", "has_two_wheeler", "has_hgv")
+# The filter fields' code columns other than the dates (read with their own types below) and their flags.
+_CODE_COLUMNS = tuple(c for c in code_columns() if c not in ("weekday", "month"))
+_FLAG_COLUMNS = tuple(INVOLVED_COLUMNS.values())
 
 
 def load_facts(con: duckdb.DuckDBPyConnection) -> HexFacts:
@@ -55,8 +57,7 @@ def load_facts(con: duckdb.DuckDBPyConnection) -> HexFacts:
 
 def _facts_sql() -> str:
     """The query of the located accidents; every interpolated name comes from the constants above."""
-    code_columns = sorted(set(CODE_FIELDS.values()))
-    codes = ", ".join(f"CAST(coalesce({c}, {UNKNOWN_CODE}) AS UTINYINT) AS {c}" for c in code_columns)
+    codes = ", ".join(f"CAST(coalesce({c}, {UNKNOWN_CODE}) AS UTINYINT) AS {c}" for c in _CODE_COLUMNS)
     flags = ", ".join(f"coalesce({c}, false) AS {c}" for c in _FLAG_COLUMNS)
     cells = ", ".join(f"h3_{r}" for r in H3_RESOLUTIONS)
     return f"""
@@ -66,7 +67,7 @@ def _facts_sql() -> str:
             coalesce(severe, false) AS severe, coalesce(n_killed, 0) > 0 AS fatal, {flags},
             CAST(lat AS FLOAT) AS lat, CAST(lon AS FLOAT) AS lon, {cells}
         FROM accidents WHERE h3_{MIN_RESOLUTION} IS NOT NULL ORDER BY acc_id
-    """  # noqa: S608 - column names from CODE_FIELDS, _FLAG_COLUMNS and H3_RESOLUTIONS, no value
+    """  # noqa: S608 - column names from the filter field table, _FLAG_COLUMNS and H3_RESOLUTIONS, no value
 
 
 def _filter_columns(raw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
