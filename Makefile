@@ -13,7 +13,7 @@ PORT ?= 8501
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: setup browser
+test: setup browser lint
 	$(PY) -m pytest -q
 
 setup: $(STAMP) $(STORE)
@@ -36,8 +36,10 @@ data: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Style, security (S) and complexity (C901) rules, and the import contracts of pyproject.toml (layers).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

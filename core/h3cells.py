@@ -37,10 +37,9 @@ def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, resolution: int = FINEST_R
     known = ~(np.isnan(lat) | np.isnan(lon))
     cells = np.zeros(len(lat), dtype=np.uint64)
     if known.any():
-        cells[known] = np.fromiter(
-            (h3.latlng_to_cell(a, b, resolution) for a, b in zip(lat[known].tolist(), lon[known].tolist(), strict=True)),
-            dtype=np.uint64, count=int(known.sum()),
-        )
+        points = zip(lat[known].tolist(), lon[known].tolist(), strict=True)
+        cells[known] = np.fromiter((h3.latlng_to_cell(a, b, resolution) for a, b in points),
+                                   dtype=np.uint64, count=int(known.sum()))
     return cells
 
 
