@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import coverage
+from core import coverage, queries
 from core.filters import AccidentFilter
 from core.formatting import format_count, format_percent
 from core.maps import deck, hexagons
@@ -84,7 +84,8 @@ def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFi
     st.metric("Accidents géolocalisés", format_count(result.located),
               help="Accidents de la sélection qui ont des coordonnées.")
     st.caption(texts.located_caption(result, int(data.aggregate(accident_filter)["accidents"].iloc[0])))
-    if note := texts.early_years_note(options.metric, (accident_filter.years or data_years())[0]):
+    if note := texts.early_years_note(options.metric, (accident_filter.years or data_years())[0],
+                                      data.cached(queries.located_by_year)):
         st.caption(note)
     if warning := texts.coarsened_warning(result):
         st.warning(warning)
@@ -121,8 +122,9 @@ def _draw_exports(scored: pd.DataFrame) -> None:
 def _read_controls(url_options: MapOptions) -> MapOptions:
     controls = st.columns([3, 4, 2, 2, 2])
     metrics = list(choices.METRICS)
+    metric_help = texts.metric_help(data.cached(queries.located_by_year))
     metric = controls[0].selectbox("Indicateur", metrics, index=metrics.index(url_options.metric),
-                                   format_func=choices.METRICS.get, key="risk_metric", help=texts.METRIC_HELP)
+                                   format_func=choices.METRICS.get, key="risk_metric", help=metric_help)
     condition = controls[1].segmented_control(
         "Conditions (pluie / sec, nuit / jour)", ["", *choices.CONDITIONS], default=url_options.condition or "",
         format_func=lambda c: choices.CONDITIONS[c].label if c else "Toutes", key="risk_condition",

@@ -95,22 +95,24 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def located_by_year(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Accidents and accidents with coordinates per year over the whole store.
+    """Accidents and accidents with coordinates per year over the whole store, all and severe ones.
 
     Returns
     -------
     pandas.DataFrame
-        ``year``, ``accidents``, ``located``; sorted by year.
+        ``year``, ``accidents``, ``located``, ``severe``, ``located_severe``; sorted by year.
 
     Examples
     --------
-    >>> located_by_year(con).loc[lambda t: t["year"].isin([2009, 2020])].to_dict("records")
+    >>> table = located_by_year(con).loc[lambda t: t["year"].isin([2009, 2020])]
+    >>> table[["year", "accidents", "located"]].to_dict("records")
     [{'year': 2009, 'accidents': 74409, 'located': 0}, {'year': 2020, 'accidents': 47744, 'located': 47740}]
     """
     cursor = con.cursor()
     try:
         return cursor.execute(
-            "SELECT year, count(*) AS accidents, count(lat) AS located FROM accidents GROUP BY year ORDER BY year"
+            "SELECT year, count(*) AS accidents, count(lat) AS located, count(*) FILTER (WHERE severe) AS severe, "
+            "count(lat) FILTER (WHERE severe) AS located_severe FROM accidents GROUP BY year ORDER BY year"
         ).fetch_df()
     finally:
         cursor.close()

@@ -13,10 +13,11 @@ import pytest
 from core import coverage, places
 from core.config import parquet_dir
 from core.filters import AccidentFilter
-from core.formatting import format_count, format_decimal
+from core.formatting import format_count, format_decimal, format_percent
 from core.h3cells import cell_ids, cells_to_parents
 from core.maps import deck, hexagons, legend, views
 from core.maps.options import MapOptions
+from core.queries import located_by_year
 from core.risk import scoring, texts
 from core.risk.choices import resolution_for_extent
 from core.risk.counts import aggregate_hexes, capped_resolution
@@ -630,6 +631,24 @@ def test_hotspot_table_in_french(facts) -> None:
     assert names[first] == f"1. {table['Commune'].iloc[0]} ({first})"
 
 
+def test_early_years_note_from_the_located_shares(store_con) -> None:
+    """The cut year and the severe shares of the note, against pandas on the Parquet file."""
+    table = pq.read_table(parquet_dir() / "accidents.parquet", columns=["year", "lat", "n_killed", "n_hospitalised"])
+    acc = table.to_pandas()
+    acc["severe"] = (acc["n_killed"] > 0) | (acc["n_hospitalised"] > 0)
+    acc["located"] = acc["lat"].notna()
+    share = acc.groupby("year")["located"].mean()
+    cut = min(y for y in share.index if (share.loc[y:] >= 0.5).all())
+    early = acc[acc["year"].between(2010, cut - 1)]
+    located_severe = early.loc[early["located"], "severe"].mean()
+    note = texts.early_years_note("relative_risk", 2010, located_by_year(store_con))
+    assert note.startswith(f"Avant {cut}, moins de 50")
+    everyone = format_percent(early["severe"].mean())
+    assert f"({format_percent(located_severe)} contre {everyone} sur 2010–{cut - 1})" in note
+    assert texts.early_years_note("relative_risk", cut, located_by_year(store_con)) is None
+    assert texts.early_years_note("accidents_per_year", 2010, located_by_year(store_con)) is None
+
+
 def test_side_texts_of_a_map(facts) -> None:
     result = hex_risk(facts, AccidentFilter(deps=("59",)), metric="severe_per_year", resolution=7)
     assert texts.years_text(result.year_span) == "4 ans"
@@ -639,7 +658,6 @@ def test_side_texts_of_a_map(facts) -> None:
     assert texts.coarsened_warning(result) is None
     capped = hex_risk(facts, AccidentFilter(), metric="severe_per_year", resolution=9, cap=5_000)
     assert texts.coarsened_warning(capped).endswith(f"carte agrégée à la résolution {capped.resolution}.")
-    assert texts.early_years_note("relative_risk", 2005) is not None
     assert texts.no_hotspot_text("severity_rate") == "Aucun hexagone au-dessus du minimum d'accidents."
 
 

@@ -6,21 +6,57 @@ browser; the page only chooses where to draw them.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from core import coverage
 from core.filters import OUTCOME_LABELS, AccidentFilter
 from core.formatting import format_count, format_percent
 from core.risk.choices import CONDITIONS, MAX_HEXES, YEARLY_METRICS
 from core.risk.result import HexRisk
 
-#: Help of the metric picker: how the per-year figures and the rates are made.
-METRIC_HELP = (
-    f"Par an : seules comptent les années où au moins {format_percent(coverage.COVERED_SHARE, 0)} des accidents "
-    "du département sont géolocalisés ; chaque accident géolocalisé y compte aussi pour ceux de même gravité "
-    "et de même localisation (en ou hors agglomération) restés sans coordonnées ; la moyenne porte sur ces années. "
-    f"Période par défaut {coverage.DEFAULT_YEARS[0]}–{coverage.DEFAULT_YEARS[1]} : plus de 90 % des accidents "
-    "géolocalisés. Taux de gravité : part des accidents graves, lissée vers le voisinage, avec son intervalle "
-    "à 95 %."
-).replace(" %", "\u00a0%")
+#: A year's located accidents stand for all of it from this share on (the severity rates' note).
+WELL_LOCATED_SHARE = 0.5
+
+
+def metric_help(by_year: pd.DataFrame) -> str:
+    """Help of the metric picker: how the per-year figures and the rates are made.
+
+    ``by_year`` is :func:`core.queries.located_by_year`; the share located over
+    the default period is computed from it.
+
+    Examples
+    --------
+    >>> from core import queries
+    >>> "98,0\u00a0% des accidents géolocalisés" in metric_help(queries.located_by_year(con))
+    True
+    """
+    first, last = coverage.DEFAULT_YEARS
+    period = by_year[by_year["year"].between(first, last)]
+    share = period["located"].sum() / period["accidents"].sum() if len(period) else 0.0
+    return (
+        f"Par an : seules comptent les années où au moins {format_percent(coverage.COVERED_SHARE, 0)} des "
+        "accidents du département sont géolocalisés ; chaque accident géolocalisé y compte aussi pour ceux de même "
+        "gravité et de même localisation (en ou hors agglomération) restés sans coordonnées ; la moyenne porte sur "
+        f"ces années. Période par défaut {first}–{last} : {format_percent(share)} des accidents géolocalisés. "
+        "Taux de gravité : part des accidents graves, lissée vers le voisinage, avec son intervalle à 95 %."
+    ).replace(" %", "\u00a0%")
+
+
+def well_located_from(by_year: pd.DataFrame) -> int | None:
+    """The first year from which every year has at least :data:`WELL_LOCATED_SHARE` of its accidents located.
+
+    Examples
+    --------
+    >>> from core import queries
+    >>> well_located_from(queries.located_by_year(con))
+    2016
+    """
+    share = by_year["located"] / by_year["accidents"]
+    below = by_year.loc[share < WELL_LOCATED_SHARE, "year"]
+    later = by_year.loc[by_year["year"] > (below.max() if len(below) else -1), "year"]
+    return int(later.min()) if len(later) else None
+
+
 #: Above the relative-risk hotspots: what makes a cell one.
 RELATIVE_RISK_HOTSPOTS = ("Hexagones où la condition est plus fréquente que dans la France entière, au-delà du "
                           "hasard : risque relatif au-dessus de 1 avec tout son intervalle à 95 %.")
@@ -99,20 +135,31 @@ def located_caption(result: HexRisk, selected: int) -> str:
             f"géolocalisés. Moyennes par an : {years_text(result.year_span)}.")
 
 
-def early_years_note(metric: str, first_year: int) -> str | None:
-    """The bias of rates over years before 2016, when the selection starts then; None otherwise.
+def early_years_note(metric: str, first_year: int, by_year: pd.DataFrame) -> str | None:
+    """The bias of rates over the years when few accidents are located, if the selection starts then; else None.
+
+    ``by_year`` is :func:`core.queries.located_by_year`: the years before
+    :func:`well_located_from` and their severe shares, located and all, come from it.
 
     Examples
     --------
-    >>> early_years_note("severity_rate", 2015).startswith("Avant 2016")
+    >>> from core import queries
+    >>> note = early_years_note("severity_rate", 2015, queries.located_by_year(con))
+    >>> note.startswith("Avant 2016, moins de 50")
     True
-    >>> early_years_note("severity_rate", 2016) is None, early_years_note("severe_per_year", 2005) is None
-    (True, True)
+    >>> early_years_note("severity_rate", 2016, queries.located_by_year(con)) is None
+    True
     """
-    if metric in YEARLY_METRICS or first_year >= 2016:
+    cut = well_located_from(by_year)
+    if metric in YEARLY_METRICS or cut is None or first_year >= cut:
         return None
-    return ("Avant 2016, les accidents géolocalisés sont bien plus souvent graves que l'ensemble des "
-            "accidents : taux de gravité et risques de ces années surestimés.")
+    early = by_year[by_year["year"].between(first_year, cut - 1)]
+    located, everyone = early["located_severe"].sum() / early["located"].sum(), early["severe"].sum() / early[
+        "accidents"].sum()
+    return (f"Avant {cut}, moins de {format_percent(WELL_LOCATED_SHARE, 0)} des accidents sont géolocalisés, et "
+            f"ceux-ci sont plus souvent graves que l'ensemble ({format_percent(located)} contre "
+            f"{format_percent(everyone)} sur {first_year}–{cut - 1}) : taux de gravité et risques de ces années "
+            "surestimés.").replace(" %", "\u00a0%")
 
 
 def coarsened_warning(result: HexRisk) -> str | None:
