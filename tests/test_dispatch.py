@@ -19,8 +19,9 @@ from h3.api import basic_str as h3
 from core import codebook
 from core.dispatch import bands, intake, nearby, picker, session
 from core.features import words
+from core.features.facts import describe_key_facts, known_key_facts
 from core.incident.fields import IncidentError
-from core.maps import deck as maps
+from core.maps import deck
 from core.model.card import parse_card
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
@@ -227,14 +228,14 @@ def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(s
         """, [first, last]).fetchall()[0]
     assert result["support"] == total
     assert bands.out_of_100(result) == round(100 * severe / total)
-    assert bands.support_warning(result, bands.known_key_facts(ACCIDENT_201900000011),
+    assert bands.support_warning(result, known_key_facts(ACCIDENT_201900000011),
                                     years=(first, last)) is None
 
 
 def test_a_call_without_place_or_key_fact_gets_the_base_rate_not_an_estimate(severity, store_con) -> None:
     result = predict_one(severity, {}, explain=False)
     # Not a "few comparable accidents" warning: every past accident is "comparable" then.
-    assert bands.support_warning(result, bands.known_key_facts({}), years=(2005, 2019)) is None
+    assert bands.support_warning(result, known_key_facts({}), years=(2005, 2019)) is None
     for empty in ({}, {"atm": 2, "datetime": "2020-03-14T18:30"}, {"lat": -1, "lon": -1, "vma": -1}):
         assert bands.call_facts(empty).empty
     for told in ({"dep": "59"}, {"vehicles": [7]}, {"n_pedestrians": 0}, {"agg": 1}, {"lat": 50.6, "lon": 3.06}):
@@ -260,7 +261,7 @@ def test_rare_facts_warn_with_the_count(severity) -> None:
     incident = {"agg": 1, "catr": 1, "lum": 3, "vehicles": [40, 14, 1], "n_pedestrians": 1, "obs": 2}
     result = predict_one(severity, incident, explain=False)
     assert result["support"] < bands.MIN_SUPPORT
-    warning = bands.support_warning(result, bands.known_key_facts(incident), years=(2005, 2019))
+    warning = bands.support_warning(result, known_key_facts(incident), years=(2005, 2019))
     assert f"seulement {result['support']} accidents" in warning
 
 
@@ -274,8 +275,8 @@ def test_factors_are_split_by_sign_in_french(severity) -> None:
 
 
 def test_key_facts_described_with_official_labels() -> None:
-    facts = bands.known_key_facts(ACCIDENT_201900000134)
-    assert bands.describe_key_facts(facts) == (
+    facts = known_key_facts(ACCIDENT_201900000134)
+    assert describe_key_facts(facts) == (
         "Hors agglomération, Route Départementale, de nuit, sans piéton, sans vélo, sans deux-roues motorisé, "
         "sans poids lourd, obstacle fixe heurté")
 
@@ -382,7 +383,7 @@ def test_session_csv_round_trips(severity) -> None:
 
 
 def test_paris_cells_cover_paris_at_resolution_8() -> None:
-    outlines = maps.load_outlines()
+    outlines = deck.load_outlines()
     resolution, cells = picker.department_cells(outlines, "75")
     assert resolution == 8 and 100 < len(cells) <= picker.MAX_PICK_CELLS
     assert any(h3.latlng_to_cell(48.8530, 2.3499, 8) == cell for cell in cells)  # Notre-Dame
@@ -401,14 +402,14 @@ def test_a_click_on_a_cell_gives_its_centre_and_on_a_department_its_code() -> No
 
 
 def test_place_picker_spec_has_named_light_pickable_layers() -> None:
-    outlines = maps.load_outlines()
+    outlines = deck.load_outlines()
     departments = picker.pickable_departments(outlines)
     assert {row["code"] for row in departments} == {f["properties"]["code"] for f in outlines["features"]}
     assert sum(len(row["polygon"]) for row in departments) < 3000  # light enough to pick in software WebGL
     resolution, cells = picker.department_cells(outlines, "13")
-    deck = picker.place_picker_deck(outlines, departments, dep="13", resolution=resolution, cells=cells,
-                                      point=(43.2879, 5.3912))
-    spec = json.loads(deck.to_json())
+    picker_deck = picker.place_picker_deck(outlines, departments, dep="13", resolution=resolution, cells=cells,
+                                             point=(43.2879, 5.3912))
+    spec = json.loads(picker_deck.to_json())
     pickable = [layer["id"] for layer in spec["layers"] if layer.get("pickable")]
     assert pickable == [picker.DEPARTMENT_LAYER, picker.CELL_LAYER]
     assert {layer["@@type"] for layer in spec["layers"] if layer.get("pickable")} == {"PolygonLayer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.dispatch import nearby, picker
-from core.maps import deck as maps
+from core.maps import deck
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import warm_up
 from ui import data
@@ -28,7 +28,7 @@ def past_accidents() -> nearby.PastAccidents:
 
 @st.cache_resource(show_spinner=False)
 def _outlines() -> dict:
-    return maps.load_outlines()
+    return deck.load_outlines()
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -43,7 +43,7 @@ def _pickable_departments() -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def place_picker(dep: str | None, point: tuple[float, float] | None) -> maps.DeckJson:
+def place_picker(dep: str | None, point: tuple[float, float] | None) -> deck.DeckJson:
     """The place-picker map of a department (or of France) with the chosen point."""
     resolution, cells = picker.department_cells(_outlines(), dep) if dep else (0, [])
     return picker.place_picker_deck(_outlines(), _pickable_departments(), dep=dep, resolution=resolution,

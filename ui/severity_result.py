@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dispatch import bands, intake, nearby, session
+from core.features.facts import describe_key_facts
 from core.formatting import format_count, format_percent
 from core.model.card import ModelCard
 from core.model.loading import SeverityModel
@@ -82,7 +83,7 @@ def _comparables(result: Mapping[str, Any], facts: Mapping[str, int], years: tup
         f'<div style="font-size:2.2rem;font-weight:700;line-height:1.05">{out_of_100} sur 100</div>'
         f'<div style="font-size:0.9rem">accidents passés <b>comparables</b> ont eu un tué ou un blessé hospitalisé '
         f': les {format_count(result["support"])} accidents {first}–{last} de mêmes faits clés '
-        f'({html.escape(bands.describe_key_facts(facts))}), sans le lieu ni l’heure</div></div>'
+        f'({html.escape(describe_key_facts(facts))}), sans le lieu ni l’heure</div></div>'
     )
 
 

@@ -20,11 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import numpy as np
-
 from core import codebook
-from core.features.columns import columns_from_incidents
-from core.features.facts import KEY_FACTS, key_facts
+from core.features.facts import known_key_facts
 from core.formatting import format_percent
 from core.incident.parse import parse_incident
 from core.model.card import ModelCard
@@ -113,50 +110,6 @@ def out_of_100(result: Mapping[str, Any]) -> int | None:
     if not result.get("support") or share is None:
         return None
     return int(round(100 * share))
-
-
-def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mapping[str, Any] | None = None
-                    ) -> dict[str, int]:
-    """The key facts (:data:`core.features.facts.KEY_FACTS`) the incident tells, as 0/1 or codes.
-
-    Give the raw ``incident``, or its ``parsed`` form when it is at hand.
-
-    Examples
-    --------
-    >>> known_key_facts({"agg": 2, "lum": 3, "vehicles": [7]})
-    {'agg': 2, 'daylight': 0, 'bicycle': 0, 'two_wheeler': 0, 'heavy_goods': 0}
-    """
-    facts = key_facts(columns_from_incidents([parsed or parse_incident(incident)]))[0]
-    return {name: int(value) for name, value in zip(KEY_FACTS, facts, strict=True) if not np.isnan(value)}
-
-
-_FACT_WORDS: Final[dict[str, tuple[str, str]]] = {
-    "daylight": ("de nuit", "de jour (plein jour, crépuscule ou aube)"),
-    "pedestrian": ("sans piéton", "piéton impliqué"),
-    "bicycle": ("sans vélo", "vélo impliqué"),
-    "two_wheeler": ("sans deux-roues motorisé", "deux-roues motorisé impliqué"),
-    "heavy_goods": ("sans poids lourd", "poids lourd impliqué"),
-    "obstacle": ("sans obstacle fixe heurté", "obstacle fixe heurté"),
-}
-
-
-def describe_key_facts(facts: Mapping[str, int]) -> str:
-    """Known key facts in words, as the comparison uses them.
-
-    Examples
-    --------
-    >>> describe_key_facts({"agg": 1, "catr": 3, "daylight": 0, "pedestrian": 1})
-    'Hors agglomération, Route Départementale, de nuit, piéton impliqué'
-    >>> describe_key_facts({})
-    'aucun fait clé connu'
-    """
-    words = []
-    for name, value in facts.items():
-        if name in ("agg", "catr"):
-            words.append(codebook.label(name, value))
-        else:
-            words.append(_FACT_WORDS[name][int(bool(value))])
-    return ", ".join(words) if words else "aucun fait clé connu"
 
 
 #: Fields that place the incident (any one is enough for "the place is known").

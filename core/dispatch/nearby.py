@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import codebook, places
-from core.dispatch.bands import known_key_facts
-from core.features.facts import KEY_FACTS
+from core.features.facts import KEY_FACTS, known_key_facts
 from core.features.words import vehicle_counts
 from core.incident.parse import parse_incident
 from core.places import KM_PER_DEGREE

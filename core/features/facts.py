@@ -11,13 +11,14 @@ must be read from a call (here, from the canonical columns) and from the store
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import numpy as np
 
 from core import codebook
-from core.features.columns import IncidentColumns, flat_vehicles
+from core.features.columns import IncidentColumns, columns_from_incidents, flat_vehicles
+from core.incident.parse import parse_incident
 
 #: Facts a dispatcher would use to say "accidents like this one"; each is a small
 #: code, NaN when unknown. The vehicle facts use the store's groups
@@ -58,3 +59,47 @@ def key_facts(columns: IncidentColumns) -> np.ndarray:
         _any_in(columns.vehicles, codebook.HGV_CATV),
         np.where(np.isnan(num["obs"]), np.nan, num["obs"] > 0),
     ])
+
+
+def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mapping[str, Any] | None = None
+                    ) -> dict[str, int]:
+    """The key facts (:data:`KEY_FACTS`) the incident tells, as 0/1 or codes.
+
+    Give the raw ``incident``, or its ``parsed`` form when it is at hand.
+
+    Examples
+    --------
+    >>> known_key_facts({"agg": 2, "lum": 3, "vehicles": [7]})
+    {'agg': 2, 'daylight': 0, 'bicycle': 0, 'two_wheeler': 0, 'heavy_goods': 0}
+    """
+    facts = key_facts(columns_from_incidents([parsed or parse_incident(incident)]))[0]
+    return {name: int(value) for name, value in zip(KEY_FACTS, facts, strict=True) if not np.isnan(value)}
+
+
+_FACT_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "daylight": ("de nuit", "de jour (plein jour, crépuscule ou aube)"),
+    "pedestrian": ("sans piéton", "piéton impliqué"),
+    "bicycle": ("sans vélo", "vélo impliqué"),
+    "two_wheeler": ("sans deux-roues motorisé", "deux-roues motorisé impliqué"),
+    "heavy_goods": ("sans poids lourd", "poids lourd impliqué"),
+    "obstacle": ("sans obstacle fixe heurté", "obstacle fixe heurté"),
+}
+
+
+def describe_key_facts(facts: Mapping[str, int]) -> str:
+    """Known key facts in words, as the comparison uses them.
+
+    Examples
+    --------
+    >>> describe_key_facts({"agg": 1, "catr": 3, "daylight": 0, "pedestrian": 1})
+    'Hors agglomération, Route Départementale, de nuit, piéton impliqué'
+    >>> describe_key_facts({})
+    'aucun fait clé connu'
+    """
+    words = []
+    for name, value in facts.items():
+        if name in ("agg", "catr"):
+            words.append(codebook.label(name, value))
+        else:
+            words.append(_FACT_WORDS[name][int(bool(value))])
+    return ", ".join(words) if words else "aucun fait clé connu"
