@@ -50,6 +50,7 @@ from core.incident.parse import parse_incident  # noqa: E402
 from core.model.loading import load_model  # noqa: E402
 from core.model.predict import predict_one  # noqa: E402
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
+from tests.key_facts_sql import KEY_FACTS_WHERE  # noqa: E402
 from ui import severity_form  # noqa: E402
 
 PAGE = ROOT / "app_pages" / "severity.py"
@@ -305,7 +306,7 @@ def page_times(incidents: list[dict], wrapper: Path, *, cold: bool) -> np.ndarra
 
 
 #: The baseline's query: the past accidents sharing the incident's known key facts, same department first.
-_SIMILAR_SQL = """
+_SIMILAR_SQL = f"""
     WITH v AS (
         SELECT acc_id, list(coalesce(catv, 0) ORDER BY veh) AS vehicles, bool_or(obs > 0) AS obstacle
         FROM vehicles WHERE acc_id IN (SELECT acc_id FROM accidents WHERE year BETWEEN $first AND $last)
@@ -315,15 +316,7 @@ _SIMILAR_SQL = """
            v.vehicles, a.n_users AS n_people, a.n_killed, a.n_hospitalised, a.n_light, a.severe,
            count(*) OVER () AS matching
     FROM accidents a JOIN v USING (acc_id)
-    WHERE a.year BETWEEN $first AND $last
-      AND ($agg IS NULL OR a.agg = $agg)
-      AND ($catr IS NULL OR a.catr = $catr)
-      AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
-      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
-      AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
-      AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
-      AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
-      AND ($obstacle IS NULL OR v.obstacle = $obstacle)
+    WHERE {KEY_FACTS_WHERE}
     ORDER BY (a.dep = $dep) DESC NULLS LAST, a.acc_id DESC
     LIMIT $limit
 """

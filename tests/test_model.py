@@ -27,6 +27,7 @@ from core.model.explain import TOP_FACTORS
 from core.model.fitting import START_YEAR_CANDIDATES, mask_fields
 from core.model.loading import load_model
 from core.model.predict import predict_columns, predict_many, predict_one
+from tests.key_facts_sql import KEY_FACTS_WHERE
 from tests.test_features import ACCIDENT_201900000001, ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
@@ -341,20 +342,11 @@ def test_any_known_unknown_combination_gives_probabilities(severity, drawn) -> N
 # --------------------------------------------------------------------------- #
 
 #: Accidents of the training years sharing the known key facts (a NULL parameter matches any accident).
-_SUPPORT_SQL = """
+_SUPPORT_SQL = f"""
     SELECT count(*), count(*) FILTER (WHERE a.severe)
     FROM accidents a
     JOIN (SELECT acc_id, bool_or(obs > 0) AS obstacle FROM vehicles GROUP BY acc_id) v USING (acc_id)
-    WHERE a.year BETWEEN $first AND $last
-      AND ($agg IS NULL OR a.agg = $agg)
-      AND ($catr IS NULL OR a.catr = $catr)
-      AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
-      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
-      AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
-      AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
-      AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
-      AND ($obstacle IS NULL OR v.obstacle = $obstacle)
-"""
+    WHERE {KEY_FACTS_WHERE}"""
 
 
 def test_support_equals_sql_count_of_accidents_sharing_the_key_facts(severity, store_con) -> None:

@@ -153,7 +153,8 @@ def _on_department_change() -> None:
 
 @st.fragment
 def place_section(*, communes: Callable[[str], list[tuple[str, str]]],
-                  place_picker: Callable[[str | None, tuple[float, float] | None], DeckJson]) -> None:
+                  place_picker: Callable[[str | None, tuple[float, float] | None], DeckJson],
+                  first_year: int) -> None:
     """Draw "Où": department and commune, coordinates, the map folded (values are read from the session).
 
     Parameters
@@ -162,6 +163,8 @@ def place_section(*, communes: Callable[[str], list[tuple[str, str]]],
         ``(code, name)`` of the communes of a department (the page passes its cached loader).
     place_picker : callable
         The place-picker map of a department (or of France, for None) with the chosen point.
+    first_year : int
+        The store's first year (the communes offered had an accident since then).
     """
     st.markdown("**1. Où**")
     columns = st.columns(2)
@@ -184,7 +187,7 @@ def place_section(*, communes: Callable[[str], list[tuple[str, str]]],
         map_panel.pydeck_chart(place_picker(dep, point), height=300, key=key,
                                on_select=partial(_on_map_select, key), selection_mode="single-object")
         map_panel.caption("Cliquez sur un département, puis sur une maille pour placer l’accident. Les communes "
-                          "proposées sont celles qui ont connu au moins un accident depuis 2005.")
+                          f"proposées sont celles qui ont connu au moins un accident depuis {first_year}.")
 
 
 def _vehicle_counts() -> dict[int, int]:

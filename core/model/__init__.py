@@ -25,7 +25,8 @@ Import each name from the module that holds it:
 - :mod:`core.model.trees`: the boosters as flat arrays walked with numpy;
 - :mod:`core.model.loading`: :class:`~core.model.loading.SeverityModel` and
   :func:`~core.model.loading.load_model`;
-- :mod:`core.model.explain`: the top factors of an estimate, in French words (field values in words: :mod:`core.features.words`);
+- :mod:`core.model.explain`: the top factors of an estimate, in French words (field values in
+  words: :mod:`core.features.words`);
 - :mod:`core.model.predict`: :func:`~core.model.predict.predict_one`,
   :func:`~core.model.predict.predict_many` and friends;
 - :mod:`core.model.risk_bands`: the three risk bands and their cut-offs from the card;

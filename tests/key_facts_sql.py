@@ -1,0 +1,19 @@
+"""The key facts of a call as a SQL predicate over ``accidents a`` joined with ``v`` (its vehicles' obstacle flag).
+
+An oracle written independently of :mod:`core.features.facts` (which computes the
+same facts with numpy): the support test checks the model's count against it and
+``bench/severity_page.py`` uses it as the naive baseline's query. A NULL
+parameter matches any accident.
+"""
+
+KEY_FACTS_WHERE = """
+      a.year BETWEEN $first AND $last
+      AND ($agg IS NULL OR a.agg = $agg)
+      AND ($catr IS NULL OR a.catr = $catr)
+      AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
+      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
+      AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
+      AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
+      AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
+      AND ($obstacle IS NULL OR v.obstacle = $obstacle)
+"""
