@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from core import filter_fields
-from core.filter_fields import FIELDS, FIRST_YEAR, LAST_YEAR, OUTCOME_LABELS, FilterField, MaskSource, Range
+from core.filter_fields import (
+    FIELDS,
+    FIRST_YEAR,
+    LAST_YEAR,
+    OUTCOME_LABELS,
+    FieldKind,
+    FilterField,
+    MaskSource,
+    Range,
+)
 from core.formatting import format_quoted
 
 __all__ = ["FIRST_YEAR", "LAST_YEAR", "OUTCOME_LABELS", "AccidentFilter", "FilterError", "FilterSpec", "read_params"]
@@ -62,29 +71,42 @@ class FilterSpec:
             if problem:
                 raise FilterError(f"{f.name}: {problem}")
 
-    def mask(self, accident_filter: Any, source: MaskSource) -> tuple[np.ndarray, Any]:
-        """Mask of the accidents of ``source`` matching the fields that have arrays, and the filter of the rest.
+    def conditions(self, accident_filter: Any) -> list[tuple[tuple[str, ...], FieldKind, Any]]:
+        """What ``accident_filter`` restricts: (field names, kind, value) in the table's order.
 
-        The rest (fields about people or vehicles) is a filter of the same
-        class to evaluate on the store; it restricts nothing when every field
-        had its array.
+        One condition per restricting field, except the fields given through
+        departments (departments, regions), united into one condition on their
+        department codes where the first of them stands.
         """
-        size = len(next(iter(source.columns.values())))
-        matched = np.ones(size, dtype=bool)
-        rest: dict[str, Any] = {}
-        departments = [(f, value) for f, value in self.restricting(accident_filter)
-                       if isinstance(f.kind, filter_fields.Departments)]
-        parts = [(f, value, f.kind.mask(value, source)) for f, value in self.restricting(accident_filter)
-                 if (f, value) not in departments]
-        if departments:  # united: one mask for the departments given directly or through regions
-            parts.append((None, None, departments[0][0].kind.mask(_department_codes(accident_filter), source)))
-        for f, value, part in parts:
-            if part is not None:
-                matched &= part
-            elif f is None:
-                rest.update((f.name, value) for f, value in departments)
+        conditions: list[Any] = []
+        united: list[tuple[FilterField, Any]] = []
+        for f, value in self.restricting(accident_filter):
+            if isinstance(f.kind, filter_fields.Departments):
+                if not united:
+                    conditions.append(None)  # the united condition's place
+                united.append((f, value))
             else:
-                rest[f.name] = value
+                conditions.append(((f.name,), f.kind, value))
+        if united:
+            codes = tuple(sorted({code for f, value in united for code in f.kind.departments(value)}))
+            conditions[conditions.index(None)] = (tuple(f.name for f, _ in united), united[0][0].kind, codes)
+        return conditions
+
+    def mask(self, accident_filter: Any, source: MaskSource) -> tuple[np.ndarray, Any]:
+        """Mask of the accidents of ``source`` matching the conditions that have arrays, and the filter of the rest.
+
+        The rest (fields about people or vehicles, or whose column ``source``
+        lacks) is a filter of the same class to evaluate on the store; it
+        restricts nothing when every condition had its arrays.
+        """
+        matched = np.ones(len(next(iter(source.columns.values()))), dtype=bool)
+        rest: dict[str, Any] = {}
+        for names, kind, value in self.conditions(accident_filter):
+            part = kind.mask(value, source)
+            if part is None:
+                rest.update((name, getattr(accident_filter, name)) for name in names)
+            else:
+                matched &= part
         return matched, self.filter_class(**rest)
 
 
@@ -105,11 +127,8 @@ def _with_changes(self: Any, **changes: object) -> Any:
 
 def _department_codes(self: Any) -> tuple[str, ...]:
     """Departments selected directly or through a region, sorted; () when unrestricted."""
-    chosen: set[str] = set()
-    for f, value in self.spec.restricting(self):
-        if isinstance(f.kind, filter_fields.Departments):
-            chosen |= set(f.kind.departments(value))
-    return tuple(sorted(chosen))
+    return next((value for _, kind, value in self.spec.conditions(self)
+                 if isinstance(kind, filter_fields.Departments)), ())
 
 
 def _to_sql(self: Any, *, alias: str = "", bits: bool = False) -> tuple[str, list[object]]:
@@ -123,13 +142,8 @@ def _to_sql(self: Any, *, alias: str = "", bits: bool = False) -> tuple[str, lis
     prefix = f"{alias}." if alias else ""
     clauses: list[str] = []
     params: list[object] = []
-    departments_done = False
-    for f, value in self.spec.restricting(self):
-        if isinstance(f.kind, filter_fields.Departments):
-            if departments_done:
-                continue
-            value, departments_done = self.department_codes(), True
-        clause, values = f.kind.sql(value, prefix, bits=bits)
+    for _, kind, value in self.spec.conditions(self):
+        clause, values = kind.sql(value, prefix, bits=bits)
         clauses.append(clause)
         params += values
     return (" AND ".join(clauses) or "true"), params
