@@ -122,3 +122,23 @@ def location_coverage(strata: pd.DataFrame, located: pd.DataFrame, dep_names: np
     weight.flags.writeable = False
     grid.flags.writeable = False
     return LocationCoverage(weight, grid, first_year)
+
+
+#: A year's located accidents stand for all of it from this share on (the severity rates' note).
+WELL_LOCATED_SHARE = 0.5
+
+
+def well_located_from(by_year: pd.DataFrame) -> int | None:
+    """The first year from which every year has at least :data:`WELL_LOCATED_SHARE` of its accidents located.
+
+    Examples
+    --------
+    >>> well_located_from(pd.DataFrame({"year": [2014, 2015, 2016, 2017], "accidents": [10, 10, 10, 10],
+    ...                                 "located": [3, 6, 4, 9]}))
+    2017
+    """
+    share = by_year["located"] / by_year["accidents"]
+    below = by_year.loc[share < WELL_LOCATED_SHARE, "year"]
+    later = by_year.loc[by_year["year"] > (below.max() if len(below) else -1), "year"]
+    return int(later.min()) if len(later) else None
+

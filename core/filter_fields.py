@@ -38,13 +38,20 @@ AGE_GROUPS: Final[dict[str, tuple[int, int]]] = {
     "0-17": (0, 17), "18-24": (18, 24), "25-34": (25, 34), "35-49": (35, 49), "50-64": (50, 64),
     "65-74": (65, 74), "75+": (75, 130),
 }
-_UNKNOWN = 255  # the risk map's arrays store an unknown code as 255 (uint8)
+#: An unknown code in the uint8 code arrays (the risk map's): no lookup table ever selects it.
+UNKNOWN_CODE: Final = 255
 
 
-def _lookup(values: Sequence[int]) -> np.ndarray:
-    """Table over 0..255: True at ``values``; index a uint8 code column with it (255 = unknown = False)."""
-    table = np.zeros(256, dtype=bool)
-    table[[v for v in values if 0 <= v < _UNKNOWN]] = True
+def code_lookup(values: Sequence[int]) -> np.ndarray:
+    """Table over 0..255: True at ``values``; index a uint8 code array with it (255 = unknown = False).
+
+    Examples
+    --------
+    >>> code_lookup([2, 3])[np.array([1, 2, 3, 255], dtype=np.uint8)].tolist()
+    [False, True, True, False]
+    """
+    table = np.zeros(UNKNOWN_CODE + 1, dtype=bool)
+    table[[v for v in values if 0 <= v < UNKNOWN_CODE]] = True
     return table
 
 
@@ -128,7 +135,7 @@ class Range(FieldKind):
             inside = (column >= first) & (column <= last)
         else:
             inside = (column >= first) | (column <= last)
-        return inside & (column != _UNKNOWN) if column.dtype == np.uint8 else inside
+        return inside & (column != UNKNOWN_CODE) if column.dtype == np.uint8 else inside
 
     def problem(self, value: Any) -> str | None:
         if len(value) != 2 or not all(isinstance(v, int) for v in value):
@@ -163,7 +170,7 @@ class Codes(FieldKind):
     def mask(self, value: tuple[int, ...], source: MaskSource) -> np.ndarray | None:
         if self.column not in source.columns:
             return None
-        return _lookup(value)[source.columns[self.column]]
+        return code_lookup(value)[source.columns[self.column]]
 
     def problem(self, value: tuple[int, ...]) -> str | None:
         unknown = [v for v in value if v not in self.labels()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from core import coverage
 from core.explore.counts import Figures, fetch_df
 from core.filters import AccidentFilter
 from core.formatting import format_count
@@ -76,10 +77,12 @@ def location_note(by_year: pd.DataFrame) -> str:
     rows = by_year[by_year["accidents"] > 0].sort_values("year")
     years = [int(y) for y in rows["year"]]
     none = [y for y, n in zip(years, rows["located"], strict=True) if n == 0]
-    minority = [y for y, n, total in zip(years, rows["located"], rows["accidents"], strict=True) if 2 * n < total]
+    minority = [y for y, n, total in zip(years, rows["located"], rows["accidents"], strict=True)
+                if n / total < coverage.WELL_LOCATED_SHARE]
     parts = [f"aucune coordonnée en {_years_text(none)}"] if none else []
-    if minority and minority == [y for y in years if y <= minority[-1]]:
-        parts.append(f"une minorité avant {minority[-1] + 1}")
+    cut = coverage.well_located_from(rows)
+    if minority and cut is not None and minority == [y for y in years if y < cut]:
+        parts.append(f"une minorité avant {cut}")
     elif minority:
         parts.append(f"une minorité en {_years_text(minority)}")
     return ", ".join(parts)

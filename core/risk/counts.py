@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from core.config import H3_RESOLUTIONS
+from core.filter_fields import UNKNOWN_CODE
 from core.risk.choices import CONDITIONS, MAX_HEXES, MIN_RESOLUTION
-from core.risk.facts import UNKNOWN_CODE, HexFacts
+from core.risk.facts import HexFacts
 
 
 def count_cells(facts: HexFacts, mask: np.ndarray, resolution: int) -> int:

@@ -18,15 +18,12 @@ import numpy as np
 
 from core.coverage import LocationCoverage
 
-#: Sentinel for an unknown (NULL) code in the uint8 columns: no lookup table ever selects it.
-UNKNOWN_CODE = 255
-
 
 @dataclass(frozen=True, eq=False)
 class HexFacts:
     """The located accidents, one entry per accident in each array, read-only.
 
-    ``columns`` holds the filter columns (codes as uint8 with 255 for unknown),
+    ``columns`` holds the filter columns (codes as uint8, :data:`core.filter_fields.UNKNOWN_CODE` for unknown),
     ``dep_names`` the department codes that ``columns["dep"]`` numbers (-1 =
     unknown), ``cells[r]`` the sorted distinct H3 cells of resolution ``r``,
     ``cell_index[r]`` each accident's position in ``cells[r]`` and

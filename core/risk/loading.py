@@ -14,9 +14,9 @@ import pandas as pd
 from core import queries
 from core.config import H3_RESOLUTIONS
 from core.coverage import location_coverage
-from core.filter_fields import INVOLVED_COLUMNS, code_columns
+from core.filter_fields import INVOLVED_COLUMNS, UNKNOWN_CODE, code_columns
 from core.risk.choices import MIN_RESOLUTION
-from core.risk.facts import UNKNOWN_CODE, HexFacts
+from core.risk.facts import HexFacts
 
 # The filter fields' code columns other than the dates (read with their own types below) and their flags.
 _CODE_COLUMNS = tuple(c for c in code_columns() if c not in ("weekday", "month"))

@@ -13,16 +13,10 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from core.filter_fields import MaskSource
+from core.filter_fields import UNKNOWN_CODE, MaskSource, code_lookup
 from core.filters import AccidentFilter
 from core.risk.choices import CONDITIONS, MIN_RESOLUTION
-from core.risk.facts import UNKNOWN_CODE, HexFacts
-
-
-def _lookup(values: tuple[int, ...] | range | list[int]) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    table[list(values)] = True
-    return table
+from core.risk.facts import HexFacts
 
 
 def filter_mask(
@@ -72,4 +66,4 @@ def condition_mask(facts: HexFacts, condition: str) -> tuple[np.ndarray, np.ndar
     """(under the condition, condition variable known) masks over the located accidents."""
     spec = CONDITIONS[condition]
     column = facts.columns[spec.column]
-    return _lookup(spec.codes)[column], column != UNKNOWN_CODE
+    return code_lookup(spec.codes)[column], column != UNKNOWN_CODE

@@ -14,9 +14,6 @@ from core.formatting import format_count, format_percent
 from core.risk.choices import CONDITIONS, MAX_HEXES, YEARLY_METRICS
 from core.risk.result import HexRisk
 
-#: A year's located accidents stand for all of it from this share on (the severity rates' note).
-WELL_LOCATED_SHARE = 0.5
-
 
 def metric_help(by_year: pd.DataFrame) -> str:
     """Help of the metric picker: how the per-year figures and the rates are made.
@@ -40,21 +37,6 @@ def metric_help(by_year: pd.DataFrame) -> str:
         f"ces années. Période par défaut {first}–{last} : {format_percent(share)} des accidents géolocalisés. "
         "Taux de gravité : part des accidents graves, lissée vers le voisinage, avec son intervalle à 95 %."
     ).replace(" %", "\u00a0%")
-
-
-def well_located_from(by_year: pd.DataFrame) -> int | None:
-    """The first year from which every year has at least :data:`WELL_LOCATED_SHARE` of its accidents located.
-
-    Examples
-    --------
-    >>> from core import queries
-    >>> well_located_from(queries.located_by_year(con))
-    2016
-    """
-    share = by_year["located"] / by_year["accidents"]
-    below = by_year.loc[share < WELL_LOCATED_SHARE, "year"]
-    later = by_year.loc[by_year["year"] > (below.max() if len(below) else -1), "year"]
-    return int(later.min()) if len(later) else None
 
 
 #: Above the relative-risk hotspots: what makes a cell one.
@@ -139,7 +121,7 @@ def early_years_note(metric: str, first_year: int, by_year: pd.DataFrame) -> str
     """The bias of rates over the years when few accidents are located, if the selection starts then; else None.
 
     ``by_year`` is :func:`core.queries.located_by_year`: the years before
-    :func:`well_located_from` and their severe shares, located and all, come from it.
+    :func:`core.coverage.well_located_from` and their severe shares, located and all, come from it.
 
     Examples
     --------
@@ -150,13 +132,14 @@ def early_years_note(metric: str, first_year: int, by_year: pd.DataFrame) -> str
     >>> early_years_note("severity_rate", 2016, queries.located_by_year(con)) is None
     True
     """
-    cut = well_located_from(by_year)
+    cut = coverage.well_located_from(by_year)
     if metric in YEARLY_METRICS or cut is None or first_year >= cut:
         return None
     early = by_year[by_year["year"].between(first_year, cut - 1)]
-    located, everyone = early["located_severe"].sum() / early["located"].sum(), early["severe"].sum() / early[
-        "accidents"].sum()
-    return (f"Avant {cut}, moins de {format_percent(WELL_LOCATED_SHARE, 0)} des accidents sont géolocalisés, et "
+    located = early["located_severe"].sum() / early["located"].sum()
+    everyone = early["severe"].sum() / early["accidents"].sum()
+    well_located = format_percent(coverage.WELL_LOCATED_SHARE, 0)
+    return (f"Avant {cut}, moins de {well_located} des accidents sont géolocalisés, et "
             f"ceux-ci sont plus souvent graves que l'ensemble ({format_percent(located)} contre "
             f"{format_percent(everyone)} sur {first_year}–{cut - 1}) : taux de gravité et risques de ces années "
             "surestimés.").replace(" %", "\u00a0%")
