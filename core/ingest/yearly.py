@@ -21,7 +21,6 @@ from core.ingest.layouts import FileSchema, parse_file_name, read_schema
 from core.ingest.lines import ParsedLines, parse_lines
 from core.ingest.raw import RAW_ACCIDENT_COLUMNS, RAW_USER_COLUMNS, RAW_VEHICLE_COLUMNS, select_list
 
-TABLES = ("caracteristiques", "lieux", "vehicules", "usagers")
 # S608 (SQL built from strings) is silenced below where the SQL names only this module's temp tables and
 # the column tuples of core.ingest.raw, never anything read from a file; values go as parameters.
 _KEY_AT_START = r'^\s*"?(?P<key>\d{12})"?\s*(?:[;,|\t]|$)'
@@ -109,15 +108,14 @@ def _load_accidents(
     Returns the warning for a year without ``lieux`` (its road columns are NULL).
     """
     warnings: list[str] = []
-    _stage_file(con, files["caracteristiques"], "y_carac", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
-                tbl="accidents")
-    carac_cols = _columns(con, "y_carac")
+    _, carac_cols = _stage_file(con, files["caracteristiques"], "y_carac", RAW_ACCIDENT_COLUMNS, rank=rank,
+                                label=label, tbl="accidents")
     lieux_cols: set[str] = set()
     if "lieux" in files:
-        read = _stage_file(con, files["lieux"], "y_lieux", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
-                           tbl="lieux")
+        read, staged = _stage_file(con, files["lieux"], "y_lieux", RAW_ACCIDENT_COLUMNS, rank=rank, label=label,
+                                   tbl="lieux")
         con.execute("INSERT INTO raw_read VALUES (?, ?, 'lieux', ?, ?)", [rank, label, year, read])
-        lieux_cols = _columns(con, "y_lieux") - {"Num_Acc"}
+        lieux_cols = staged - {"Num_Acc"}
         _stage_lieux(con, rank=rank, label=label, year=year, name=files["lieux"].path.name)
     else:
         warnings.append(f"{year}: no lieux file, road columns (catr, circ, surf, situ, vma) are NULL")
@@ -144,13 +142,14 @@ def _load_part(
     raw_table: str, columns: tuple[str, ...],
 ) -> None:
     """Stage a year's ``usagers`` or ``vehicules`` file into ``raw_table`` (people repeated in a block set aside)."""
-    _stage_file(con, schema, "y_part", columns, rank=rank, label=label, tbl=tbl, with_record=tbl == "users")
+    _, staged = _stage_file(con, schema, "y_part", columns, rank=rank, label=label, tbl=tbl,
+                            with_record=tbl == "users")
     if tbl == "users":
         _reject_repeated_people(con, rank=rank, label=label, year=year, name=schema.path.name)
     cols = ", ".join(f'"{c}"' for c in columns)
     con.execute(
         f"INSERT INTO {raw_table} (src_rank, src, {cols}) "  # noqa: S608
-        f"SELECT ?, ?, {select_list(columns, _columns(con, 'y_part'))} FROM y_part ORDER BY line",
+        f"SELECT ?, ?, {select_list(columns, staged)} FROM y_part ORDER BY line",
         [rank, label],
     )
 
@@ -158,13 +157,14 @@ def _load_part(
 def _stage_file(
     con: duckdb.DuckDBPyConnection, schema: FileSchema, temp: str, wanted: tuple[str, ...], *,
     rank: int, label: str, tbl: str, with_record: bool = False,
-) -> int:
+) -> tuple[int, set[str]]:
     """Split one checked file into temp table ``temp``; its unparseable lines go to ``raw_rejects``.
 
     ``temp`` holds the ``wanted`` columns the file has, ``line`` (its line
     number) and, ``with_record``, ``record`` (every field of the line, for
     exact-copy checks). Column names come from ``wanted``, never from the file.
-    Returns the number of data lines read.
+    Returns the number of data lines read and the names of ``temp``'s columns
+    (those of ``schema.columns`` in ``wanted``, with ``line`` and ``record``).
     """
     parsed = parse_lines(schema.path.read_bytes()[schema.body_start:], n_fields=len(schema.columns),
                          delimiter=schema.delimiter, encodings=schema.layout.encodings)
@@ -178,7 +178,7 @@ def _stage_file(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT * FROM parsed_arrow")  # noqa: S608
     con.unregister("parsed_arrow")
     _record_rejects(con, parsed, schema, rank=rank, label=label, tbl=tbl)
-    return parsed.read
+    return parsed.read, set(columns)
 
 
 def _record_rejects(
@@ -201,10 +201,6 @@ def _record_rejects(
         [rank, label, tbl, schema.year],
     )
     con.unregister("rejects_arrow")
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def _reject_repeated_people(
