@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from core import queries
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR, ExplorerStoreError, check_explorer_tables
+from core.accidents_table import ExplorerStoreError, check_explorer_tables
+from core.codebook import HOSPITALISED_NOT_COMPARABLE
 from core.explore import (
     accidents_map,
     breakdowns,
@@ -25,7 +26,7 @@ from core.explore import (
 )
 from core.filters import AccidentFilter
 from ui import data
-from ui.filter_form import filter_form
+from ui.filter_form import data_years, filter_form
 
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
         "Export")
@@ -44,12 +45,11 @@ except ExplorerStoreError as error:
     st.stop()
 
 accident_filter = filter_form("explorer", extended=True)
-summary = data.store_summary()
-data_years = (summary["first_year"], summary["last_year"])
+store_years = data_years()
 
-comparison = data.cached(periods.compare_periods, accident_filter, data_years=data_years)
+comparison = data.cached(periods.compare_periods, accident_filter, data_years=store_years)
 now = comparison.current
-st.caption(periods.period_caption(comparison, data_years=data_years))
+st.caption(periods.period_caption(comparison, data_years=store_years))
 for column, metric in zip(st.columns(5), periods.headline_metrics(comparison), strict=True):
     column.metric(metric.label, metric.value, metric.delta, delta_color="inverse", help=metric.help)
 
@@ -59,8 +59,7 @@ with tabs["Tendances"]:
     if tabs["Tendances"].open:
         st.plotly_chart(charts.yearly_trend_figure(comparison.by_year), key="explorer_trend")
         st.dataframe(periods.yearly_table(comparison.by_year), hide_index=True, key="explorer_yearly")
-        st.caption(f"« Blessé hospitalisé » n'est pas comparable avant et après {HOSPITALISATION_BREAK_YEAR} "
-                   "(changement de définition par l'ONISR) : la courbe est coupée à la rupture.")
+        st.caption(f"{HOSPITALISED_NOT_COMPARABLE} La courbe est coupée à la rupture.")
 
 with tabs["Calendrier"]:
     if tabs["Calendrier"].open:
@@ -87,7 +86,7 @@ with tabs["Départements"]:
 
 with tabs["Carte des accidents"]:
     if tabs["Carte des accidents"].open:
-        drawn = data.cached(points.map_points, accident_filter)
+        drawn = data.cached_rows(points.map_points, accident_filter)
         st.caption(points.located_caption(now, data.cached(queries.located_by_year)))
         if notice := points.sample_notice(now.located, len(drawn)):
             st.info(notice)
@@ -99,7 +98,7 @@ with tabs["Tableau"]:
         page = min(int(st.number_input("Page", min_value=1, value=1, step=1, key="explorer_table_page")),
                    table.page_count(now.accidents))
         st.caption(table.page_caption(page, now.accidents))
-        st.dataframe(data.cached(table.table_page, accident_filter, page=page), hide_index=True,
+        st.dataframe(data.cached_rows(table.table_page, accident_filter, page=page), hide_index=True,
                      key="explorer_table")
 
 with tabs["Export"]:

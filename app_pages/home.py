@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.codebook import HOSPITALISED_NOT_COMPARABLE
 from core.formatting import format_count
 from ui import data
 from ui.text import plain
@@ -32,10 +32,7 @@ counts = ["Accidents", "Tués", "Blessés hospitalisés"]
 table[counts] = table[counts].map(format_count)
 table["Année"] = table["Année"].astype(str)
 st.table(table, hide_index=True)
-st.caption(
-    f"« Blessé hospitalisé » n'est pas comparable avant et après {HOSPITALISATION_BREAK_YEAR} (changement de "
-    "définition de l'indicateur par l'ONISR)."
-)
+st.caption(HOSPITALISED_NOT_COMPARABLE)
 
 st.subheader("Source")
 report = data.ingest_report()

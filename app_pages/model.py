@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.dispatch import bands
 from core.formatting import format_count, format_decimal, format_percent
 from core.model import report

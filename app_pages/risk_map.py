@@ -33,6 +33,7 @@ def _outlines() -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _hex_risk(accident_filter: AccidentFilter, options: MapOptions) -> tuple[HexRisk, tuple[float, float, float]]:
+    """The counted and scored hexagons, and the view; ``options`` are :meth:`MapOptions.counted` ones."""
     view, extent, resolution = options.framing(accident_filter.department_codes())
     result = hex_risk(_facts(), accident_filter, metric=options.metric, resolution=resolution,
                       condition=options.condition_in_force, min_count=options.min_count, extent=extent,
@@ -42,7 +43,7 @@ def _hex_risk(accident_filter: AccidentFilter, options: MapOptions) -> tuple[Hex
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _deck(accident_filter: AccidentFilter, options: MapOptions) -> tuple[deck.DeckJson, str]:
-    result, view = _hex_risk(accident_filter, options)
+    result, view = _hex_risk(accident_filter, options.counted())
     return hexagons.risk_deck(result.scored, metric=options.metric, metric_label=options.metric_label,
                               min_count=options.min_count, view=view, hide_masked=options.hide_masked,
                               outlines=_outlines(), marked=options.marked)
@@ -50,7 +51,7 @@ def _deck(accident_filter: AccidentFilter, options: MapOptions) -> tuple[deck.De
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _hotspots(accident_filter: AccidentFilter, options: MapOptions) -> pd.DataFrame:
-    result, _ = _hex_risk(accident_filter, options)
+    result, _ = _hex_risk(accident_filter, options)  # options.counted(): hotspots depend on nothing else
     top = hotspots.hotspots(result.scored, _facts(), result.mask, result.resolution, metric=options.metric)
     return hotspots.hotspot_table(top, metric=options.metric)
 
@@ -79,13 +80,13 @@ def _reset_view() -> None:
     _write_options(_url_options()[0].whole_selection())
 
 
-def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFilter) -> None:
+def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFilter,
+               located_years: pd.DataFrame) -> None:
     st.metric("Hexagones affichés", format_count(len(result.shown(hide_masked=options.hide_masked))))
     st.metric("Accidents géolocalisés", format_count(result.located),
               help="Accidents de la sélection qui ont des coordonnées.")
     st.caption(texts.located_caption(result, int(data.aggregate(accident_filter)["accidents"].iloc[0])))
-    if note := texts.early_years_note(options.metric, (accident_filter.years or data_years())[0],
-                                      data.cached(queries.located_by_year)):
+    if note := texts.early_years_note(options.metric, (accident_filter.years or data_years())[0], located_years):
         st.caption(note)
     if warning := texts.coarsened_warning(result):
         st.warning(warning)
@@ -99,7 +100,7 @@ def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFi
 
 def _draw_hotspots(accident_filter: AccidentFilter, options: MapOptions) -> None:
     st.subheader("Points chauds")
-    table = _hotspots(accident_filter, options)
+    table = _hotspots(accident_filter, options.counted())
     if options.metric == "relative_risk":
         st.caption(texts.RELATIVE_RISK_HOTSPOTS)
     if table.empty:
@@ -119,10 +120,10 @@ def _draw_exports(scored: pd.DataFrame) -> None:
                                  "hexagones.geojson", "application/geo+json", key="risk_geojson", on_click="ignore")
 
 
-def _read_controls(url_options: MapOptions) -> MapOptions:
+def _read_controls(url_options: MapOptions, located_years: pd.DataFrame) -> MapOptions:
     controls = st.columns([3, 4, 2, 2, 2])
     metrics = list(choices.METRICS)
-    metric_help = texts.metric_help(data.cached(queries.located_by_year))
+    metric_help = texts.metric_help(located_years)
     metric = controls[0].selectbox("Indicateur", metrics, index=metrics.index(url_options.metric),
                                    format_func=choices.METRICS.get, key="risk_metric", help=metric_help)
     condition = controls[1].segmented_control(
@@ -151,13 +152,14 @@ accident_filter = filter_form("risk", default_years=coverage.DEFAULT_YEARS)
 url_options, notes = _url_options()
 if notes:
     warn_link(notes, applied="le reste de la carte est appliqué")
-options = _read_controls(url_options)
+located_years = data.cached(queries.located_by_year)
+options = _read_controls(url_options, located_years)
 _write_options(options)
 if options.metric == "relative_risk" and not options.condition:
     st.info("Risque relatif : choisissez une condition ; la pluie est utilisée par défaut.")
 
 reason = texts.meaningless_reason(accident_filter, options.metric, options.condition_in_force)
-result = None if reason else _hex_risk(accident_filter, options)[0]
+result = None if reason else _hex_risk(accident_filter, options.counted())[0]
 reason = reason or texts.empty_reason(result, options.metric, options.condition_in_force)
 if reason:
     st.info(reason, icon=":material/info:")
@@ -168,6 +170,6 @@ else:
         st.pydeck_chart(chart, height=600, key="risk_map")
         st.html(legend)
     with side:
-        _draw_side(result, options, accident_filter)
+        _draw_side(result, options, accident_filter, located_years)
     _draw_hotspots(accident_filter, options)
     _draw_exports(result.shown(hide_masked=options.hide_masked))

@@ -34,9 +34,6 @@ from core.filter_fields import AGE_GROUPS, INVOLVED_COLUMNS, VEHICLE_GROUPS
 META_TABLE = "explorer_meta"
 _DEFINITIONS_VERSION = 3  # bump when the explorer columns change (3: merged into accidents)
 
-#: From 2018 the police record "blessé hospitalisé" differently: ``n_hospitalised`` is not comparable across it.
-HOSPITALISATION_BREAK_YEAR = 2018
-
 USER_CATEGORIES: tuple[int, ...] = tuple(sorted(codebook.CATU))
 #: Severity codes in reading order: killed, hospitalised, light, unharmed, not filled in (None).
 SEVERITIES: tuple[int | None, ...] = (

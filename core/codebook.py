@@ -500,6 +500,14 @@ GRAV_UNHARMED: Final = 1  # "Indemne"
 GRAV_KILLED: Final = 2  # "Tué"
 GRAV_HOSPITALISED: Final = 3  # "Blessé hospitalisé"
 GRAV_LIGHT: Final = 4  # "Blessé léger"
+#: From 2018 the police record "blessé hospitalisé" differently (ONISR): counts of hospitalised people, and so
+#: of severe accidents, are not comparable across it.
+HOSPITALISATION_BREAK_YEAR: Final = 2018
+#: What every table or chart of hospitalised counts across the break says.
+HOSPITALISED_NOT_COMPARABLE: Final = (
+    f"« Blessé hospitalisé » n'est pas comparable avant et après {HOSPITALISATION_BREAK_YEAR} (changement de "
+    "définition de l'indicateur par l'ONISR)."
+)
 
 PEDESTRIAN_CATU: Final = 3  # catu 3 "Piéton"
 

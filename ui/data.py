@@ -44,19 +44,39 @@ def ingest_report() -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cached_call(function_path: str, args: tuple, kwargs: tuple) -> object:
+def _call(function_path: str, args: tuple, kwargs: tuple) -> object:
     module, name = function_path.rsplit(":", 1)
     return getattr(importlib.import_module(module), name)(connection(), *args, **dict(kwargs))
+
+
+# Two caches (two functions: Streamlit keys a cache by its function): small results (figures, counts,
+# charts' data) are many and kept long; row-level results (a map's sample, a page of the table: up to a few
+# MB each) are few, so paging through a table never pushes the figures out.
+@st.cache_data(show_spinner=False, max_entries=256)
+def _small_results(function_path: str, args: tuple, kwargs: tuple) -> object:
+    return _call(function_path, args, kwargs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _row_results(function_path: str, args: tuple, kwargs: tuple) -> object:
+    return _call(function_path, args, kwargs)
+
+
+def _path(function: Callable) -> str:
+    return f"{function.__module__}:{function.__qualname__}"
 
 
 def cached(function: Callable[..., T], *args: object, **kwargs: object) -> T:
     """``function(connection(), *args, **kwargs)``, cached on the arguments for every session.
 
     ``function`` is a public function of ``core`` taking the store connection
-    first; its arguments must be hashable values (filters are frozen
-    dataclasses), never large frames. One cache serves every page, so a page
-    needs no wrapper of its own.
+    first and returning a small result (figures, counts); its arguments must be
+    hashable values (filters are frozen dataclasses), never large frames. One
+    cache serves every page, so a page needs no wrapper of its own.
     """
-    path = f"{function.__module__}:{function.__qualname__}"
-    return _cached_call(path, args, tuple(sorted(kwargs.items())))  # type: ignore[return-value]
+    return _small_results(_path(function), args, tuple(sorted(kwargs.items())))  # type: ignore[return-value]
+
+
+def cached_rows(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """:func:`cached` for functions returning accident rows (a map's sample, a table page), in a smaller cache."""
+    return _row_results(_path(function), args, tuple(sorted(kwargs.items())))  # type: ignore[return-value]

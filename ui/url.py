@@ -23,8 +23,9 @@ def write_params(values: Mapping[str, str], *, owned: Iterable[str]) -> None:
 
     Only what changes is written (each write of ``st.query_params`` updates the browser's address).
     """
+    owned = set(owned)
     for key in list(st.query_params.keys()):
-        if key in set(owned) and key not in values:
+        if key in owned and key not in values:
             del st.query_params[key]
     for key, value in values.items():
         if st.query_params.get(key) != value:

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import codebook
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.codebook import HOSPITALISATION_BREAK_YEAR
 
 COLOURS = {"accidents": "#1f77b4", "killed": "#b2182b", "hospitalised": "#ef8a62", "light": "#67a9cf",
            "unharmed": "#999999"}

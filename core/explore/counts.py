@@ -17,9 +17,9 @@ from core.accidents_table import MISSING_TABLE, ExplorerStoreError
 from core.filters import AccidentFilter
 
 #: Columns the counts may be grouped by (identifiers spliced into SQL come only from here).
-GROUP_COLUMNS = ("year", "month", "hour", "weekday", "dep")
+_GROUP_COLUMNS = ("year", "month", "hour", "weekday", "dep")
 #: The counts of every explorer query (the names of :class:`Figures`' fields), as SQL.
-MEASURES = """
+_MEASURES = """
     count(*) AS accidents,
     count(*) FILTER (WHERE severe) AS severe_accidents,
     CAST(coalesce(sum(n_killed), 0) AS BIGINT) AS killed,
@@ -29,8 +29,8 @@ MEASURES = """
 """
 COUNTS = ["accidents", "severe_accidents", "killed", "hospitalised", "light", "located"]
 
-# The SQL of the explorer splices only the filter's own WHERE clause (values as parameters), MEASURES and
-# names from GROUP_COLUMNS or the store's checked column names: hence the S608 exemptions in this package.
+# The SQL of the explorer splices only the filter's own WHERE clause (values as parameters), _MEASURES and
+# names from _GROUP_COLUMNS or the store's checked column names: hence the S608 exemptions in this package.
 
 
 def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
@@ -75,7 +75,7 @@ def figures(con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter) -> 
     2780
     """
     where, params = accident_filter.to_sql(bits=True)
-    row = fetch_df(con, f"SELECT {MEASURES} FROM accidents WHERE {where}", params).iloc[0]  # noqa: S608
+    row = fetch_df(con, f"SELECT {_MEASURES} FROM accidents WHERE {where}", params).iloc[0]  # noqa: S608
     return Figures(*(int(row[name]) for name in COUNTS))
 
 
@@ -91,16 +91,16 @@ def grouped_counts(
 
     Each frame holds the set's columns then :data:`COUNTS`, sorted by the set's columns.
     """
-    columns = [c for c in GROUP_COLUMNS if any(c in chosen for chosen in sets)]
-    unknown = {c for chosen in sets for c in chosen} - set(GROUP_COLUMNS)
+    columns = [c for c in _GROUP_COLUMNS if any(c in chosen for chosen in sets)]
+    unknown = {c for chosen in sets for c in chosen} - set(_GROUP_COLUMNS)
     if unknown:
-        raise ValueError(f"cannot group by {sorted(unknown)}; allowed: {list(GROUP_COLUMNS)}")
+        raise ValueError(f"cannot group by {sorted(unknown)}; allowed: {list(_GROUP_COLUMNS)}")
     where, params = accident_filter.to_sql(bits=True)
     grouping = ", ".join(columns)
     grouping_sets = ", ".join(f"({', '.join(chosen)})" for chosen in sets)
     rows = fetch_df(
         con,
-        f"SELECT {grouping}, GROUPING_ID({grouping}) AS grouping_id, {MEASURES} "  # noqa: S608
+        f"SELECT {grouping}, GROUPING_ID({grouping}) AS grouping_id, {_MEASURES} "  # noqa: S608
         f"FROM accidents WHERE {where} GROUP BY GROUPING SETS ({grouping_sets})",
         params,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.explore.counts import COUNTS, Figures, grouped_counts
 from core.filters import AccidentFilter
 from core.formatting import format_count, format_decimal, format_percent

@@ -40,19 +40,6 @@ def page_caption(page: int, accidents: int, *, page_size: int = PAGE_SIZE) -> st
             f"{format_count(accidents)} accidents, les plus récents d'abord.")
 
 
-def _rows(
-    con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter, *, page: int, page_size: int
-) -> pd.DataFrame:
-    where, params = accident_filter.to_sql(bits=True)
-    return fetch_df(
-        con,
-        f"SELECT acc_id, year, month, day, hour, minute, dep, com, agg, lum, atm, surf, catr, col, "  # noqa: S608
-        f"catv_list, n_users, n_killed, n_hospitalised, n_light FROM accidents WHERE {where} "
-        f"ORDER BY year DESC, month DESC, day DESC, hour DESC, minute DESC, acc_id DESC LIMIT ? OFFSET ?",
-        [*params, int(page_size), int((page - 1) * page_size)],
-    )
-
-
 def table_page(
     con: duckdb.DuckDBPyConnection, accident_filter: AccidentFilter, *, page: int = 1, page_size: int = PAGE_SIZE
 ) -> pd.DataFrame:
@@ -65,7 +52,14 @@ def table_page(
     """
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size must be positive, got {page}, {page_size}")
-    rows = _rows(con, accident_filter, page=page, page_size=page_size)
+    where, params = accident_filter.to_sql(bits=True)
+    rows = fetch_df(
+        con,
+        f"SELECT acc_id, year, month, day, hour, minute, dep, com, agg, lum, atm, surf, catr, col, "  # noqa: S608
+        f"catv_list, n_users, n_killed, n_hospitalised, n_light FROM accidents WHERE {where} "
+        f"ORDER BY year DESC, month DESC, day DESC, hour DESC, minute DESC, acc_id DESC LIMIT ? OFFSET ?",
+        [*params, int(page_size), int((page - 1) * page_size)],
+    )
     return pd.DataFrame({
         "Accident": rows["acc_id"].astype(str),
         "Date": [f"{d:02d}/{m:02d}/{y}" for d, m, y in zip(rows["day"], rows["month"], rows["year"], strict=True)],

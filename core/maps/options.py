@@ -14,7 +14,7 @@ import h3
 from core.config import H3_RESOLUTIONS
 from core.formatting import format_quoted
 from core.maps.views import ZOOM_RANGE, BBox, View, bbox_for_view, view_for_cell, view_for_departments
-from core.risk.choices import CONDITIONS, METRICS, resolution_for_extent
+from core.risk.choices import CONDITIONS, MAX_RESOLUTION, METRICS, MIN_RESOLUTION, resolution_for_extent
 
 MIN_COUNT_RANGE = (1, 1000)
 
@@ -79,6 +79,19 @@ class MapOptions:
         (7, '871fb4662ffffff', True)
         """
         return replace(self, view=view_for_cell(cell), resolution=h3.get_resolution(cell), marked=cell)
+
+    def counted(self) -> MapOptions:
+        """The options that change the counts and scores: what the drawing hides or outlines set aside.
+
+        The page caches the hexagons on these, so hiding the cells under the
+        minimum or outlining a hotspot redraws the map without recounting it.
+
+        Examples
+        --------
+        >>> MapOptions(min_count=5, hide_masked=True, marked="871fb4662ffffff").counted() == MapOptions(min_count=5)
+        True
+        """
+        return replace(self, hide_masked=False, marked=None)
 
     def whole_selection(self) -> MapOptions:
         """These options back on the whole selection, at the automatic resolution, no hotspot outlined."""
@@ -167,8 +180,8 @@ def _read_resolution(text: str | None, notes: list[str]) -> int | None:
         return None
     if text.strip().isdigit() and int(text) in H3_RESOLUTIONS:
         return int(text)
-    low, high = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
-    notes.append(f"Résolution H3 : {format_quoted(text)} inconnue ({low} à {high}), résolution automatique.")
+    notes.append(f"Résolution H3 : {format_quoted(text)} inconnue ({MIN_RESOLUTION} à {MAX_RESOLUTION}), "
+                 "résolution automatique.")
     return None
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import pandas as pd
 
-from core.accidents_table import HOSPITALISATION_BREAK_YEAR
+from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.formatting import format_count, format_decimal, format_percent
 from core.incident.fields import FIELD_LABELS
 from core.model.card import ModelCard

@@ -32,7 +32,7 @@ def aggregate_hexes(
     Parameters
     ----------
     facts
-        From :func:`core.risk.facts.load_facts`.
+        From :func:`core.risk.loading.load_facts`.
     mask
         Which located accidents to count (:func:`core.risk.masks.filter_mask`, possibly
         and-ed with :func:`core.risk.masks.extent_mask`).

@@ -35,18 +35,18 @@ def hotspots(scored: pd.DataFrame, facts: HexFacts, mask: np.ndarray, resolution
     chosen = np.zeros(len(facts.cells[resolution]), dtype=bool)
     chosen[positions] = True
     rows = np.flatnonzero(mask & chosen[facts.cell_index[resolution]])
-    places = pd.DataFrame({
+    located = pd.DataFrame({
         "cell": facts.cells[resolution][facts.cell_index[resolution][rows]],
         "dep": np.append(facts.dep_names, None)[facts.columns["dep"][rows]],
         "com": facts.columns["com"][rows],
     })
-    common = pd.DataFrame({column: _most_frequent(places, column) for column in ("dep", "com")})
+    common = pd.DataFrame({column: _most_frequent(located, column) for column in ("dep", "com")})
     return best.join(common, on="cell")
 
 
-def _most_frequent(places: pd.DataFrame, column: str) -> pd.Series:
+def _most_frequent(located: pd.DataFrame, column: str) -> pd.Series:
     """Most frequent non-null value of ``column`` per cell (lowest value on a tie)."""
-    pairs = places.dropna(subset=[column]).groupby(["cell", column], sort=True).size()
+    pairs = located.dropna(subset=[column]).groupby(["cell", column], sort=True).size()
     pairs = pairs.sort_values(ascending=False, kind="stable")
     return pairs[~pairs.index.get_level_values("cell").duplicated()].reset_index(level=column)[column]
 
