@@ -26,6 +26,8 @@ VEHICLE_CODES = ("catv", "obs", "obsm", "choc", "manv", "senc", "motor")
 # "far outside" (about 11 km in latitude): geocoding noise near a border stays.
 BBOX_MARGIN_DEG = 0.1
 FIRST_BIRTH_YEAR = 1900
+# The reject reason of an accident whose year a later source gives again (the last source wins).
+YEAR_REPLACED = "year replaced by a later source"
 
 # DuckDB's cast to DOUBLE ignores surrounding spaces and gives NULL for an empty text, so no trim is
 # needed (trimming first doubled the cost of this, the most repeated expression of the ingest).
@@ -120,7 +122,7 @@ def clean_accidents(con: duckdb.DuckDBPyConnection) -> None:
         )
         SELECT r.*,
             CASE
-                WHEN r.src_rank < r.winner THEN 'year replaced by a later source'
+                WHEN r.src_rank < r.winner THEN ?
                 WHEN u.reason IS NOT NULL THEN u.reason
                 WHEN r.acc_id IS NULL OR r.key_year IS NULL THEN 'bad key (Num_Acc is not 12 digits)'
                 WHEN r.year_an IS NULL OR r.key_year <> r.year_an THEN 'bad key (year prefix differs from an)'
@@ -129,7 +131,8 @@ def clean_accidents(con: duckdb.DuckDBPyConnection) -> None:
             END AS reason
         FROM ranked r
         LEFT JOIN raw_unparsed u ON u.src_rank = r.src_rank AND trim(u.Num_Acc) = r.key_t
-        """
+        """,
+        [YEAR_REPLACED],
     )
     _build_place_map(con)
     con.execute(
@@ -367,33 +370,37 @@ def find_repeats(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE user_repeats AS
         WITH u AS ({users}),
         ranked AS (
-            {_ranked("u", "person_id", "person_id IS NOT NULL", 1, "duplicate id_usager (first kept)")}
+            {_ranked("u", "person_id", "person_id IS NOT NULL")}
             UNION ALL
-            {_ranked("u", "vehicle_ref", "driver", 2, "second driver for the same vehicle (first kept)")}
+            {_ranked("u", "vehicle_ref", "driver")}
         )
         SELECT stage_order, arg_min(reason, priority) AS reason FROM ranked WHERE n > 1 GROUP BY stage_order
-        """  # noqa: S608
+        """,  # noqa: S608
+        [1, "duplicate id_usager (first kept)", 2, "second driver for the same vehicle (first kept)"],
     )
     reason = "duplicate vehicle: same id_vehicule (num_veh before 2019) (first kept)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE vehicle_repeats AS
-        WITH v AS ({vehicles}), ranked AS ({_ranked("v", "vehicle_ref", "true", 1, reason)})
+        WITH v AS ({vehicles}), ranked AS ({_ranked("v", "vehicle_ref", "true")})
         SELECT stage_order, reason FROM ranked WHERE n > 1
-        """  # noqa: S608
+        """,  # noqa: S608
+        [1, reason],
     )
 
 
-def _ranked(rows: str, key: str, where: str, priority: int, reason: str) -> str:
+def _ranked(rows: str, key: str, where: str) -> str:
     """SQL ranking, within one source and accident, the ``rows`` sharing ``key`` (1 = first staged).
 
     Only groups of more than one row are ranked, found by grouping on a hash of
-    the key (a collision only ranks a few more rows). Names and reasons come
-    from this module, never from the data.
+    the key (a collision only ranks a few more rows). Names come from this
+    module, never from the data. The SQL takes two parameters, in this order:
+    the priority of its reason (the lowest wins when a row repeats two keys) and
+    the reason.
     """
     group = f"src_rank, key_t, {key}"
     return f"""
-        SELECT stage_order, {priority} AS priority, '{reason}' AS reason,
+        SELECT stage_order, ? AS priority, ? AS reason,
             row_number() OVER (PARTITION BY {group} ORDER BY stage_order) AS n
         FROM {rows} WHERE {where} AND hash({group}) IN
             (SELECT hash({group}) FROM {rows} WHERE {where} GROUP BY 1 HAVING count(*) > 1)

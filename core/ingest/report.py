@@ -75,7 +75,7 @@ def build_report(con: duckdb.DuckDBPyConnection, source_labels: Sequence[str], w
         "SELECT row_year, any_value(src) FROM acc_status WHERE reason IS NULL GROUP BY ALL ORDER BY 1"
     ).fetchall()
     replaced = con.execute(
-        "SELECT DISTINCT row_year, src FROM acc_status WHERE reason = 'year replaced by a later source' ORDER BY ALL"
+        "SELECT DISTINCT row_year, src FROM acc_status WHERE reason = ? ORDER BY ALL", [clean.YEAR_REPLACED]
     ).fetchall()
     for year, src in replaced:
         winner = dict(winners).get(year)

@@ -16,6 +16,7 @@ import duckdb
 
 from core import config
 from core.formatting import format_count
+from core.ingest import clean
 from core.ingest.errors import IngestRefused
 
 # A year may not fall below this share of the accidents it had without --replace-year.
@@ -57,8 +58,8 @@ def check_year_sizes(
     ).fetchall()}
     before = {year: (n, "le store existant") for year, n in previous.items()}
     for year, n, src in con.execute(
-        "SELECT row_year, count(*), src FROM acc_status WHERE reason = 'year replaced by a later source' "
-        "GROUP BY ALL ORDER BY 1, 3"
+        "SELECT row_year, count(*), src FROM acc_status WHERE reason = ? GROUP BY ALL ORDER BY 1, 3",
+        [clean.YEAR_REPLACED],
     ).fetchall():
         if n > before.get(year, (0, ""))[0]:
             before[year] = (n, f"la source {src}")
