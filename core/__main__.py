@@ -16,7 +16,7 @@ from core.ingest.errors import IngestRefused
 def _ingest(args: argparse.Namespace) -> int:
     from core.ingest import download
     from core.ingest.pipeline import planned_stages, run_ingest
-    from core.ingest.sources import FOLDER, Source
+    from core.ingest.sources import FOLDER, Source, check_sources
 
     sources = [Source.parse(s) for s in (args.source or [])]
     if args.download:
@@ -25,8 +25,10 @@ def _ingest(args: argparse.Namespace) -> int:
             sources.append(Source(FOLDER, folder))
     if not sources:
         sources = [Source.parse("package")]
-    with stage_bar(planned_stages(sources), width=42) as progress:
-        result = run_ingest(sources, Path(args.out), replace_years=set(args.replace_year or ()), progress=progress)
+    checked = check_sources(sources)  # every folder walked and checked once, before the bar starts
+    with stage_bar(planned_stages(checked), width=42) as progress:
+        result = run_ingest(sources, Path(args.out), replace_years=set(args.replace_year or ()), progress=progress,
+                            checked=checked)
     print(format_ingest_report(result.report))
     print(f"store: {result.store}")
     return 0

@@ -27,7 +27,7 @@ import duckdb
 
 from core import config, store
 from core.ingest import archive, clean, raw, report, workdir, year_sizes, yearly
-from core.ingest.sources import PACKAGE, Source, check_sources
+from core.ingest.sources import Checked, Source, check_sources
 
 ACCIDENT_OUTPUT = """
     SELECT a.acc_id, CAST(a.year AS SMALLINT) AS year, CAST(a.month AS TINYINT) AS month,
@@ -90,9 +90,13 @@ Progress = Callable[[str], None]
 CLEANING_STAGES = 5  # codes and keys, H3, people and vehicles, write, database
 
 
-def planned_stages(sources: Sequence[Source]) -> int:
-    """How many times :func:`run_ingest` will call ``progress`` for ``sources``."""
-    reading = sum(2 if s.kind == PACKAGE else len(yearly.discover(s.path)) for s in sources)
+def planned_stages(checked: Sequence[Checked]) -> int:
+    """How many times :func:`run_ingest` will call ``progress`` for sources checked as ``checked``.
+
+    ``checked`` is what :func:`core.ingest.sources.check_sources` returned: the
+    archive is read in two stages, a folder in one per year.
+    """
+    reading = sum(2 if years is None else len(years) for years in checked)
     return reading + CLEANING_STAGES
 
 
@@ -110,6 +114,7 @@ def run_ingest(
     *,
     replace_years: Collection[int] = (),
     progress: Progress | None = None,
+    checked: Sequence[Checked] | None = None,
 ) -> IngestResult:
     """Ingest ``sources`` (later ones win per year) into ``out_dir/parquet``.
 
@@ -124,6 +129,10 @@ def run_ingest(
         existing store or an earlier source had (``--replace-year``).
     progress
         Called with the name of each stage as it starts.
+    checked
+        What :func:`core.ingest.sources.check_sources` returned for ``sources``,
+        when the caller has already checked them (each folder is then walked
+        once); by default they are checked here.
 
     Returns
     -------
@@ -145,7 +154,8 @@ def run_ingest(
     if not sources:
         raise ValueError("no source given")
     out_dir = Path(out_dir)
-    checked = check_sources(sources)
+    if checked is None:
+        checked = check_sources(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     workdir.remove_leftovers(out_dir, config.PARQUET_SUBDIR)
     previous, warnings = year_sizes.stored_year_counts(out_dir / config.PARQUET_SUBDIR)

@@ -17,6 +17,8 @@ from core.ingest.layouts import FileSchema
 
 PACKAGE = "package"
 FOLDER = "folder"
+# A checked source: its folder's files, year -> table -> checked schema, or None for the archive.
+Checked = dict[int, dict[str, FileSchema]] | None
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Source:
         return cls(PACKAGE) if text == PACKAGE else cls(FOLDER, Path(text))
 
 
-def check_sources(sources: Sequence[Source]) -> list[dict[int, dict[str, FileSchema]] | None]:
+def check_sources(sources: Sequence[Source]) -> list[Checked]:
     """Check every source before any is read: per source, its checked files (None for the archive).
 
     Raises
@@ -58,7 +60,7 @@ def check_sources(sources: Sequence[Source]) -> list[dict[int, dict[str, FileSch
     ValueError
         For a folder source without a path.
     """
-    checked: list[dict[int, dict[str, FileSchema]] | None] = []
+    checked: list[Checked] = []
     for source in sources:
         if source.kind == PACKAGE:
             archive.archive_path()
