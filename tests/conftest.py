@@ -14,7 +14,7 @@ from core.ingest.sources import Source
 
 # Real official files shipped with the tests (no test reads outside the repository):
 # the 20 accidents of the 2021 excerpt (2019+ layout) and a slice of 2013 (pre-2019
-# layout, Latin-1) made by tests/data/make_2013_slice.py.
+# layout, Latin-1) made by tools/make_2013_slice.py.
 TEST_BAAC = Path(__file__).resolve().parent / "data" / "baac"
 EXCERPT_2021 = TEST_BAAC / "2021-excerpt"
 OFFICIAL_2013 = TEST_BAAC / "2013"

@@ -1,8 +1,8 @@
 """Rebuild ``tests/data/baac/2013/``: a few hundred real accidents of the official 2013 files.
 
-Run from the repository root with the shared data beside it::
+Run from the repository root, naming the folder of the official 2013 files::
 
-    python tests/data/make_2013_slice.py ../shared/data/baac/2013
+    .venv/bin/python -m tools.make_2013_slice ../shared/data/baac/2013
 
 The slice keeps the official bytes of each kept line (Latin-1, commas, the
 original header). It holds every 250th accident, plus the first accident of each
@@ -17,7 +17,9 @@ import io
 import sys
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parent / "baac" / "2013"
+from core import config
+
+TARGET = config.ROOT / "tests" / "data" / "baac" / "2013"
 FILES = ("caracteristiques_2013.csv", "lieux_2013.csv", "vehicules_2013.csv")
 VEHICLE_CODES = ("catv", "obs", "obsm", "choc", "manv", "senc")
 STEP = 250
