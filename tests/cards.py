@@ -19,10 +19,12 @@ LITERAL_CARD: dict[str, Any] = {
         "recall_95": {"threshold": 0.1834, "flagged_share": 0.7, "precision": 0.49, "recall": 0.95},
         "precision_75": {"threshold": 0.6125, "flagged_share": 0.2, "precision": 0.79, "recall": 0.44},
     }},
-    "bands": {"validation": {"year": 2019,
-                             "low": {"share": 0.30, "observed": 0.061, "share_of_positives": 0.05},
-                             "medium": {"share": 0.50, "observed": 0.366, "share_of_positives": 0.51},
-                             "high": {"share": 0.20, "observed": 0.792, "share_of_positives": 0.44}}},
+    "bands": {"medium_from": {"threshold": 0.1834}, "high_from": {"threshold": 0.6125},
+              "validation": {"year": 2019,
+                             "low": {"to": 0.1834, "share": 0.30, "observed": 0.061, "share_of_positives": 0.05},
+                             "medium": {"from": 0.1834, "to": 0.6125, "share": 0.50, "observed": 0.366,
+                                        "share_of_positives": 0.51},
+                             "high": {"from": 0.6125, "share": 0.20, "observed": 0.792, "share_of_positives": 0.44}}},
 }
 
 

@@ -182,10 +182,22 @@ def test_band_words_on_a_literal_card() -> None:
 def test_band_words_say_when_precision_fell_back_to_best_f1() -> None:
     raw = literal_card_json()
     raw["thresholds"]["severe"]["precision_75"] = {**raw["thresholds"]["severe"]["best_f1"], "fallback": "best_f1"}
+    raw["bands"]["high_from"].update(threshold=0.396, fallback="best_f1")
     card = parse_card(raw)
     assert bands.band_thresholds(card).high_from == 0.396
     assert "Aucun seuil n’atteignait 75\u00a0% d’accidents graves sur 2019" in bands.band_rule_text(card)
     assert "meilleur F1" in bands.band_rule_text(card)
+
+
+def test_a_card_whose_bands_disagree_with_its_thresholds_is_refused() -> None:
+    raw = literal_card_json()
+    raw["bands"]["high_from"]["threshold"] = 0.5
+    with pytest.raises(ModelCardError, match="bands.*0.5.*differ from those of thresholds.severe"):
+        parse_card(raw)
+    raw = literal_card_json()
+    raw["thresholds"]["severe"]["precision_75"]["fallback"] = "best_f1"
+    with pytest.raises(ModelCardError, match="bands.high_from.fallback"):
+        parse_card(raw)
 
 
 def test_a_card_without_the_band_thresholds_is_refused() -> None:

@@ -81,6 +81,14 @@ def _candidate_not_an_object(raw: dict) -> None:
     raw["start_year"]["candidates"][2] = 2015
 
 
+def _fatal_start_not_the_training_start(raw: dict) -> None:
+    raw["years"]["training_fatal"][0] -= 1
+
+
+def _band_cut_not_the_threshold(raw: dict) -> None:
+    raw["bands"]["medium_from"]["threshold"] += 0.01
+
+
 @pytest.mark.parametrize(("change", "entry", "problem"), [
     (_drop_auc, "metrics.test.severe.auc", "is missing"),
     (_years_as_text, "years.test", "should be an integer, not str"),
@@ -92,6 +100,8 @@ def _candidate_not_an_object(raw: dict) -> None:
     (_band_rule_missing, "thresholds.fatal", "has no recall_95 threshold"),
     (_calibration_short, "calibration.severe.y", "values for"),
     (_candidate_not_an_object, "start_year.candidates[2]", "should be an object, not int"),
+    (_fatal_start_not_the_training_start, "start_year.chosen_fatal", "but training starts in"),
+    (_band_cut_not_the_threshold, "bands", "differ from those of thresholds.severe"),
 ])
 def test_a_card_that_does_not_fit_is_refused_at_load_naming_the_entry(
         models_copy: Path, change: Callable[[dict], None], entry: str, problem: str) -> None:

@@ -64,7 +64,7 @@ def band_rule_text(card: ModelCard) -> str:
     text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} des "
             f"accidents graves de {year} (un tué ou un blessé hospitalisé) ; dans « Élevé », au moins "
             f"{format_percent(high_precision, 0)} des accidents de {year} étaient graves.")
-    if thresholds.high_rule.fallback:
+    if thresholds.high_fallback:
         text = (f"Seuils choisis sur {year} seulement : « Faible » regroupe au plus {at_most} "
                 f"des accidents graves de {year} (un tué ou un blessé hospitalisé). Aucun seuil n’atteignait "
                 f"{format_percent(high_precision, 0)} d’accidents graves sur {year} : « Élevé » commence au seuil du "

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.model.card_figures import Bands, ByTarget, Metrics, ThresholdSet, rule_problems
+from core.model.metrics import BAND_RULES, band_cutoffs
 from core.model.spec import ModelCardError
 from core.model.typed_json import EntryError, Share, read_typed
 
@@ -211,14 +212,29 @@ class ModelCard:
 
     def _problems(self) -> Iterator[tuple[str, str]]:
         yield from rule_problems("thresholds", self.thresholds)
-        if self.start_year.chosen != self.years.training[0]:
-            yield "start_year.chosen", f"is {self.start_year.chosen} but training starts in {self.years.training[0]}"
+        for name, years in (("chosen", self.years.training), ("chosen_fatal", self.years.training_fatal)):
+            if getattr(self.start_year, name) != years[0]:
+                yield f"start_year.{name}", f"is {getattr(self.start_year, name)} but training starts in {years[0]}"
+        yield from self._band_problems()
         for path, year, expected in (("metrics.validation.year", self.metrics.validation.year, self.years.validation),
                                      ("bands.validation.year", self.bands.validation.year, self.years.validation),
                                      ("metrics.test.year", self.metrics.test.year, self.years.test),
                                      ("bands.test.year", self.bands.test.year, self.years.test)):
             if year != expected:
                 yield path, f"is {year}, not {expected} as in years"
+
+    def _band_problems(self) -> Iterator[tuple[str, str]]:
+        """The bands' cut-offs must be the ones the severe thresholds give (the pages read the former)."""
+        severe = self.thresholds.severe
+        if any(rule not in severe for rule in BAND_RULES.values()):
+            return  # rule_problems names the missing rules
+        expected = band_cutoffs({rule: {"threshold": t.threshold} for rule, t in severe.items()})
+        cuts = (self.bands.medium_from.threshold, self.bands.high_from.threshold)
+        if cuts != expected:
+            yield "bands", (f"cut-offs {cuts[0]:g}, {cuts[1]:g} differ from those of thresholds.severe "
+                            f"({expected[0]:g}, {expected[1]:g})")
+        if self.bands.high_from.fallback != severe[BAND_RULES["high_from"]].fallback:
+            yield "bands.high_from.fallback", "differs from the one of thresholds.severe"
 
 
 # --------------------------------------------------------------------------- #

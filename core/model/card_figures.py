@@ -113,12 +113,13 @@ class Bands:
 class BinaryMetrics:
     """Discrimination and calibration of one target on one set of accidents.
 
-    ``value`` is the constant probability of the base-rate baseline.
+    ``value`` is the constant probability of the base-rate baseline. Shares and
+    scores are None where undefined (no accident; AUC with one class only).
     """
 
     n: int
-    observed: Share
-    mean_predicted: Share
+    observed: Share | None
+    mean_predicted: Share | None
     auc: Share | None
     brier: Share | None
     log_loss: float | None

@@ -59,16 +59,22 @@ def calibration_table(y: np.ndarray, p: np.ndarray, *, bins: int = ECE_BINS) -> 
     return table
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """ROC-AUC, Brier score, log loss, ECE, observed and mean predicted share."""
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | None]:
+    """ROC-AUC, Brier score, log loss, ECE, observed and mean predicted share; None where undefined.
+
+    Examples
+    --------
+    >>> binary_metrics(np.array([], dtype=int), np.array([]))["observed"] is None
+    True
+    """
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     y = y.astype(int)
     both = 0 < y.sum() < len(y)
     return {
         "n": int(len(y)),
-        "observed": float(y.mean()) if len(y) else float("nan"),
-        "mean_predicted": float(p.mean()) if len(y) else float("nan"),
+        "observed": float(y.mean()) if len(y) else None,
+        "mean_predicted": float(p.mean()) if len(y) else None,
         "auc": float(roc_auc_score(y, p)) if both else None,
         "brier": float(brier_score_loss(y, p)) if len(y) else None,
         "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])) if len(y) else None,
@@ -147,18 +153,8 @@ def band_cutoffs(thresholds: Mapping[str, Mapping[str, Any]]) -> tuple[float, fl
     >>> band_cutoffs({"recall_95": {"threshold": 0.5}, "precision_75": {"threshold": 0.4}})
     (0.4, 0.4)
     """
-    return ordered_cutoffs(float(thresholds[BAND_RULES["medium_from"]]["threshold"]),
-                           float(thresholds[BAND_RULES["high_from"]]["threshold"]))
-
-
-def ordered_cutoffs(medium_from: float, high_from: float) -> tuple[float, float]:
-    """``(medium_from, high_from)`` with "medium" empty, not inverted, when ``high_from`` is the lower.
-
-    Examples
-    --------
-    >>> ordered_cutoffs(0.2, 0.6), ordered_cutoffs(0.5, 0.4)
-    ((0.2, 0.6), (0.4, 0.4))
-    """
+    medium_from = float(thresholds[BAND_RULES["medium_from"]]["threshold"])
+    high_from = float(thresholds[BAND_RULES["high_from"]]["threshold"])
     return min(medium_from, high_from), high_from
 
 

@@ -326,9 +326,14 @@ def bands_table(card: ModelCard) -> pd.DataFrame:
 # --------------------------------------------------------------------------- #
 
 
+def _fixed(value: float | None, spec: str) -> str:
+    """``value`` formatted by ``spec`` (``".4f"``, ``".1%"``), ``-`` when the card has none (no accident, one class)."""
+    return "-" if value is None else format(value, spec)
+
+
 def _metrics_row(name: str, m: BinaryMetrics) -> str:
-    auc = "-" if m.auc is None else f"{m.auc:.4f}"
-    return f"{name:<34}{auc:>8}{m.brier:>9.4f}{m.ece:>8.4f}{m.mean_predicted:>9.4f}{m.observed:>10.4f}"
+    return (f"{name:<34}{_fixed(m.auc, '.4f'):>8}{_fixed(m.brier, '.4f'):>9}{_fixed(m.ece, '.4f'):>8}"
+            f"{_fixed(m.mean_predicted, '.4f'):>9}{_fixed(m.observed, '.4f'):>10}")
 
 
 def format_card(card: ModelCard) -> str:
@@ -364,15 +369,13 @@ def format_card(card: ModelCard) -> str:
         f"subgroups of {test.year} (severe){'':<13}{'n':>8}{'AUC':>8}{'ECE':>8}{'fatal AUC':>11}",
     ]
     for name, m in test.subgroups.items():
-        auc = "-" if m.severe.auc is None else f"{m.severe.auc:.4f}"
-        fatal = "-" if m.fatal_auc is None else f"{m.fatal_auc:.4f}"
-        lines.append(f"  {name:<40}{m.severe.n:>8,}{auc:>8}{m.severe.ece:>8.4f}{fatal:>11}")
+        lines.append(f"  {name:<40}{m.severe.n:>8,}{_fixed(m.severe.auc, '.4f'):>8}{_fixed(m.severe.ece, '.4f'):>8}"
+                     f"{_fixed(m.fatal_auc, '.4f'):>11}")
     lines += ["", f"thresholds (chosen on {valid.year}) -> {test.year}"]
     for target in _TARGET_LABELS:
         for name, t in test.thresholds.of(target).items():
-            precision = "-" if t.precision is None else f"{t.precision:.3f}"
-            lines.append(f"  {target:<7}{name:<13} p >= {t.threshold:.3f}: flags {t.flagged_share:.1%}, "
-                         f"precision {precision}, recall {t.recall:.3f}")
+            lines.append(f"  {target:<7}{name:<13} p >= {t.threshold:.3f}: flags {_fixed(t.flagged_share, '.1%')}, "
+                         f"precision {_fixed(t.precision, '.3f')}, recall {_fixed(t.recall, '.3f')}")
     bands = card.bands
     lines += ["", f"bands of p_{bands.target} (cut-offs chosen on {bands.validation.year})",
               f"  {'band':<8}{'from':>7}{'to':>8}   {bands.validation.year}: share, severe rate"
@@ -380,6 +383,6 @@ def format_card(card: ModelCard) -> str:
     for key in BAND_KEYS:
         chosen_on, on_test = bands.validation.of(key), bands.test.of(key)
         lines.append(f"  {key:<8}{chosen_on.low_edge:>7.3f}{chosen_on.high_edge:>8.3f}   "
-                     f"{chosen_on.share:>10.1%}, {chosen_on.observed:>6.1%}{'':>11}"
-                     f"{on_test.share:>10.1%}, {on_test.observed:>6.1%}")
+                     f"{_fixed(chosen_on.share, '.1%'):>10}, {_fixed(chosen_on.observed, '.1%'):>6}{'':>11}"
+                     f"{_fixed(on_test.share, '.1%'):>10}, {_fixed(on_test.observed, '.1%'):>6}")
     return "\n".join(lines)

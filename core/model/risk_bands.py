@@ -16,8 +16,6 @@ from typing import Final
 
 from core.formatting import format_percent
 from core.model.card import ModelCard
-from core.model.card_figures import Threshold
-from core.model.metrics import BAND_RULES, ordered_cutoffs
 
 
 @dataclass(frozen=True)
@@ -38,29 +36,28 @@ BANDS: Final[dict[str, Band]] = {
 
 @dataclass(frozen=True)
 class BandThresholds:
-    """The two cut-offs of the bands, chosen on the validation year (see the model card).
+    """The two cut-offs of the bands, chosen on the validation year (the card's ``bands``).
 
     ``medium_from`` is the card's ``recall_95`` threshold: the highest
     probability that still flags 95 % of the validation year's severe accidents,
     so "Faible" (below it) holds at most 5 % of them. ``high_from`` is its
     ``precision_75`` threshold: the lowest probability at which at least 75 % of
     the validation accidents flagged were severe ("Élevé" from it); when no
-    threshold reached 75 %, the card gives the best-F1 one and ``high_rule``
-    has ``fallback="best_f1"``. ``medium_rule`` and ``high_rule`` are the
-    card's entries (threshold, flagged_share, precision, recall on validation).
+    threshold reached 75 %, the card gives the best-F1 one and
+    ``high_fallback`` is ``"best_f1"``.
     """
 
     medium_from: float
     high_from: float
     validation_year: int
-    medium_rule: Threshold
-    high_rule: Threshold
+    high_fallback: str | None = None
 
 
 def band_thresholds(card: ModelCard) -> BandThresholds:
-    """Read the band cut-offs from the model card (``thresholds.severe.recall_95`` and ``.precision_75``).
+    """Read the band cut-offs from the model card (``bands.medium_from`` and ``bands.high_from``).
 
-    The card was checked when loaded (:func:`core.model.card.parse_card`): both rules are there.
+    The card was checked when loaded (:func:`core.model.card.parse_card`): they
+    are the ones its ``thresholds.severe`` rules give.
 
     Examples
     --------
@@ -68,10 +65,9 @@ def band_thresholds(card: ModelCard) -> BandThresholds:
     >>> round(t.medium_from, 4), round(t.high_from, 4), t.validation_year
     (0.1194, 0.588, 2019)
     """
-    chosen = card.thresholds.severe
-    medium_rule, high_rule = chosen[BAND_RULES["medium_from"]], chosen[BAND_RULES["high_from"]]
-    medium_from, high_from = ordered_cutoffs(medium_rule.threshold, high_rule.threshold)
-    return BandThresholds(medium_from, high_from, card.years.validation, medium_rule, high_rule)
+    bands = card.bands
+    return BandThresholds(bands.medium_from.threshold, bands.high_from.threshold, bands.validation.year,
+                          bands.high_from.fallback)
 
 
 def band_range_text(key: str, thresholds: BandThresholds) -> str:
@@ -79,8 +75,7 @@ def band_range_text(key: str, thresholds: BandThresholds) -> str:
 
     Examples
     --------
-    >>> rule = Threshold(0.2, 0.7, 0.5, 0.95)
-    >>> t = BandThresholds(0.2, 0.615, 2019, rule, rule)
+    >>> t = BandThresholds(0.2, 0.615, 2019)
     >>> [band_range_text(key, t) for key in ("low", "medium", "high")]
     ['moins de 20,0\\xa0%', 'de 20,0\\xa0% à 61,5\\xa0%', 'à partir de 61,5\\xa0%']
     """
