@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from core.formatting import format_quoted
+
 #: Accident-level BAAC codes a caller can report, validated against the codebook.
 CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
 
@@ -125,7 +127,7 @@ def shown(value: Any) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         return repr(value)
     if isinstance(value, str):
-        return f"« {_printable(value, _SHOWN_TEXT)} »"
+        return format_quoted(value, _SHOWN_TEXT, escape=True)
     if isinstance(value, (list, tuple)):
         return f"une liste de {len(value)} élément{'s' if len(value) > 1 else ''}"
     if isinstance(value, Mapping):
