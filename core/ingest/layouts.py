@@ -1,12 +1,15 @@
 """The two official layouts of the BAAC yearly files, and the check of a file's header against them.
 
-ONISR changed the files in 2019 (see ``shared/data/baac/docs``): up to 2018 they
-are comma-separated (tab in a few years), unquoted, ASCII or Latin-1; from 2019
-they are ``;``-separated, every field quoted, UTF-8. The layout is decided by the
-year in the file name, never sniffed from the data, so one odd line cannot change
-how the others are read. Every column the store is built from is required: a
-file without ``grav`` or ``dep`` would otherwise give a store where every victim
-or department is unknown, and the ingest would look successful.
+ONISR changed the files in 2019 (see its « Description des bases de données
+annuelles des accidents corporels de la circulation routière », published with
+the files on data.gouv.fr, dataset :data:`core.ingest.download.DATASET`): up to
+2018 they are comma-separated (tab in a few years), unquoted, ASCII or Latin-1;
+from 2019 they are ``;``-separated, every field quoted, UTF-8. The layout is
+decided by the year in the file name, never sniffed from the data, so one odd
+line cannot change how the others are read. Every column the store is built
+from is required: a file without ``grav`` or ``dep`` would otherwise give a
+store where every victim or department is unknown, and the ingest would look
+successful.
 """
 
 from __future__ import annotations
