@@ -61,8 +61,8 @@ tiles[3].metric("ROC-AUC, premier appel seul", format_decimal(test.first_call_fi
                 help="Avec seulement le lieu, la date et l’heure, les véhicules et les personnes.")
 st.table(report.metrics_table(card), hide_index=True)
 
-target = st.segmented_control("Calibration", ["severe", "fatal"], default="severe", key="model_target",
-                              format_func={"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}.get)
+target = st.segmented_control("Calibration", list(report.TARGET_LABELS), default="severe", key="model_target",
+                              format_func=report.TARGET_LABELS.get)
 st.plotly_chart(report.calibration_figure(card, target or "severe"), key="model_calibration")
 
 st.subheader("Bandes de risque")

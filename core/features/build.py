@@ -18,6 +18,7 @@ from typing import Final
 
 import numpy as np
 
+from core import codebook
 from core.features.columns import IncidentColumns, flat_vehicles
 from core.features.history import COUNTS, PlaceHistory, lookup_counts, place_cells, place_keys
 from core.features.names import (
@@ -51,7 +52,7 @@ _CATV_KIND_ARRAY: Final = np.array([_CATV_KIND.get(code, _OTHER_KIND) for code i
 _KIND_MASS_ARRAY: Final = np.array([_KIND_MASS[k] for k in KIND_NAMES])
 
 # Hospitalisation recording changed in 2018 (see PROVENANCE); 2019 brought the new file layout.
-RECORDING_PERIODS: Final = ((2018, 1.0), (2019, 2.0))
+RECORDING_PERIODS: Final = ((codebook.HOSPITALISATION_BREAK_YEAR, 1.0), (2019, 2.0))
 CURRENT_RECORDING_PERIOD: Final = 2.0
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import h3cells
+from core import codebook, h3cells
 from core.features.names import CELL_LEVELS, HISTORY_LEVELS, WINDOWS
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 #: First year recorded under the current hospitalisation rule (see PROVENANCE): each place also
 #: gets its history over RECENT_FIRST_YEAR.. alone, since places changed unevenly in 2018.
-RECENT_FIRST_YEAR: Final = 2018
+RECENT_FIRST_YEAR: Final = codebook.HOSPITALISATION_BREAK_YEAR
 #: What is counted per place and window: accidents, severe, fatal, and the expected severe and fatal.
 COUNTS: Final = ("n", "n_severe", "n_fatal", "expected_severe", "expected_fatal")
 _TOTAL_COLUMNS: Final = tuple(f"{window}{name}" for window in WINDOWS for name in COUNTS)

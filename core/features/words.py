@@ -21,6 +21,7 @@ import numpy as np
 from core import codebook, places
 from core.features.columns import IncidentColumns
 from core.features.names import FEATURE_INDEX
+from core.formatting import format_count, format_decimal
 from core.incident.fields import CODED_FIELDS
 
 #: The words of a field the caller did not give.
@@ -69,9 +70,8 @@ def _history_phrase(level: str, features: np.ndarray | None, *, where: str = "")
     n = round(math.expm1(log_count))
     ratio = float(features[FEATURE_INDEX[f"{level}_severe_ratio"]])
     plural = "s" if n >= 2 else ""
-    count = f"{n:,}".replace(",", "\u202f")
-    severity = f"{ratio:.1f}".replace(".", ",")
-    return f" — {where}{count} accident{plural} passé{plural}, gravité {severity} × la moyenne"
+    return (f" — {where}{format_count(n)} accident{plural} passé{plural}, gravité {format_decimal(ratio, 1)} "
+            "× la moyenne")
 
 
 def describe_field(source: str, columns: IncidentColumns, row: int, features: np.ndarray | None = None) -> str:

@@ -76,7 +76,8 @@ SUBGROUP_LABELS: Final[dict[str, str]] = {
 #: The year of lockdowns, when a test year on it is no ordinary year.
 LOCKDOWN_YEAR: Final = 2020
 
-_TARGET_LABELS: Final = {"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}
+#: The targets in the page's words.
+TARGET_LABELS: Final = {"severe": "Tué ou blessé hospitalisé", "fatal": "Tué"}
 
 
 def _count(totals: pd.DataFrame, year: int, column: str) -> int | None:
@@ -133,7 +134,7 @@ def metrics_table(card: ModelCard) -> pd.DataFrame:
     """Test-year figures of the model and of its baselines, as text (one row per model and target)."""
     test = card.metrics.test
     rows = []
-    for target, label in _TARGET_LABELS.items():
+    for target, label in TARGET_LABELS.items():
         entries = (("Modèle (XGBoost calibré)", test.severe if target == "severe" else test.fatal),
                    ("Régression logistique", test.baselines.logistic_regression.of(target)),
                    (f"Taux de base ({card.years.validation})", test.baselines.base_rate.of(target)))
@@ -214,7 +215,7 @@ def calibration_figure(card: ModelCard, target: str = "severe") -> go.Figure:
 
     table = calibration_frame(card, target)
     year = card.metrics.test.year
-    name = "tué ou blessé hospitalisé" if target == "severe" else "tué"
+    name = TARGET_LABELS[target].lower()
     sizes = 8 + 30 * np.sqrt(table["n"] / table["n"].max())
     figure = go.Figure()
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Calibration parfaite",
@@ -372,7 +373,7 @@ def format_card(card: ModelCard) -> str:
         lines.append(f"  {name:<40}{m.severe.n:>8,}{_fixed(m.severe.auc, '.4f'):>8}{_fixed(m.severe.ece, '.4f'):>8}"
                      f"{_fixed(m.fatal_auc, '.4f'):>11}")
     lines += ["", f"thresholds (chosen on {valid.year}) -> {test.year}"]
-    for target in _TARGET_LABELS:
+    for target in TARGET_LABELS:
         for name, t in test.thresholds.of(target).items():
             lines.append(f"  {target:<7}{name:<13} p >= {t.threshold:.3f}: flags {_fixed(t.flagged_share, '.1%')}, "
                          f"precision {_fixed(t.precision, '.3f')}, recall {_fixed(t.recall, '.3f')}")
