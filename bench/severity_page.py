@@ -43,14 +43,12 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from core import codebook, store  # noqa: E402
 from core.dispatch import intake, nearby  # noqa: E402
 from core.features import words  # noqa: E402
-from core.features.columns import columns_from_incidents  # noqa: E402
-from core.features.facts import KEY_FACTS, key_facts  # noqa: E402
 from core.features.training import incident_from_row, training_frame  # noqa: E402
 from core.incident.parse import parse_incident  # noqa: E402
 from core.model.loading import load_model  # noqa: E402
 from core.model.predict import predict_one  # noqa: E402
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
-from tests.key_facts_sql import KEY_FACTS_WHERE  # noqa: E402
+from tests.key_facts_sql import KEY_FACTS_WHERE, key_fact_params  # noqa: E402
 from ui import severity_form  # noqa: E402
 
 PAGE = ROOT / "app_pages" / "severity.py"
@@ -324,11 +322,8 @@ _SIMILAR_SQL = f"""
 
 def similar_by_sql(con, incident: dict, *, years: tuple[int, int], limit: int):
     """The naive baseline: similar past accidents read by one SQL query per submit (no in-memory index)."""
-    parsed = parse_incident(incident)
-    facts = key_facts(columns_from_incidents([parsed]))[0]
-    params = {name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))
-              for name, value in zip(KEY_FACTS, facts, strict=True)}
-    params.update({"first": years[0], "last": years[1], "dep": parsed["dep"], "limit": limit})
+    params = key_fact_params(incident)
+    params.update({"first": years[0], "last": years[1], "dep": parse_incident(incident)["dep"], "limit": limit})
     cursor = con.cursor()
     try:
         return cursor.execute(_SIMILAR_SQL, params).fetch_df()

@@ -6,6 +6,14 @@ same facts with numpy): the support test checks the model's count against it and
 parameter matches any accident.
 """
 
+from __future__ import annotations
+
+import numpy as np
+
+from core.features.columns import columns_from_incidents
+from core.features.facts import KEY_FACTS, key_facts
+from core.incident.parse import parse_incident
+
 KEY_FACTS_WHERE = """
       a.year BETWEEN $first AND $last
       AND ($agg IS NULL OR a.agg = $agg)
@@ -17,3 +25,10 @@ KEY_FACTS_WHERE = """
       AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)
       AND ($obstacle IS NULL OR v.obstacle = $obstacle)
 """
+
+
+def key_fact_params(incident: dict) -> dict[str, int | bool | None]:
+    """The incident's key facts as the named parameters of :data:`KEY_FACTS_WHERE` (None: unknown, matches any)."""
+    facts = key_facts(columns_from_incidents([parse_incident(incident)]))[0]
+    return {name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))
+            for name, value in zip(KEY_FACTS, facts, strict=True)}

@@ -15,19 +15,17 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from core import codebook, config
 from core.features.build import build_features
-from core.features.columns import columns_from_frame, columns_from_incidents
-from core.features.facts import KEY_FACTS, key_facts
+from core.features.columns import columns_from_frame
 from core.features.names import FEATURE_NAMES, FEATURE_SOURCE
 from core.features.training import incident_from_row, training_frame
 from core.incident.fields import CODED_FIELDS, FIELD_LABELS
-from core.incident.parse import parse_incident
 from core.model import metrics, spec
 from core.model.card_figures import BandCut, Threshold
 from core.model.explain import TOP_FACTORS
 from core.model.fitting import START_YEAR_CANDIDATES, mask_fields
 from core.model.loading import load_model
 from core.model.predict import predict_columns, predict_many, predict_one
-from tests.key_facts_sql import KEY_FACTS_WHERE
+from tests.key_facts_sql import KEY_FACTS_WHERE, key_fact_params
 from tests.test_features import ACCIDENT_201900000001, ACCIDENT_201900000011, ACCIDENT_201900000134
 
 
@@ -353,9 +351,7 @@ def test_support_equals_sql_count_of_accidents_sharing_the_key_facts(severity, s
     first, last = severity.card.years.training
     for incident in (ACCIDENT_201900000011, ACCIDENT_201900000134, {"agg": 1, "vehicles": [33, 7]}):
         prediction = predict_one(severity, incident, explain=False)
-        facts = key_facts(columns_from_incidents([parse_incident(incident)]))[0]
-        params = {name: (None if np.isnan(value) else (int(value) if name in ("agg", "catr") else bool(value)))
-                  for name, value in zip(KEY_FACTS, facts, strict=True)}
+        params = key_fact_params(incident)
         total, severe = store_con.execute(_SUPPORT_SQL, {**params, "first": first, "last": last}).fetchall()[0]
         assert prediction["support"] == total
         assert prediction["support_severe_share"] == pytest.approx(severe / total, abs=1e-12)
