@@ -32,23 +32,32 @@ def format_decimal(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}".replace(",", NARROW_NBSP).replace(".", ",")
 
 
-def format_quoted(text: str, limit: int = QUOTED_CHARS, *, escape: bool = False) -> str:
-    """Outside text (a link's value, a wrong field value) between French quotes, cut at ``limit`` characters.
+def cut_text(text: str, limit: int = QUOTED_CHARS, *, escape: bool = False) -> str:
+    """``text`` cut at ``limit`` characters, with "…" when something was cut.
 
-    Pages escape the whole message (``ui.text.plain``), so by default the text is
-    kept as it is. With ``escape``, for texts echoed outside a page (the model's
-    error reasons), lone surrogates and control characters are written as
-    escapes (``\\ud800``, ``\\x07``), and the cut counts the escaped text.
+    With ``escape``, for texts echoed outside a page (the model's error
+    reasons), lone surrogates and control characters are written as escapes
+    (``\\ud800``, ``\\x07``), and the cut counts the escaped text.
 
-    >>> format_quoted("2001-2030"), format_quoted("abcdef", 3)
-    ('« 2001-2030 »', '« abc… »')
-    >>> format_quoted("a\\x07b", escape=True), format_quoted("\\ud800", 3, escape=True)
-    ('« a\\\\x07b »', '« \\\\ud… »')
+    >>> cut_text("abcdef", 3), cut_text("a\\x07b", escape=True), cut_text("\\ud800", 3, escape=True)
+    ('abc…', 'a\\\\x07b', '\\\\ud…')
     """
     cut = text[:limit]
     if escape:
         cut = cut.encode("utf-8", "backslashreplace").decode("utf-8")
         if not cut.isprintable():
             cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in cut)
-    more = len(text) > limit or len(cut) > limit
-    return "« " + cut[:limit] + ("…" if more else "") + " »"
+    return cut[:limit] + ("…" if len(text) > limit or len(cut) > limit else "")
+
+
+def format_quoted(text: str, limit: int = QUOTED_CHARS, *, escape: bool = False) -> str:
+    """Outside text (a link's value, a wrong field value) between French quotes, cut by :func:`cut_text`.
+
+    Pages escape the whole message (``ui.text.plain``), so by default the text is kept as it is.
+
+    >>> format_quoted("2001-2030"), format_quoted("abcdef", 3)
+    ('« 2001-2030 »', '« abc… »')
+    >>> format_quoted("a\\x07b", escape=True), format_quoted("\\ud800", 3, escape=True)
+    ('« a\\\\x07b »', '« \\\\ud… »')
+    """
+    return "« " + cut_text(text, limit, escape=escape) + " »"

@@ -7,8 +7,8 @@ API to come) and every module that shows an incident (the call form, the
 explanations, the reliability page) needs the list of fields and their French
 names; the parser (:mod:`core.incident.parse`) and the checks
 (:mod:`core.incident.flags`) need the limits and :class:`IncidentError`. This
-module holds them with no import from the project, so that naming a field
-never pulls in the parser or the place tables.
+module imports only :mod:`core.formatting` from the project, so that naming a
+field never pulls in the parser or the place tables.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from core.formatting import format_quoted
+from core.formatting import cut_text, format_quoted
 
 #: Accident-level BAAC codes a caller can report, validated against the codebook.
 CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
@@ -81,7 +81,7 @@ class IncidentError(ValueError):
     """
 
     def __init__(self, field: str, reason: str) -> None:
-        field = _printable(field, 40)
+        field = cut_text(field, 40, escape=True)
         if len(reason) > MAX_REASON_LENGTH:
             reason = reason[: MAX_REASON_LENGTH - 1] + "…"
         super().__init__(f"{field}: {reason}")
@@ -91,14 +91,6 @@ class IncidentError(ValueError):
     def as_dict(self) -> dict[str, str]:
         """``{"field", "reason"}``, the error object of every door."""
         return {"field": self.field, "reason": self.reason}
-
-
-def _printable(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, lone surrogates and control characters escaped."""
-    cut = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
-    if not cut.isprintable():
-        cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in cut)
-    return cut[:limit] + ("…" if len(text) > limit or len(cut) > limit else "")
 
 
 def shown(value: Any) -> str:

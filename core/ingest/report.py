@@ -132,7 +132,7 @@ def _add_corrections(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
                 if n:
                     e["corrections"][reason] = n
     for src, year, note, n in con.execute(
-        "SELECT src, row_year, coord_note, count(*) FROM accidents_clean GROUP BY ALL"
+        "SELECT src, row_year, coord_note, count(*) FROM accidents_clean GROUP BY ALL ORDER BY ALL"
     ).fetchall():
         e = entry(src, "accidents", year)
         if note in COORD_NOTES:
