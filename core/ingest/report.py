@@ -125,7 +125,7 @@ def _add_corrections(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
         where = "" if table == "accidents" else "WHERE reason IS NULL"
         counts = ", ".join(f"count(*) FILTER (WHERE {flag})" for flag in fixes)
         for src, year, *values in con.execute(
-            f"SELECT src, row_year, {counts} FROM {source_table} {where} GROUP BY ALL"  # noqa: S608
+            f"SELECT src, row_year, {counts} FROM {source_table} {where} GROUP BY ALL ORDER BY ALL"  # noqa: S608
         ).fetchall():
             e = entry(src, table, year)
             for reason, n in zip(fixes.values(), values, strict=False):
