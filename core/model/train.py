@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -318,7 +320,11 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
 
     step("saving the model, its place history and its card")
     models_dir = Path(models_dir)
-    _save_artifacts(data, fits, models_dir)
+    # Written beside the model in service and moved in only once the card is checked: a card refused by
+    # parse_card (or a crash) leaves the previous model whole.
+    staging = models_dir.with_name(f".{models_dir.name}-training")
+    shutil.rmtree(staging, ignore_errors=True)
+    _save_artifacts(data, fits, staging)
     severe_start, fatal_start = fits["severe"].start_year, fits["fatal"].start_year
     card = {
         "model_version": MODEL_VERSION,
@@ -375,9 +381,13 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
         "data_fingerprint": data_fingerprint(data.frame, Path(parquet_dir or config.parquet_dir())),
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    card["files"] = {name: file_sha256(models_dir / name) for name in MODEL_FILES}
-    checked = parse_card(card, source=CARD_FILE)  # never write a card that load_model would refuse
-    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1, ensure_ascii=False))
+    card["files"] = {name: file_sha256(staging / name) for name in MODEL_FILES}
+    checked = parse_card(card, source=CARD_FILE)  # never put in service a model whose card load_model would refuse
+    (staging / CARD_FILE).write_text(json.dumps(card, indent=1, ensure_ascii=False))
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*MODEL_FILES, CARD_FILE):  # the card last: until it is in, load_model refuses the mixed folder
+        os.replace(staging / name, models_dir / name)
+    staging.rmdir()
     return checked
 
 
