@@ -8,10 +8,16 @@ STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
 STORE := data/parquet/gravite.duckdb
 PORT ?= 8501
 
-.PHONY: run test setup data browser lint train bench clean-data
+.PHONY: run test setup data browser lint train bench clean-data api
 
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+# The severity API for dispatch software (see README, "API"): creates a printed development key
+# when there is none; WORKERS=2 for one worker per core.
+WORKERS ?= 1
+api: setup
+	$(PY) -m core serve --host 127.0.0.1 --port 8000 --workers $(WORKERS) --dev-key
 
 test: setup browser lint
 	$(PY) -m pytest -q

@@ -1,8 +1,9 @@
-"""Command line of Gravité: ``python -m core ingest|store|train|evaluate|predict``."""
+"""Command line of Gravité: ``python -m core ingest|store|train|evaluate|predict|serve|keys``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -88,34 +89,58 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from core.dispatch.answer import machine_answer
     from core.jsonl import answer_lines
     from core.model.loading import load_model
     from core.model.predict import predict_many, warm_up
+    from core.model.risk_bands import band_thresholds
 
     loaded = load_model(Path(args.models))
     warm_up(loaded, batches=True)  # the first line, or batch, is answered as fast as the next ones
+    thresholds = band_thresholds(loaded.card)
 
     def predict(values: Sequence[object]) -> list[dict]:
-        return [_rounded(result) for result in predict_many(loaded, values, explain=not args.no_factors)]
+        return [machine_answer(result, thresholds)
+                for result in predict_many(loaded, values, explain=not args.no_factors)]
 
     answer_lines(sys.stdin.buffer, sys.stdout.buffer, predict, batch_size=max(1, args.batch))
     return 0
 
 
-def _rounded(result: dict) -> dict:
-    """Probabilities to 4 decimals for the command line (the distribution still sums to 1)."""
-    if "error" in result:
-        return result
-    worst = result["worst_injury"]
-    killed, hospitalised = round(worst["killed"], 4), round(worst["hospitalised"], 4)
-    rounded = dict(result)
-    rounded["p_severe"] = round(killed + hospitalised, 4)
-    rounded["p_fatal"] = killed
-    rounded["worst_injury"] = {"unharmed": 0.0, "light": round(1 - killed - hospitalised, 4),
-                               "hospitalised": hospitalised, "killed": killed}
-    if result.get("support_severe_share") is not None:
-        rounded["support_severe_share"] = round(result["support_severe_share"], 4)
-    return rounded
+def _serve(args: argparse.Namespace) -> int:
+    from core.api.serve import serve
+    from core.api.settings import ApiSettings
+
+    settings = ApiSettings.from_env()
+    if args.models:
+        settings = dataclasses.replace(settings, models_dir=Path(args.models))
+    if args.rate:
+        settings = dataclasses.replace(settings, rate=args.rate)
+    serve(settings, host=args.host, port=args.port, workers=args.workers, dev_key=args.dev_key)
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from core.api.keys import KeyCommandError, create_key, read_keys, revoke_key
+    from core.api.settings import ApiSettings
+
+    path = ApiSettings.from_env().keys_file
+    try:
+        if args.keys_command == "create":
+            key = create_key(path, args.name, args.role, rate=args.rate)
+            print(f"Clé « {args.name} » ({args.role}), affichée une seule fois : gardez-la en lieu sûr.\n{key}")
+        elif args.keys_command == "revoke":
+            revoked = revoke_key(path, args.name)
+            print(f"clé « {revoked.name} » révoquée le {revoked.revoked}")
+        else:
+            for key in read_keys(path):
+                state = f"révoquée {key.revoked}" if key.revoked else "en service"
+                rate = f"{key.rate:g}/s" if key.rate else "débit par défaut"
+                print(f"{key.name:<24} {key.role:<9} {rate:<17} créée {key.created}  {state}")
+    except KeyCommandError as error:
+        print(f"erreur : {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 @contextmanager
@@ -178,6 +203,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                          help="most lines predicted together when input comes fast (default 2048)")
     predict.add_argument("--no-factors", action="store_true", help="skip top_factors (faster)")
     predict.set_defaults(func=_predict)
+    serve = commands.add_parser("serve", help="the severity API (FastAPI on uvicorn), see README")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (one model each)")
+    serve.add_argument("--models", default=None, help="model folder (default: models/)")
+    serve.add_argument("--rate", type=float, default=None,
+                       help="requests per second per key without a rate of its own (default 50)")
+    serve.add_argument("--dev-key", action="store_true",
+                       help="when no key exists, create an admin key named dev and print it once")
+    serve.set_defaults(func=_serve)
+    keys = commands.add_parser("keys", help="API keys: create (printed once), list, revoke")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key and print it once (only its hash is kept)")
+    create.add_argument("--name", required=True, help="who uses it, e.g. samu-59")
+    create.add_argument("--role", choices=("operator", "admin"), default="operator")
+    create.add_argument("--rate", type=float, default=None, help="requests per second (default: the server's)")
+    key_commands.add_parser("list", help="names, roles, rates and states (never the keys)")
+    revoke = key_commands.add_parser("revoke", help="revoke the key in service with this name")
+    revoke.add_argument("name")
+    keys.set_defaults(func=_keys)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

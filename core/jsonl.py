@@ -99,6 +99,37 @@ def decode_line(raw: bytes, number: int) -> Any:
         raise IncidentError(LINE_FIELD, f"ligne {number} : {_decode_reason(raw, error)}") from None
 
 
+def decode_document(raw: bytes, field: str) -> Any:
+    """The JSON value of a whole document (an HTTP request's body), with the reasons of :func:`decode_line`.
+
+    Raises
+    ------
+    IncidentError
+        Naming ``field``: empty document, bytes that are not UTF-8, NaN or
+        Infinity, a number too long to read, nesting too deep, broken JSON.
+
+    Examples
+    --------
+    >>> decode_document(b'\\n{"atm": 2}\\n', "body")
+    {'atm': 2}
+    >>> for body in (b" ", b'{"atm": Infinity}'):
+    ...     try:
+    ...         decode_document(body, "body")
+    ...     except IncidentError as error:
+    ...         print(error.field, "|", error.reason)
+    body | document vide : un objet JSON est attendu
+    body | Infinity n’est pas du JSON (nombres finis seulement)
+    """
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    if not raw.strip():
+        raise IncidentError(field, "document vide : un objet JSON est attendu")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise IncidentError(field, _decode_reason(raw, error)) from None
+
+
 def _decode_reason(raw: bytes, error: orjson.JSONDecodeError) -> str:
     """Why orjson could not read a line, in French."""
     message, position = str(error.msg), int(error.pos)
@@ -269,7 +300,7 @@ def answer_lines(source: BinaryIO, sink: BinaryIO,
                 results.append(None)
             except IncidentError as error:
                 results.append({"error": error.as_dict()})
-        answers = iter(_predict_safely(predict, values))
+        answers = iter(predict_safely(predict, values))
         lines = b"".join(encode_result(result if result is not None else next(answers)) for result in results)
         try:
             sink.write(lines)
@@ -279,8 +310,13 @@ def answer_lines(source: BinaryIO, sink: BinaryIO,
     return number
 
 
-def _predict_safely(predict: Callable[[Sequence[Any]], list[dict[str, Any]]], values: list[Any]
-                    ) -> list[dict[str, Any]]:
+def predict_safely(predict: Callable[[Sequence[Any]], list[dict[str, Any]]], values: list[Any]
+                   ) -> list[dict[str, Any]]:
+    """``predict(values)``; if it fails unexpectedly, retried value by value so that only the one at fault errs.
+
+    The value at fault gets an error object (its traceback goes to stderr);
+    the command line and the API's batches both answer this way.
+    """
     if not values:
         return []
     try:

@@ -167,21 +167,32 @@ def warm_up(model: SeverityModel, *, batches: bool = False) -> None:
             model.booster(target)
 
 
-def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: bool = True) -> list[dict[str, Any]]:
+def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: bool = True,
+                 parsed_out: list[dict[str, Any] | None] | None = None) -> list[dict[str, Any]]:
     """Predict a batch; an invalid incident gives ``{"error": {"field", "reason"}}`` in its place.
+
+    ``parsed_out``, when given, receives each incident's validated form
+    (:func:`core.incident.parse.parse_incident`), or None for an invalid one,
+    in order: what the API's audit log keeps.
 
     Examples
     --------
     >>> predict_many(model, [{"atm": 42, "id": 7}])  # doctest: +NORMALIZE_WHITESPACE
     [{'id': 7, 'error': {'field': 'atm',
                          'reason': 'code 42 inconnu ; codes admis : 1 à 9 (absent, null ou -1 : inconnu)'}}]
+    >>> kept = []
+    >>> _ = predict_many(model, [{"atm": 2, "vehicles": [7]}, {"atm": 42}], explain=False, parsed_out=kept)
+    >>> kept[0]["atm"], kept[0]["vehicles"], kept[1]
+    (2, (7,), None)
     """
     parsed: list[dict[str, Any]] = []
     slots: list[int] = []
     results: list[dict[str, Any]] = [{} for _ in incidents]
+    validated: list[dict[str, Any] | None] = [None] * len(incidents)
     for position, incident in enumerate(incidents):
         try:
-            parsed.append(parse_incident(incident))
+            validated[position] = canonical = parse_incident(incident)
+            parsed.append(canonical)
             slots.append(position)
         except IncidentError as error:
             results[position] = error_result(error, incident)
@@ -190,6 +201,8 @@ def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: boo
                                       ids=[p["id"] for p in parsed])
         for position, prediction in zip(slots, predictions, strict=True):
             results[position] = prediction
+    if parsed_out is not None:
+        parsed_out.extend(validated)
     return results
 
 

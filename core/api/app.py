@@ -1,0 +1,113 @@
+"""The severity API's application: FastAPI with its routes, error shape and request observer.
+
+Why a module of its own
+-----------------------
+``create_app`` is what uvicorn starts in each worker (``factory=True``) and
+what the tests drive with FastAPI's TestClient, so everything one worker
+needs is put together here: its :class:`~core.api.state.ApiState`, the routes
+(:mod:`core.api.routes`), the one error shape (:mod:`core.api.errors`) and
+:class:`Observe`, a pure ASGI middleware (no per-request task, unlike
+Starlette's ``BaseHTTPMiddleware``) that gives each request its id, counts
+and times it and writes its audit line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from core.api.errors import install_error_handlers
+from core.api.routes import router
+from core.api.settings import ApiSettings
+from core.api.state import ApiState
+
+API_VERSION: Final = "1.0.0"
+#: Paths counted under their own name in the metrics and the audit (anything else is "other").
+ROUTES: Final = frozenset(route.path for route in router.routes) | {"/docs", "/openapi.json"}
+#: Paths that write no audit line: probes and documentation carry neither key nor incident.
+UNAUDITED: Final = frozenset(("/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect"))
+
+
+class Observe:
+    """Pure ASGI middleware: request id (body and ``X-Request-ID``), metrics, latency, audit line."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], state: ApiState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        record: dict[str, Any] = {"request_id": request_id}
+        scope.setdefault("state", {})["audit"] = record
+        status = 500
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, record, status, time.perf_counter() - start)
+
+    def _record(self, scope: dict[str, Any], record: dict[str, Any], status: int, seconds: float) -> None:
+        path = scope["path"]
+        route = path if path in ROUTES else "other"
+        self.state.metrics.observe(route, scope["method"], status, seconds)
+        if path in UNAUDITED:
+            return
+        line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key": None, **record,
+                "method": scope["method"], "route": route, "status": status, "latency_ms": round(seconds * 1e3, 3)}
+        if route == "other":
+            line["path"] = path[:200]
+        self.state.audit.write(line)
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """The API, with its settings (default: from the environment, see :class:`ApiSettings`)."""
+    state = ApiState(settings or ApiSettings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.start()
+        yield
+        state.close()
+
+    app = FastAPI(title="Gravité — API de gravité des accidents", version=API_VERSION, lifespan=lifespan,
+                  description=DESCRIPTION, openapi_tags=TAGS)
+    app.state.api = state
+    app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(Observe, state=state)
+    return app
+
+
+DESCRIPTION: Final = """\
+Estimation de la gravité d’un accident corporel de la route à partir de ce que l’appelant rapporte
+(codes du fichier BAAC de l’ONISR) : probabilité d’au moins un tué ou blessé hospitalisé, d’au moins un tué,
+bande de risque, principaux facteurs et nombre d’accidents passés comparables. Même modèle, mêmes règles et
+mêmes réponses que `python -m core predict`.
+
+Authentification : `Authorization: Bearer <clé>` (rôle `operator` pour estimer et lire le modèle,
+`admin` aussi pour `/metrics` et le rechargement). Limites : corps ≤ 1 Mio (413), lot ≤ 1 000 incidents (422),
+débit par clé (429 avec `Retry-After`). Toute erreur : `{"error": {"field", "reason"}, "request_id"}`.
+"""
+TAGS: Final = [
+    {"name": "estimation", "description": "Probabilités de gravité d’un incident ou d’un lot"},
+    {"name": "modèle", "description": "Le modèle en service : version, métriques, bandes"},
+    {"name": "exploitation", "description": "Santé, disponibilité et métriques du service"},
+]

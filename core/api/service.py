@@ -1,0 +1,128 @@
+"""The model in service in one API worker: loaded and warmed up once, reloaded on an admin's request.
+
+Why a module of its own
+-----------------------
+Each worker holds its own copy of the model (workers share nothing but
+files). An admin's reload (``POST /v1/model/reload``) loads the model of
+``models/`` in the worker that gets it, checking it as the page and the CLI do
+(:func:`core.model.loading.load_model`), and then touches a stamp file; the
+other workers see the stamp change within a second and reload too. A model
+that fails its checks is refused and the one in service stays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.dispatch.bands import band_rule_text
+from core.model.loading import SeverityModel, load_model
+from core.model.predict import warm_up
+from core.model.risk_bands import BANDS, BandThresholds, band_thresholds
+
+
+@dataclass(frozen=True)
+class Served:
+    """A loaded model and its band cut-offs, swapped as one."""
+
+    model: SeverityModel
+    thresholds: BandThresholds
+
+    @property
+    def version(self) -> str:
+        """The card's ``model_version``."""
+        return self.model.version
+
+
+def load_served(models_dir: Path) -> Served:
+    """Load, check and warm up the model of ``models_dir`` (raises as :func:`load_model` does)."""
+    model = load_model(models_dir)
+    warm_up(model, batches=True)
+    return Served(model, band_thresholds(model.card))
+
+
+class ModelService:
+    """The model this worker serves, following the reloads asked of any worker (through ``stamp``)."""
+
+    def __init__(self, models_dir: Path, stamp: Path, *, check_every: float = 1.0) -> None:
+        self.models_dir = Path(models_dir)
+        self.stamp = Path(stamp)
+        self.check_every = check_every
+        self.served: Served | None = None
+        self.error: str | None = None
+        self._seen = self._stamp_time()
+        self._checked = time.monotonic()
+
+    def _stamp_time(self) -> int:
+        try:
+            return self.stamp.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def start(self) -> None:
+        """Load the model at start-up; a failure is kept in ``error`` (``/readyz`` says it) instead of raising."""
+        try:
+            self.served = load_served(self.models_dir)
+            self.error = None
+        except (FileNotFoundError, ValueError) as error:
+            self.error = str(error)
+
+    def reload(self) -> Served:
+        """Load the model of ``models_dir`` here and tell the other workers; raises and keeps the old one on failure."""
+        self.served = load_served(self.models_dir)
+        self.error = None
+        self.stamp.parent.mkdir(parents=True, exist_ok=True)
+        self.stamp.write_text(f"{self.served.version} {time.time():.3f} {os.getpid()}\n")
+        self._seen = self._stamp_time()
+        return self.served
+
+    def current(self) -> Served | None:
+        """The model in service, after following another worker's reload if one happened."""
+        now = time.monotonic()
+        if now - self._checked > self.check_every:
+            self._checked = now
+            seen = self._stamp_time()
+            if seen != self._seen:
+                self._seen = seen
+                try:
+                    self.served = load_served(self.models_dir)
+                except (FileNotFoundError, ValueError) as error:
+                    self.error = f"rechargement refusé, le modèle précédent reste en service : {error}"
+        return self.served
+
+
+def model_summary(served: Served) -> dict[str, Any]:
+    """What ``GET /v1/model`` answers: version, years, test-year and validation metrics, bands.
+
+    Examples
+    --------
+    >>> from core.model.risk_bands import band_thresholds
+    >>> summary = model_summary(Served(model, band_thresholds(model.card)))
+    >>> summary["years"]["test"], [band["key"] for band in summary["bands"]]
+    (2020, ['low', 'medium', 'high'])
+    """
+    card, thresholds = served.model.card, served.thresholds
+    cuts = {"low": (0.0, thresholds.medium_from), "medium": (thresholds.medium_from, thresholds.high_from),
+            "high": (thresholds.high_from, 1.0)}
+    test, validation = card.metrics.test, card.metrics.validation
+
+    def figures(metrics: Any) -> dict[str, Any]:
+        return {target: dataclasses.asdict(getattr(metrics, target)) for target in ("severe", "fatal")}
+
+    return {
+        "model_version": card.model_version,
+        "created": card.created,
+        "years": {"history": list(card.years.history), "training": list(card.years.training),
+                  "training_fatal": list(card.years.training_fatal), "validation": card.years.validation,
+                  "test": card.years.test},
+        "inputs": list(card.inputs),
+        "metrics": {"test": {"year": test.year, **figures(test)},
+                    "validation": {"year": validation.year, **figures(validation)}},
+        "bands": [{"key": key, "label": BANDS[key].label, "from": low, "to": high}
+                  for key, (low, high) in cuts.items()],
+        "band_rule": band_rule_text(card),
+    }
