@@ -56,6 +56,8 @@ class AuditLog:
         except (TypeError, orjson.JSONEncodeError):
             line = orjson.dumps({key: repr(value) for key, value in record.items()},
                                 option=orjson.OPT_APPEND_NEWLINE)
+        if self._fd < 0:  # closed at a lifespan's end, written again by the next one
+            self._open()
         view = memoryview(line)
         while view:
             view = view[os.write(self._fd, view):]

@@ -31,7 +31,7 @@ from typing import Final
 #: What each role may do; an admin may do everything an operator may.
 ROLES: Final = ("operator", "admin")
 PREFIX: Final = "grv_"
-_ID_BYTES: Final = 6  # 8 URL-safe characters
+_ID_BYTES: Final = 4  # 8 hexadecimal characters (never the separator _)
 _SECRET_BYTES: Final = 32  # 256 bits
 #: Hash compared when the id matches no key, so that a wrong id costs what a wrong secret does.
 _DECOY: Final = hashlib.sha256(b"no such key").hexdigest()
@@ -106,9 +106,9 @@ def create_key(path: Path, name: str, role: str, *, rate: float | None = None) -
     keys = read_keys(path)
     if any(key.name == name and key.revoked is None for key in keys):
         raise KeyCommandError(f"une clé « {name} » est déjà en service : révoquez-la d’abord (keys revoke {name})")
-    key_id = secrets.token_urlsafe(_ID_BYTES)
+    key_id = secrets.token_hex(_ID_BYTES)
     while any(key.key_id == key_id for key in keys):
-        key_id = secrets.token_urlsafe(_ID_BYTES)
+        key_id = secrets.token_hex(_ID_BYTES)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_keys(path, [*keys, ApiKey(name, role, key_id, _hash(key), created, rate)])

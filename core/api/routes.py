@@ -76,11 +76,11 @@ def _authorise(request: Request, credentials: HTTPAuthorizationCredentials | Non
     return key
 
 
-def _operator(request: Request, credentials: Credentials) -> ApiKey:
+async def _operator(request: Request, credentials: Credentials) -> ApiKey:  # async: no thread hop
     return _authorise(request, credentials, "operator")
 
 
-def _admin(request: Request, credentials: Credentials) -> ApiKey:
+async def _admin(request: Request, credentials: Credentials) -> ApiKey:
     return _authorise(request, credentials, "admin")
 
 

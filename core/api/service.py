@@ -64,7 +64,12 @@ class ModelService:
             return 0
 
     def start(self) -> None:
-        """Load the model at start-up; a failure is kept in ``error`` (``/readyz`` says it) instead of raising."""
+        """Load the model at start-up; a failure is kept in ``error`` (``/readyz`` says it) instead of raising.
+
+        A model already loaded (a second lifespan in the same process) is kept.
+        """
+        if self.served is not None:
+            return
         try:
             self.served = load_served(self.models_dir)
             self.error = None

@@ -68,9 +68,9 @@ def incident_schema() -> dict[str, Any]:
         **{field: _code(field) for field in CODED_FIELDS},
         "vma": _count("vma", 1, codebook.MAX_SPEED_LIMIT),
         "vehicles": _nullable({"type": "array", "minItems": 1, "maxItems": MAX_VEHICLES,
-                               "items": {"type": "integer", "enum": [-1, *catv]}},
+                               "items": {"anyOf": [{"type": "integer", "enum": [-1, *catv]}, {"type": "null"}]}},
                               f"{FIELD_LABELS['vehicles']} : un code BAAC « catv » par véhicule "
-                              "(0 ou -1 : véhicule indéterminé ; null : véhicules inconnus)"),
+                              "(0, -1 ou null : véhicule indéterminé ; null au lieu de la liste : véhicules inconnus)"),
         "n_pedestrians": _count("n_pedestrians", 0, MAX_PEOPLE),
         "n_people": _count("n_people", 1, MAX_PEOPLE),
     }
