@@ -3,7 +3,7 @@
 Why a module of its own
 -----------------------
 Every door of the model (the severity page, ``python -m core predict``, the
-API to come) and every module that shows an incident (the call form, the
+HTTP API of :mod:`core.api`) and every module that shows an incident (the call form, the
 explanations, the reliability page) needs the list of fields and their French
 names; the parser (:mod:`core.incident.parse`) and the checks
 (:mod:`core.incident.flags`) need the limits and :class:`IncidentError`. This
