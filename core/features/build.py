@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 
 from core import codebook
-from core.features.columns import IncidentColumns, flat_vehicles
+from core.features.columns import IncidentColumns, vehicle_group_counts
 from core.features.history import COUNTS, PlaceHistory, lookup_counts, place_cells, place_keys
 from core.features.names import (
     CELL_LEVELS,
@@ -79,13 +79,7 @@ def vehicle_kind_counts(vehicles: Sequence[tuple[int, ...] | None]) -> np.ndarra
     >>> vehicle_kind_counts([(7, 7, 33), None])[:, [KIND_NAMES.index("car"), KIND_NAMES.index("moped")]].tolist()
     [[2.0, 0.0], [nan, nan]]
     """
-    codes, rows, unknown = flat_vehicles(vehicles)
-    kinds = _CATV_KIND_ARRAY[np.clip(codes, 0, len(_CATV_KIND_ARRAY) - 1)]
-    width = len(KIND_NAMES)
-    counts = np.bincount(rows * width + kinds, minlength=len(vehicles) * width).astype(np.float64)
-    counts = counts.reshape(len(vehicles), width)
-    counts[unknown] = np.nan
-    return counts
+    return vehicle_group_counts(vehicles, _CATV_KIND_ARRAY, groups=len(KIND_NAMES))
 
 
 def _is_overseas(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

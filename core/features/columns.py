@@ -18,7 +18,7 @@ import itertools
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -51,6 +51,10 @@ class IncidentColumns:
         return len(self.vehicles)
 
 
+#: A parsed incident's numeric fields as a tuple, in NUMERIC_COLUMNS order.
+_NUMERIC_VALUES: Final = operator.itemgetter(*NUMERIC_COLUMNS)
+
+
 def columns_from_incidents(incidents: Sequence[Mapping[str, Any]]) -> IncidentColumns:
     """Stack incidents parsed by :func:`core.incident.parse.parse_incident` into columns.
 
@@ -61,10 +65,10 @@ def columns_from_incidents(incidents: Sequence[Mapping[str, Any]]) -> IncidentCo
     >>> cols.numeric["atm"].tolist()
     [2.0, nan]
     """
-    numeric = {  # None becomes NaN in a float64 array
-        name: np.array(list(map(operator.itemgetter(name), incidents)), dtype=np.float64)
-        for name in NUMERIC_COLUMNS
-    }
+    # One (incidents, fields) matrix, None becoming NaN; each column is a view of it.
+    matrix = np.array(list(map(_NUMERIC_VALUES, incidents)), dtype=np.float64)
+    matrix = matrix.reshape(len(incidents), len(NUMERIC_COLUMNS))
+    numeric = dict(zip(NUMERIC_COLUMNS, matrix.T, strict=True))
     dep = np.array([i["dep"] or "" for i in incidents], dtype=object)
     com = np.array([i["com"] or "" for i in incidents], dtype=object)
     return IncidentColumns(numeric, dep, com, [i["vehicles"] for i in incidents])
@@ -77,9 +81,6 @@ def columns_from_frame(frame: pd.DataFrame) -> IncidentColumns:
     com = frame["com"].fillna("").to_numpy(dtype=object)
     vehicles = [None if v is None else tuple(int(c) for c in v) for v in frame["vehicles"].tolist()]
     return IncidentColumns(numeric, dep, com, vehicles)
-
-
-#: What the store tells about each accident, restricted to what a caller can
 
 
 def flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,3 +97,35 @@ def flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarra
     codes = np.fromiter(itertools.chain.from_iterable(v for v in vehicles if v), dtype=np.int64,
                         count=int(lengths.sum()))
     return codes, np.repeat(np.arange(len(vehicles)), lengths), unknown
+
+
+def vehicle_group_counts(vehicles: Sequence[tuple[int, ...] | None], group_of_code: np.ndarray, *,
+                         groups: int) -> np.ndarray:
+    """Count each incident's vehicles per group; a NaN row when its vehicles are unknown.
+
+    Parameters
+    ----------
+    vehicles : sequence
+        Per incident, a tuple of ``catv`` codes, or None when unknown.
+    group_of_code : numpy.ndarray
+        The group (0 to ``groups - 1``) of every ``catv`` code 0..99, indexed by
+        code; codes outside that range count as the group of the nearest end.
+    groups : int
+        How many groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(len(vehicles), groups)``.
+
+    Examples
+    --------
+    >>> two_wheels = np.array([int(code in (1, 2, 33)) for code in range(100)])
+    >>> vehicle_group_counts([(7, 7, 33), None], two_wheels, groups=2).tolist()
+    [[2.0, 1.0], [nan, nan]]
+    """
+    codes, rows, unknown = flat_vehicles(vehicles)
+    counts = np.bincount(rows * groups + group_of_code.take(np.clip(codes, 0, len(group_of_code) - 1)),
+                         minlength=len(vehicles) * groups).astype(np.float64).reshape(len(vehicles), groups)
+    counts[unknown] = np.nan
+    return counts

@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 
 from core import codebook
-from core.features.columns import IncidentColumns, columns_from_incidents, flat_vehicles
+from core.features.columns import IncidentColumns, columns_from_incidents, vehicle_group_counts
 from core.incident.parse import parse_incident
 
 #: Facts a dispatcher would use to say "accidents like this one"; each is a small
@@ -27,11 +27,23 @@ from core.incident.parse import parse_incident
 KEY_FACTS: Final = ("agg", "catr", "daylight", "pedestrian", "bicycle", "two_wheeler", "heavy_goods", "obstacle")
 
 
-def _any_in(vehicles: Sequence[tuple[int, ...] | None], codes: frozenset[int]) -> np.ndarray:
-    """1 when an incident has a vehicle of ``codes``, 0 when not, NaN when its vehicles are unknown."""
-    flat, rows, unknown = flat_vehicles(vehicles)
-    hits = np.bincount(rows[np.isin(flat, list(codes))], minlength=len(vehicles))
-    return np.where(unknown, np.nan, (hits > 0).astype(np.float64))
+#: The vehicle facts of KEY_FACTS, in its order, and their catv codes (no code is in two of them).
+_VEHICLE_FACTS: Final = {
+    "bicycle": codebook.BICYCLE_CATV, "two_wheeler": codebook.TWO_WHEELER_CATV, "heavy_goods": codebook.HGV_CATV,
+}
+if sum(map(len, _VEHICLE_FACTS.values())) != len(frozenset().union(*_VEHICLE_FACTS.values())):
+    raise RuntimeError("a catv code belongs to two vehicle facts: one lookup table cannot hold them")
+#: catv code 0..99 -> the position of its vehicle fact in _VEHICLE_FACTS (len(_VEHICLE_FACTS): none).
+_CATV_FACT: Final = np.array([
+    next((index for index, codes in enumerate(_VEHICLE_FACTS.values()) if code in codes), len(_VEHICLE_FACTS))
+    for code in range(100)
+])
+
+
+def _vehicle_facts(vehicles: Sequence[tuple[int, ...] | None]) -> np.ndarray:
+    """Per incident and vehicle fact: 1 when it has such a vehicle, 0 when not, NaN when its vehicles are unknown."""
+    counts = vehicle_group_counts(vehicles, _CATV_FACT, groups=len(_VEHICLE_FACTS) + 1)[:, :-1]
+    return np.where(np.isnan(counts), np.nan, counts > 0)
 
 
 def key_facts(columns: IncidentColumns) -> np.ndarray:
@@ -47,18 +59,16 @@ def key_facts(columns: IncidentColumns) -> np.ndarray:
     [[nan, nan, 0.0, nan, 0.0, 1.0, 0.0, nan]]
     """
     num = columns.numeric
-    lum = num["lum"]
-    pedestrians = num["n_pedestrians"]
-    return np.column_stack([
+    lum, pedestrians, obs = num["lum"], num["n_pedestrians"], num["obs"]
+    vehicle = _vehicle_facts(columns.vehicles)
+    return np.ascontiguousarray(np.array([  # (facts, incidents) then transposed: one array built, not eight
         num["agg"],
         num["catr"],
         np.where(np.isnan(lum), np.nan, lum <= 2),
         np.where(np.isnan(pedestrians), np.nan, pedestrians > 0),
-        _any_in(columns.vehicles, codebook.BICYCLE_CATV),
-        _any_in(columns.vehicles, codebook.TWO_WHEELER_CATV),
-        _any_in(columns.vehicles, codebook.HGV_CATV),
-        np.where(np.isnan(num["obs"]), np.nan, num["obs"] > 0),
-    ])
+        *vehicle.T,
+        np.where(np.isnan(obs), np.nan, obs > 0),
+    ]).T)
 
 
 def known_key_facts(incident: Mapping[str, Any] | None = None, *, parsed: Mapping[str, Any] | None = None

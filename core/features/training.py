@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+#: What the store tells about each accident, restricted to what a caller can
 #: report, with the outcomes used as labels (``severe``, ``fatal``, ``worst``)
 #: and the ``acc_id``. ``obs`` is the fixed obstacle hit by the first vehicle
 #: (in BAAC order) that hit one, 0 when no vehicle did.
