@@ -140,9 +140,8 @@ def test_keys_are_required_and_checked(api, client) -> None:
     assert client.post("/v1/model/reload", headers=api.auth()).status_code == 403
 
 
-def test_a_revoked_key_is_refused_within_a_second(api, client) -> None:
+def test_a_new_key_works_at_once_and_a_revoked_one_is_refused_within_a_second(api, client) -> None:
     key = create_key(api.settings.keys_file, "temporaire", "operator", rate=1e6)
-    time.sleep(1.1)
     assert client.post("/v1/severity", json={}, headers=api.auth(key)).status_code == 200
     revoke_key(api.settings.keys_file, "temporaire")
     time.sleep(1.1)

@@ -7,9 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +14,7 @@ import pytest
 
 from core import config
 from core.api.audit import AuditLog
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.api_support import call, served_api
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -30,42 +22,10 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           env=env, timeout=120, check=False)
 
 
-def call(url: str, *, key: str | None = None, body: bytes | None = None) -> tuple[int, dict | str, dict]:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    if key:
-        request.add_header("Authorization", f"Bearer {key}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - a loopback URL of the test
-            status, text, headers = response.status, response.read().decode(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        status, text, headers = error.code, error.read().decode(), dict(error.headers)
-    try:
-        return status, json.loads(text), headers
-    except ValueError:
-        return status, text, headers
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
-    folder = tmp_path_factory.mktemp("served")
-    env = {**os.environ, "GRAVITE_API_KEYS_FILE": str(folder / "keys.json"),
-           "GRAVITE_API_AUDIT_FILE": str(folder / "audit.jsonl"), "GRAVITE_API_BODY_TIMEOUT": "1",
-           "GRAVITE_DATA": str(folder)}
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--workers", "2",
-                                "--dev-key"], cwd=config.ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if call(f"{url}/readyz")[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.3)
-    yield url, env, process
-    process.terminate()
-    process.wait(timeout=30)
+    with served_api(tmp_path_factory.mktemp("served"), workers=2, GRAVITE_API_BODY_TIMEOUT="1") as served:
+        yield served
 
 
 def dev_key(process: subprocess.Popen) -> str:
@@ -96,7 +56,6 @@ def test_a_body_sent_too_slowly_gets_408(server) -> None:
     token = created.stdout.strip().splitlines()[-1]
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        time.sleep(1.1)  # the server re-reads the keys file at most once a second
         sock.sendall(f"POST /v1/severity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"dep\":".encode())
         reply = sock.recv(65536).decode()
@@ -124,6 +83,7 @@ _WRITER = """
 import sys
 from pathlib import Path
 from core.api.audit import AuditLog
+from tests.api_support import call, served_api
 log = AuditLog(Path(sys.argv[1]), max_bytes=20_000, backups=1000)
 for number in range(int(sys.argv[3])):
     log.write({"writer": sys.argv[2], "number": number, "padding": "x" * 150})

@@ -18,9 +18,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Final
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
 from core.api.errors import install_error_handlers
 from core.api.routes import router
@@ -30,8 +35,14 @@ from core.api.state import ApiState
 API_VERSION: Final = "1.0.0"
 #: Paths counted under their own name in the metrics and the audit (anything else is "other").
 ROUTES: Final = frozenset(route.path for route in router.routes) | {"/docs", "/openapi.json"}
-#: Paths that write no audit line: probes and documentation carry neither key nor incident.
-UNAUDITED: Final = frozenset(("/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect"))
+#: Swagger UI's files, served by the API itself so that /docs works without the internet (no CDN).
+DOCS_ASSETS: Final = Path(fastapi_offline.__file__).parent / "static"
+_ASSETS_PATH: Final = "/docs-assets"
+
+
+def _audited(path: str) -> bool:
+    """Probes and documentation carry neither key nor incident: they write no audit line."""
+    return path not in ("/healthz", "/readyz", "/docs", "/openapi.json") and not path.startswith(_ASSETS_PATH)
 
 
 class Observe:
@@ -68,7 +79,7 @@ class Observe:
         path = scope["path"]
         route = path if path in ROUTES else "other"
         self.state.metrics.observe(route, scope["method"], status, seconds)
-        if path in UNAUDITED:
+        if not _audited(path):
             return
         line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key": None, **record,
                 "method": scope["method"], "route": route, "status": status, "latency_ms": round(seconds * 1e3, 3)}
@@ -88,9 +99,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         state.close()
 
     app = FastAPI(title="Gravité — API de gravité des accidents", version=API_VERSION, lifespan=lifespan,
-                  description=DESCRIPTION, openapi_tags=TAGS)
+                  description=DESCRIPTION, openapi_tags=TAGS, docs_url=None, redoc_url=None)
     app.state.api = state
     app.include_router(router)
+    app.mount(_ASSETS_PATH, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — documentation",
+                                   swagger_js_url=f"{_ASSETS_PATH}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{_ASSETS_PATH}/swagger-ui.css",
+                                   swagger_favicon_url=f"{_ASSETS_PATH}/favicon.png")
+
     install_error_handlers(app)
     app.add_middleware(Observe, state=state)
     return app

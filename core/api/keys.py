@@ -11,7 +11,7 @@ SHA-256 cannot be brute-forced and costs a microsecond per request (a slow
 password hash is for low-entropy secrets). The file is written only by
 ``python -m core keys`` (atomically, readable by its owner only); the server
 reads it and notices a change within a second (:class:`KeyRing`), so a
-revocation takes effect without a restart.
+revocation takes effect without a restart (a new key at once).
 """
 
 from __future__ import annotations
@@ -175,5 +175,8 @@ class KeyRing:
             self.refresh()
         key_id = key_id_of(token)
         record = self._by_id.get(key_id) if key_id else None
+        if record is None and key_id:  # a key created a moment ago works at once (a stat per unknown id)
+            self.refresh()
+            record = self._by_id.get(key_id)
         matches = hmac.compare_digest(_hash(token), record.sha256 if record else _DECOY)
         return record if matches and record is not None else None

@@ -21,7 +21,9 @@ class ApiState:
         self.audit = AuditLog(settings.audit_file, max_bytes=settings.audit_max_bytes,
                               backups=settings.audit_backups)
         self.metrics = ApiMetrics()
-        self.service = ModelService(settings.models_dir, settings.keys_file.with_name("model-reload.stamp"))
+        # the stamp that tells the other workers to reload sits beside the audit log: per host and writable,
+        # whereas the keys file may be deployed read-only
+        self.service = ModelService(settings.models_dir, settings.audit_file.with_name("model-reload.stamp"))
 
     def served(self) -> Served:
         """The model in service (following another worker's reload), or 503 while there is none."""
