@@ -69,3 +69,18 @@ def serve_app(*, log_name: str | None = None) -> Iterator[str]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def block_outside(page: object, base_url: str) -> list[str]:
+    """Make every request off ``base_url`` fail, as on a machine without internet; returns the list they land in."""
+    outside: list[str] = []
+
+    def only_local(route) -> None:
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    return outside

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.api_support import served_api
+from tests.e2e.server import block_outside
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +18,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_docs_render_offline_with_every_route(page, api_url: str, tmp_path: Path) -> None:
-    outside: list[str] = []
-
-    def only_loopback(route) -> None:
-        if route.request.url.startswith(api_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
+    outside = block_outside(page, api_url)
     page.goto(f"{api_url}/docs")
     page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
     assert "Gravité" in page.inner_text(".swagger-ui .info .title")

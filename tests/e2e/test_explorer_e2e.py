@@ -18,6 +18,7 @@ from core.explore.counts import figures
 from core.explore.points import map_points
 from core.filters import AccidentFilter
 from core.formatting import format_count
+from tests.e2e.server import block_outside
 
 pytestmark = pytest.mark.e2e
 
@@ -83,16 +84,7 @@ def test_a_shared_link_reopens_the_extended_filter(page, app_url: str, store_con
 def test_department_choropleth_draws_every_metropolitan_department_offline(page, app_url: str) -> None:
     # Every request off this server fails, as on a machine without internet: the departments come
     # from assets/ and are drawn on plain axes, with nothing to fetch from plotly's CDN.
-    outside: list[str] = []
-
-    def only_local(route) -> None:
-        if route.request.url.startswith(app_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
+    outside = block_outside(page, app_url)
     page.goto(f"{app_url}/explorer?years=2020-2020")
     page.get_by_role("heading", name="Explorer les accidents").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Départements").click()
