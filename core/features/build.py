@@ -20,10 +20,8 @@ import numpy as np
 
 from core import codebook
 from core.features.columns import IncidentColumns, vehicle_group_counts
-from core.features.history import COUNTS, PlaceHistory, lookup_counts, place_cells, place_keys
+from core.features.history import COUNTS, PlaceHistory, history_keys, lookup_counts
 from core.features.names import (
-    CELL_LEVELS,
-    FEATURE_INDEX,
     FEATURE_NAMES,
     HISTORY_LEVELS,
     HISTORY_START,
@@ -50,6 +48,11 @@ _OTHER_KIND: Final = len(KIND_NAMES) - 1
 #: catv code -> kind index, for every code 0..99 (codes not listed count as "other").
 _CATV_KIND_ARRAY: Final = np.array([_CATV_KIND.get(code, _OTHER_KIND) for code in range(100)])
 _KIND_MASS_ARRAY: Final = np.array([_KIND_MASS[k] for k in KIND_NAMES])
+#: Incident fields that are features as they are, under their own name.
+_COPIED_FIELDS: Final = (
+    "weekday", "month", "lum", "atm", "surf", "agg", "int", "col", "catr", "vma", "obs", "lat", "lon", "n_people",
+    "n_pedestrians",
+)
 
 # Hospitalisation recording changed in 2018 (see PROVENANCE); 2019 brought the new file layout.
 RECORDING_PERIODS: Final = ((codebook.HOSPITALISATION_BREAK_YEAR, 1.0), (2019, 2.0))
@@ -118,51 +121,54 @@ def build_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarra
     >>> float(x[0, FEATURE_NAMES.index("n_bicycle")])
     1.0
     """
+    out = np.empty((len(columns), len(FEATURE_NAMES)), dtype=np.float32)
+    incident = _incident_features(columns)
+    # One (features, rows) array, cast to float32 in one assignment, instead of a write per column.
+    out[:, :HISTORY_START] = np.array([incident[name] for name in FEATURE_NAMES[:HISTORY_START]]).T
+    out[:, HISTORY_START:] = _history_features(columns, history)
+    return out
+
+
+def _incident_features(columns: IncidentColumns) -> dict[str, np.ndarray]:
+    """The features told by the incident itself (all but the history), by name, float64 or bool."""
     num = columns.numeric
-    n_rows = len(columns)
-    out = np.full((n_rows, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+    minute, weekday, obs = num["minute"], num["weekday"], num["obs"]
+    return {
+        **{name: num[name] for name in _COPIED_FIELDS},
+        "hour": num["hour"] + np.where(np.isnan(minute), 0.0, minute) / 60.0,
+        "weekend": np.where(np.isnan(weekday), np.nan, weekday >= 5),
+        "recording_period": recording_period(num["year"]),
+        "obstacle_hit": np.where(np.isnan(obs), np.nan, obs > 0),
+        "overseas": _is_overseas(columns.dep, num["lat"], num["lon"]),
+        "n_occupants": num["n_people"] - num["n_pedestrians"],
+        **_vehicle_features(columns.vehicles, num["n_pedestrians"]),
+    }
 
-    def put(name: str, values: np.ndarray) -> None:
-        out[:, FEATURE_INDEX[name]] = values
 
-    minute = num["minute"]
-    put("hour", num["hour"] + np.where(np.isnan(minute), 0.0, minute) / 60.0)
-    put("weekday", num["weekday"])
-    put("month", num["month"])
-    put("weekend", np.where(np.isnan(num["weekday"]), np.nan, num["weekday"] >= 5))
-    put("recording_period", recording_period(num["year"]))
-    for name in ("lum", "atm", "surf", "agg", "int", "col", "catr", "vma", "obs"):
-        put(name, num[name])
-    put("obstacle_hit", np.where(np.isnan(num["obs"]), np.nan, num["obs"] > 0))
-    put("lat", num["lat"])
-    put("lon", num["lon"])
-    put("overseas", _is_overseas(columns.dep, num["lat"], num["lon"]))
-    put("n_people", num["n_people"])
-    put("n_pedestrians", num["n_pedestrians"])
-    put("n_occupants", num["n_people"] - num["n_pedestrians"])
-
-    kinds = vehicle_kind_counts(columns.vehicles)
-    put("n_vehicles", kinds.sum(axis=1))
-    for index, kind in enumerate(KIND_NAMES):
-        put(f"n_{kind}", kinds[:, index])
+def _vehicle_features(vehicles: Sequence[tuple[int, ...] | None], pedestrians: np.ndarray) -> dict[str, np.ndarray]:
+    """Vehicles by kind and in all, the heaviest and lightest mass class, a vulnerable party against a heavy one."""
+    kinds = vehicle_kind_counts(vehicles)
     present = np.where(kinds > 0, _KIND_MASS_ARRAY, np.nan)  # NaN rows stay NaN: unknown vehicles
     heaviest = np.fmax.reduce(present, axis=1)
     lightest = np.fmin.reduce(present, axis=1)
-    unknown_vehicles = np.isnan(kinds[:, 0])
-    put("heaviest_mass", heaviest)
-    put("lightest_mass", lightest)
-    vulnerable = (num["n_pedestrians"] > 0) | (lightest <= 2)  # NaN compares False
-    vs_heavy = np.where(unknown_vehicles, np.nan, vulnerable & (heaviest >= 4))
-    put("vulnerable_vs_heavy", vs_heavy)
+    vulnerable = (pedestrians > 0) | (lightest <= 2)  # NaN compares False
+    return {
+        "n_vehicles": kinds.sum(axis=1),
+        **{f"n_{kind}": counts for kind, counts in zip(KIND_NAMES, kinds.T, strict=True)},
+        "heaviest_mass": heaviest,
+        "lightest_mass": lightest,
+        "vulnerable_vs_heavy": np.where(np.isnan(kinds[:, 0]), np.nan, vulnerable & (heaviest >= 4)),
+    }
 
-    cells = place_cells(num["lat"], num["lon"])
-    keys = np.column_stack([
-        place_keys(columns.dep), place_keys(columns.com), *(cells[level] for level in CELL_LEVELS)
-    ])
+
+def _history_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarray:
+    """The history features of each incident's places, in the order of HISTORY_FEATURES."""
+    num = columns.numeric
+    n_rows = len(columns)
+    keys = history_keys(columns.dep, columns.com, num["lat"], num["lon"])
     counts = lookup_counts(history, keys, num["year"]).reshape(len(WINDOWS), len(COUNTS), n_rows, len(HISTORY_LEVELS))
     n, severe, fatal, expected_severe, expected_fatal = counts.transpose(1, 0, 2, 3)  # each (window, row, level)
     history_block = np.stack([
         np.log1p(n), _ratio(severe, expected_severe, SEVERE_PRIOR), _ratio(fatal, expected_fatal, FATAL_PRIOR),
-    ])  # (what, window, row, level) -> the order of _HISTORY_FEATURES: level, window, what
-    out[:, HISTORY_START:] = history_block.transpose(2, 3, 1, 0).reshape(n_rows, -1)
-    return out
+    ])  # (what, window, row, level) -> the order of HISTORY_FEATURES: level, window, what
+    return history_block.transpose(2, 3, 1, 0).reshape(n_rows, -1)

@@ -31,6 +31,9 @@ import pyarrow.parquet as pq
 from core import codebook, h3cells
 from core.features.names import CELL_LEVELS, HISTORY_LEVELS, WINDOWS
 
+if tuple(HISTORY_LEVELS) != ("dep", "com", *CELL_LEVELS):
+    raise RuntimeError("history_keys puts the department, the commune, then the cells of CELL_LEVELS")
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -136,10 +139,10 @@ def place_keys(codes: np.ndarray) -> np.ndarray:
     >>> place_keys(np.array(["2A", "", "75056"], dtype=object)).tolist() == [place_key(c) for c in ("2A", "", "75056")]
     True
     """
-    text = np.array(codes.tolist(), dtype="S5")  # ASCII bytes, padded with zeros on the right
-    digits = text.view(np.uint8).reshape(len(text), 5).astype(np.uint64)
-    padded = (digits << (np.uint64(8) * np.arange(4, -1, -1, dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
-    return padded >> (np.uint64(8) * (5 - np.char.str_len(text)).astype(np.uint64))
+    text = np.array(codes.tolist(), dtype="S5")  # ASCII bytes, cut at 5
+    # The bytes padded with zeros on the right to 8, read as one big-endian integer: the key << 8 * (8 - length).
+    padded = text.astype("S8").view(">u8").astype(np.uint64)
+    return padded >> (np.uint64(8) * (8 - np.char.str_len(text)).astype(np.uint64))
 
 
 _HISTORY_SQL: Final = """
@@ -254,26 +257,47 @@ def lookup_counts(history: PlaceHistory, keys: np.ndarray, years: np.ndarray) ->
         an unknown place, 0 for a place without accidents.
     """
     totals = history.totals
-    out = np.full((len(_TOTAL_COLUMNS), *keys.shape), np.nan)
-    known = keys != 0
-    if not known.any() or not len(totals.keys):
-        return out
-    query = keys[known]
-    position = np.minimum(np.searchsorted(totals.keys, query), len(totals.keys) - 1)
-    found = totals.keys[position] == query
+    if not len(totals.keys):
+        return np.full((len(_TOTAL_COLUMNS), *keys.shape), np.nan)
+    # Every key is looked up, the unknown ones (0) too: they become NaN at the end.
+    position = np.minimum(np.searchsorted(totals.keys, keys), len(totals.keys) - 1)
+    found = totals.keys.take(position) == keys
     counts = totals.counts[:, position] * found
-    own_year = np.broadcast_to(years[:, None], keys.shape)[known]
-    in_table = found & (own_year >= history.first_year) & (own_year <= history.last_year)
+    in_table = found & ((years >= history.first_year) & (years <= history.last_year))[:, None]
     if in_table.any():
-        by_year = history.by_year()
-        n_years = history.last_year - history.first_year + 1
-        composite = position[in_table] * n_years + (own_year[in_table].astype(np.int64) - history.first_year)
-        slot = np.minimum(np.searchsorted(by_year.key_year, composite), len(by_year.key_year) - 1)
-        own = by_year.counts[:, slot] * (by_year.key_year[slot] == composite)
-        counts[: len(COUNTS), in_table] -= own
-        counts[len(COUNTS):, in_table] -= own * (own_year[in_table] >= RECENT_FIRST_YEAR)
-    out[:, known] = np.maximum(counts, 0.0)
-    return out
+        _leave_out_own_year(history, counts, position, in_table, np.broadcast_to(years[:, None], keys.shape))
+    return np.where(keys != 0, np.maximum(counts, 0.0), np.nan)
+
+
+def _leave_out_own_year(history: PlaceHistory, counts: np.ndarray, position: np.ndarray, in_table: np.ndarray,
+                        own_year: np.ndarray) -> None:
+    """Take from ``counts`` (10, incidents, levels) the accidents of each place in the incident's own year."""
+    by_year = history.by_year()
+    n_years = history.last_year - history.first_year + 1
+    year = own_year[in_table]
+    composite = position[in_table] * n_years + (year.astype(np.int64) - history.first_year)
+    slot = np.minimum(np.searchsorted(by_year.key_year, composite), len(by_year.key_year) - 1)
+    own = by_year.counts[:, slot] * (by_year.key_year[slot] == composite)
+    counts[: len(COUNTS), in_table] -= own
+    counts[len(COUNTS):, in_table] -= own * (year >= RECENT_FIRST_YEAR)
+
+
+def history_keys(dep: np.ndarray, com: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """The key of each incident's place at every history level (columns in HISTORY_LEVELS order), 0 when unknown.
+
+    Examples
+    --------
+    >>> keys = history_keys(np.array(["75", ""], dtype=object), np.array(["75056", ""], dtype=object),
+    ...                     np.array([48.8566, np.nan]), np.array([2.3522, np.nan]))
+    >>> keys[0, :2].tolist() == [place_key("75"), place_key("75056")], h3cells.cell_ids(keys[0, 2:]), keys[1].tolist()
+    (True, ['861fb4667ffffff', '871fb4662ffffff'], [0, 0, 0, 0])
+    """
+    keys = np.empty((len(dep), len(HISTORY_LEVELS)), dtype=np.uint64)
+    keys[:, :2] = place_keys(np.concatenate([dep, com])).reshape(2, len(dep)).T  # one call for both codes
+    cells = place_cells(lat, lon)
+    for column, level in enumerate(CELL_LEVELS, start=2):
+        keys[:, column] = cells[level]
+    return keys
 
 
 def place_cells(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
