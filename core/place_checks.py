@@ -35,20 +35,21 @@ def near_france(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     >>> near_france(np.array([48.85, 0.0, 2.35, -21.1]), np.array([2.35, 0.0, 48.85, 55.5])).tolist()
     [True, False, False, True]
     """
-    boxes = _box_array()
+    min_lon, min_lat, max_lon, max_lat = _widened_boxes()
     lat = np.asarray(lat, dtype=np.float64)[:, None]
     lon = np.asarray(lon, dtype=np.float64)[:, None]
-    margin = FRANCE_MARGIN_DEG
-    inside = ((lon >= boxes[:, 0] - margin) & (lat >= boxes[:, 1] - margin)
-              & (lon <= boxes[:, 2] + margin) & (lat <= boxes[:, 3] + margin))
-    return inside.any(axis=1)
+    return ((lon >= min_lon) & (lat >= min_lat) & (lon <= max_lon) & (lat <= max_lat)).any(axis=1)
 
 
 @lru_cache(maxsize=1)
-def _box_array() -> np.ndarray:
-    """The boxes of :func:`core.places.department_bboxes` as one (departments, 4) array."""
-    return np.array(list(places.department_bboxes().values()))
+def _widened_boxes() -> np.ndarray:
+    """The boxes of :func:`core.places.department_bboxes` widened by :data:`FRANCE_MARGIN_DEG`, shape (4, departments).
 
+    Rows: min lon, min lat, max lon, max lat.
+    """
+    boxes = np.array(list(places.department_bboxes().values()))
+    margin = FRANCE_MARGIN_DEG
+    return np.array([boxes[:, 0] - margin, boxes[:, 1] - margin, boxes[:, 2] + margin, boxes[:, 3] + margin])
 
 
 @cache
@@ -89,10 +90,9 @@ def department_distance_km(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) ->
     lon = np.asarray(lon, dtype=np.float64)
     distance = np.full(len(dep), np.nan)
     outlines = places.department_outlines()
-    for code in np.unique(dep).tolist():
+    for code, rows in _rows_by_code(dep).items():
         if code not in outlines:
             continue
-        rows = np.flatnonzero(dep == code)
         inside = shapely.contains_xy(outlines[code], lon[rows], lat[rows])
         distance[rows] = 0.0
         if inside.all():
@@ -105,7 +105,15 @@ def department_distance_km(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) ->
     return distance
 
 
+def _rows_by_code(codes: np.ndarray) -> dict[object, np.ndarray]:
+    """The rows of each distinct code, in increasing order (one pass, no sort of the codes)."""
+    rows: dict[object, list[int]] = {}
+    for row, code in enumerate(codes.tolist()):
+        rows.setdefault(code, []).append(row)
+    return {code: np.array(found, dtype=np.intp) for code, found in rows.items()}
+
+
 def clear_caches() -> None:
     """Forget the boxes and projected outlines read so far (after the reference files are rebuilt)."""
-    _box_array.cache_clear()
+    _widened_boxes.cache_clear()
     _projected_outline.cache_clear()

@@ -62,29 +62,35 @@ def incident_warnings(*, lat: np.ndarray, lon: np.ndarray, dep: np.ndarray, com:
     located = ~(np.isnan(lat) | np.isnan(lon))
     if located.any():
         _place_warnings(out, lat, lon, dep, located)
-    for row in np.flatnonzero(np.array([bool(c) and bool(d) for c, d in zip(com.tolist(), dep.tolist(),
-                                                                             strict=True)], dtype=bool)):
-        commune_dep = places.commune_department(com[row])
-        if commune_dep is not None and commune_dep != dep[row]:
-            name = places.commune_name(com[row]) or com[row]
-            out[row].append({"field": "com", "reason": (
-                f"la commune {com[row]} ({name}) est dans le département {commune_dep}, pas dans le {dep[row]} "
-                f"({places.department_name(dep[row])}) : vérifiez le lieu")})
+    _commune_warnings(out, dep, com)
     dated = ~np.isnan(year)
     if dated.any():
         _date_warnings(out, year, month, day, dated, data_years, today or dt.datetime.now(dt.UTC).date())
     return out
 
 
+def _commune_warnings(out: list[list[dict[str, str]]], dep: np.ndarray, com: np.ndarray) -> None:
+    """A commune given with a department that is not its own."""
+    for row, (code, department) in enumerate(zip(com.tolist(), dep.tolist(), strict=True)):
+        if not (code and department):
+            continue
+        commune_dep = places.commune_department(code)
+        if commune_dep is not None and commune_dep != department:
+            name = places.commune_name(code) or code
+            out[row].append({"field": "com", "reason": (
+                f"la commune {code} ({name}) est dans le département {commune_dep}, pas dans le {department} "
+                f"({places.department_name(department)}) : vérifiez le lieu")})
+
+
 def _place_warnings(out: list[list[dict[str, str]]], lat: np.ndarray, lon: np.ndarray, dep: np.ndarray,
                     located: np.ndarray) -> None:
     rows = np.flatnonzero(located)
-    outside = rows[~place_checks.near_france(lat[rows], lon[rows])]
-    for row in outside:
+    near = place_checks.near_france(lat[rows], lon[rows])
+    for row in rows[~near]:
         out[row].append({"field": "lat", "reason": (
             f"le point ({lat[row]:.4f}, {lon[row]:.4f}) est hors de France (métropole et outre-mer) : "
             "vérifiez les coordonnées (latitude puis longitude)")})
-    checked = rows[np.isin(rows, outside, invert=True) & (dep[rows] != "")]
+    checked = rows[near & (dep[rows] != "")]
     if not len(checked):
         return
     distance = place_checks.department_distance_km(dep[checked], lat[checked], lon[checked])
@@ -99,7 +105,8 @@ def _date_warnings(out: list[list[dict[str, str]]], year: np.ndarray, month: np.
                    dated: np.ndarray, data_years: tuple[int, int], today: dt.date) -> None:
     first, last = data_years
     earliest = first - YEARS_BEFORE_DATA
-    ordinal = year * 10000 + np.nan_to_num(month, nan=1) * 100 + np.nan_to_num(day, nan=1)
+    # An unknown month or day counts as the first (month and day are whole numbers or NaN).
+    ordinal = year * 10000 + np.where(np.isnan(month), 1.0, month) * 100 + np.where(np.isnan(day), 1.0, day)
     tomorrow = today + dt.timedelta(days=1)
     limit = tomorrow.year * 10000 + tomorrow.month * 100 + tomorrow.day
     for row in np.flatnonzero(dated & (year < earliest)):
