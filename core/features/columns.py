@@ -125,7 +125,8 @@ def vehicle_group_counts(vehicles: Sequence[tuple[int, ...] | None], group_of_co
     [[2.0, 1.0], [nan, nan]]
     """
     codes, rows, unknown = flat_vehicles(vehicles)
-    counts = np.bincount(rows * groups + group_of_code.take(np.clip(codes, 0, len(group_of_code) - 1)),
-                         minlength=len(vehicles) * groups).astype(np.float64).reshape(len(vehicles), groups)
+    code_groups = group_of_code.take(codes, mode="clip")  # "clip": a code beyond either end reads that end
+    counts = np.bincount(rows * groups + code_groups, minlength=len(vehicles) * groups)
+    counts = counts.astype(np.float64).reshape(len(vehicles), groups)
     counts[unknown] = np.nan
     return counts

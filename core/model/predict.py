@@ -44,15 +44,12 @@ def _support(model: SeverityModel, facts: np.ndarray) -> tuple[np.ndarray, np.nd
         keys = ((query + 10) * (20 ** np.arange(query.shape[1]))).sum(axis=1)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         patterns = query[first]
-    count = np.zeros(len(patterns))
-    severe = np.zeros(len(patterns))
+    totals = np.zeros((len(patterns), 2))
     for index, pattern in enumerate(patterns):
-        known = pattern != -9
-        match = np.all(model.support_codes[:, known] == pattern[known], axis=1)
-        count[index] = model.support_counts[match, 0].sum()
-        severe[index] = model.support_counts[match, 1].sum()
+        match = ((model.support_codes == pattern) | (pattern == -9)).all(axis=1)  # unknown (-9) matches any
+        totals[index] = model.support_counts[match, :2].sum(axis=0)  # whole numbers: exact in any order
     inverse = inverse.ravel()
-    return count[inverse], severe[inverse]
+    return totals[inverse, 0], totals[inverse, 1]
 
 
 def predict_columns(model: SeverityModel, columns: IncidentColumns, *, explain: bool = True,
@@ -105,8 +102,7 @@ def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: b
     warnings = incident_warnings(lat=num["lat"], lon=num["lon"], dep=columns.dep, com=columns.com, year=num["year"],
                                  month=num["month"], day=num["day"], data_years=model.data_years)
     contributions = model.trees.field_credits(severe_leaves) if explain else None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(support > 0, support_severe / support, np.nan)
+    share = np.divide(support_severe, support, out=np.full(len(support), np.nan), where=support > 0)
     version = model.version
     results = []
     rows = zip(p_severe.tolist(), p_fatal.tolist(), support.astype(np.int64).tolist(), share.tolist(), strict=True)
