@@ -209,6 +209,8 @@ def test_every_request_leaves_one_audit_line_without_key_material(api, client) -
     assert lines[0]["request_id"] == ok.json()["request_id"] and lines[0]["key"] == "samu-59"
     assert lines[0]["incident"]["id"] == "audit-1" and lines[0]["incident"]["vehicles"] == [7]
     assert lines[0]["result"]["p_severe"] == ok.json()["p_severe"] and lines[0]["model_version"]
+    assert lines[0]["result"]["factors"] == [[f["field"], f["effect"]] for f in ok.json()["top_factors"]]
+    assert "atm" in lines[0]["incident"] and "id" in lines[0]["incident"] and "n_pedestrians" in lines[0]["incident"]
     assert lines[1]["error"] == refused.json()["error"] and lines[2]["key"] is None
     text = api.settings.audit_file.read_text()
     for key in (api.operator, api.admin, api.slow):

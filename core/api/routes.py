@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core import config
+from core.api.audit import audit_answer, audit_incident
 from core.api.docs import (
     BatchAnswer,
     ErrorAnswer,
@@ -142,12 +143,12 @@ async def severity(request: Request, key: Operator, factors: bool = True) -> Res
     result = machine_answer(predict_many(served.model, [incident], explain=factors, parsed_out=kept)[0],
                             served.thresholds)
     record = audit_record(request)
-    record.update(model_version=served.version, incident=kept[0])
+    record.update(model_version=served.version, incident=audit_incident(kept[0]))
     if "error" in result:
         state.metrics.count_incidents(0, 1)
         raise ApiError(422, result["error"]["field"], result["error"]["reason"], incident_id=result.get("id"))
     state.metrics.count_incidents(1, 0)
-    record["result"] = result
+    record["result"] = audit_answer(result)
     return json_response({**result, "request_id": record["request_id"]})
 
 
@@ -177,7 +178,8 @@ async def severity_batch(request: Request, key: Operator, factors: bool = True) 
     refused = sum("error" in result for result in results)
     state.metrics.count_incidents(len(results) - refused, refused)
     record = audit_record(request)
-    record.update(model_version=served.version, incidents=kept, results=results)
+    record.update(model_version=served.version, incidents=[audit_incident(parsed) for parsed in kept],
+                  results=[audit_answer(result) for result in results])
     return json_response({"request_id": record["request_id"], "model_version": served.version, "results": results,
                           "counts": {"predicted": len(results) - refused, "refused": refused}})
 
