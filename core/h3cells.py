@@ -34,13 +34,10 @@ def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, resolution: int = FINEST_R
     ['891fb466257ffff', 0]
     """
     lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
-    known = ~(np.isnan(lat) | np.isnan(lon))
-    cells = np.zeros(len(lat), dtype=np.uint64)
-    if known.any():
-        points = zip(lat[known].tolist(), lon[known].tolist(), strict=True)
-        cells[known] = np.fromiter((h3.latlng_to_cell(a, b, resolution) for a, b in points),
-                                   dtype=np.uint64, count=int(known.sum()))
-    return cells
+    points = zip(lat.tolist(), lon.tolist(), strict=True)
+    # a == a and b == b: both known (NaN is the only value unequal to itself)
+    return np.fromiter((h3.latlng_to_cell(a, b, resolution) if a == a and b == b else 0 for a, b in points),
+                       dtype=np.uint64, count=len(lat))
 
 
 def cells_to_parents(cells: np.ndarray, resolution: int) -> np.ndarray:

@@ -34,6 +34,8 @@ from core.features.names import (
 # a place with few accidents stays close to the national rate.
 SEVERE_PRIOR: Final = 5.0
 FATAL_PRIOR: Final = 1.0
+#: Both priors, to broadcast over counts shaped (window, severe/fatal, row, level).
+_RATIO_PRIORS: Final = np.array([SEVERE_PRIOR, FATAL_PRIOR])[None, :, None, None]
 
 # Rough mass class, to describe the most and least protected parties of an accident.
 _KIND_MASS: Final[dict[str, float]] = {
@@ -90,12 +92,8 @@ def _is_overseas(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarra
     from_dep = np.array([np.nan if not d else float(len(d) == 3) for d in dep.tolist()])
     # Metropolitan France with Corsica lies within 41-51.5 N, 5.5 W-10 E.
     metro_box = (lat >= 41.0) & (lat <= 51.5) & (lon >= -5.5) & (lon <= 10.0)
-    from_coords = np.where(np.isnan(lat), np.nan, np.where(metro_box, 0.0, 1.0))
+    from_coords = np.where(np.isnan(lat), np.nan, ~metro_box)
     return np.where(np.isnan(from_dep), from_coords, from_dep)
-
-
-def _ratio(observed: np.ndarray, expected: np.ndarray, prior: float) -> np.ndarray:
-    return (observed + prior) / (expected + prior)
 
 
 def build_features(columns: IncidentColumns, history: PlaceHistory) -> np.ndarray:
@@ -167,8 +165,8 @@ def _history_features(columns: IncidentColumns, history: PlaceHistory) -> np.nda
     n_rows = len(columns)
     keys = history_keys(columns.dep, columns.com, num["lat"], num["lon"])
     counts = lookup_counts(history, keys, num["year"]).reshape(len(WINDOWS), len(COUNTS), n_rows, len(HISTORY_LEVELS))
-    n, severe, fatal, expected_severe, expected_fatal = counts.transpose(1, 0, 2, 3)  # each (window, row, level)
-    history_block = np.stack([
-        np.log1p(n), _ratio(severe, expected_severe, SEVERE_PRIOR), _ratio(fatal, expected_fatal, FATAL_PRIOR),
-    ])  # (what, window, row, level) -> the order of HISTORY_FEATURES: level, window, what
-    return history_block.transpose(2, 3, 1, 0).reshape(n_rows, -1)
+    observed, expected = counts[:, 1:3], counts[:, 3:5]  # COUNTS order; each (window, severe/fatal, row, level)
+    block = np.concatenate([  # (window, what, row, level): log count, smoothed severe and fatal ratios
+        np.log1p(counts[:, :1]), (observed + _RATIO_PRIORS) / (expected + _RATIO_PRIORS),
+    ], axis=1)
+    return block.transpose(2, 3, 0, 1).reshape(n_rows, -1)  # the order of HISTORY_FEATURES: level, window, what

@@ -105,8 +105,8 @@ def _date_warnings(out: list[list[dict[str, str]]], year: np.ndarray, month: np.
                    dated: np.ndarray, data_years: tuple[int, int], today: dt.date) -> None:
     first, last = data_years
     earliest = first - YEARS_BEFORE_DATA
-    # An unknown month or day counts as the first (month and day are whole numbers or NaN).
-    ordinal = year * 10000 + np.where(np.isnan(month), 1.0, month) * 100 + np.where(np.isnan(day), 1.0, day)
+    # An unknown month or day counts as the first: fmax ignores NaN, and months and days start at 1.
+    ordinal = year * 10000 + np.fmax(month, 1.0) * 100 + np.fmax(day, 1.0)
     tomorrow = today + dt.timedelta(days=1)
     limit = tomorrow.year * 10000 + tomorrow.month * 100 + tomorrow.day
     for row in np.flatnonzero(dated & (year < earliest)):
