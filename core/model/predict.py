@@ -45,9 +45,11 @@ def _support(model: SeverityModel, facts: np.ndarray) -> tuple[np.ndarray, np.nd
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         patterns = query[first]
     totals = np.zeros((len(patterns), 2))
+    by_fact = model.support_codes.T  # (facts, combinations): a reduction over the first axis is the quick one
     for index, pattern in enumerate(patterns):
-        match = ((model.support_codes == pattern) | (pattern == -9)).all(axis=1)  # unknown (-9) matches any
-        totals[index] = model.support_counts[match, :2].sum(axis=0)  # whole numbers: exact in any order
+        known = pattern != -9
+        match = (by_fact[known] == pattern[known, None]).all(axis=0)
+        totals[index] = match @ model.support_counts[:, :2]  # accidents, severe: whole numbers, exact in any order
     inverse = inverse.ravel()
     return totals[inverse, 0], totals[inverse, 1]
 
