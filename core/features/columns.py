@@ -92,9 +92,10 @@ def flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarra
     >>> codes.tolist(), rows.tolist(), unknown.tolist()
     ([7, 33, 1], [0, 0, 2], [False, True, False])
     """
-    unknown = np.fromiter((v is None for v in vehicles), dtype=bool, count=len(vehicles))
-    lengths = np.fromiter((0 if v is None else len(v) for v in vehicles), dtype=np.int64, count=len(vehicles))
-    codes = np.fromiter(itertools.chain.from_iterable(v for v in vehicles if v), dtype=np.int64,
+    lengths = np.array([-1 if v is None else len(v) for v in vehicles], dtype=np.int64)
+    unknown = lengths < 0
+    lengths[unknown] = 0
+    codes = np.fromiter(itertools.chain.from_iterable(filter(None, vehicles)), dtype=np.int64,
                         count=int(lengths.sum()))
     return codes, np.repeat(np.arange(len(vehicles)), lengths), unknown
 

@@ -33,6 +33,8 @@ from core.features.names import CELL_LEVELS, HISTORY_LEVELS, WINDOWS
 
 if tuple(HISTORY_LEVELS) != ("dep", "com", *CELL_LEVELS):
     raise RuntimeError("history_keys puts the department, the commune, then the cells of CELL_LEVELS")
+#: The H3 resolution of each level of CELL_LEVELS ("h3_7" -> 7).
+_CELL_RESOLUTIONS: Final = tuple(int(level.split("_")[1]) for level in CELL_LEVELS)
 
 if TYPE_CHECKING:
     import duckdb
@@ -294,9 +296,7 @@ def history_keys(dep: np.ndarray, com: np.ndarray, lat: np.ndarray, lon: np.ndar
     """
     keys = np.empty((len(dep), len(HISTORY_LEVELS)), dtype=np.uint64)
     keys[:, :2] = place_keys(np.concatenate([dep, com])).reshape(2, len(dep)).T  # one call for both codes
-    cells = place_cells(lat, lon)
-    for column, level in enumerate(CELL_LEVELS, start=2):
-        keys[:, column] = cells[level]
+    keys[:, 2:] = _cell_columns(lat, lon)
     return keys
 
 
@@ -309,9 +309,14 @@ def place_cells(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
     >>> [h3cells.cell_ids(cells["h3_7"])[0], int(cells["h3_7"][1])]
     ['871fb4662ffffff', 0]
     """
+    return dict(zip(CELL_LEVELS, _cell_columns(lat, lon).T, strict=True))
+
+
+def _cell_columns(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """The cells of :func:`place_cells` as one array, a column per level of CELL_LEVELS."""
     finest = h3cells.latlng_to_cells(lat, lon, h3cells.FINEST_RESOLUTION)
-    known = finest != 0
-    return {
-        level: np.where(known, h3cells.cells_to_parents(finest, int(level.split("_")[1])), np.uint64(0))
-        for level in CELL_LEVELS
-    }
+    cells = np.empty((len(finest), len(CELL_LEVELS)), dtype=np.uint64)
+    for column, resolution in enumerate(_CELL_RESOLUTIONS):
+        cells[:, column] = h3cells.cells_to_parents(finest, resolution)
+    cells[finest == 0] = 0  # an unknown point (0) has no parent
+    return cells

@@ -45,9 +45,10 @@ def top_factors(by_source: np.ndarray, columns: IncidentColumns, row: int,
     list of dict
         At most :data:`TOP_FACTORS` of {field, label, value, effect, text}, largest effect first.
     """
-    factors = []
-    for index in np.argsort(-np.abs(by_source)):
-        effect = float(by_source[index])
+    factors: list[dict[str, Any]] = []
+    effects = by_source.tolist()
+    for index in np.argsort(-np.abs(by_source)).tolist():
+        effect = effects[index]
         if len(factors) == TOP_FACTORS or abs(effect) < 1e-3:
             break
         source = CREDIT_FIELDS[index]
