@@ -35,7 +35,6 @@ from core.api.errors import ApiError, audit_record, json_response
 from core.api.keys import ApiKey
 from core.api.limits import retry_after
 from core.api.metrics import CONTENT_TYPE
-from core.api.service import model_summary
 from core.api.settings import ApiSettings
 from core.api.state import ApiState
 from core.dispatch.answer import machine_answer
@@ -191,7 +190,7 @@ async def model(request: Request, key: Operator) -> Response:
     served = _state(request).served()
     record = audit_record(request)
     record["model_version"] = served.version
-    return json_response({**model_summary(served), "request_id": record["request_id"]})
+    return json_response({**served.summary, "request_id": record["request_id"]})
 
 
 @router.post("/v1/model/reload", tags=["modèle"], response_model=None, summary="Recharger le modèle (admin)",
@@ -206,7 +205,7 @@ async def reload(request: Request, key: Admin) -> Response:
     state.metrics.serving(served.version)
     record = audit_record(request)
     record["model_version"] = served.version
-    return json_response({**model_summary(served), "request_id": record["request_id"], "reloaded": True})
+    return json_response({**served.summary, "request_id": record["request_id"], "reloaded": True})
 
 
 @router.get("/metrics", tags=["exploitation"], response_model=None, summary="Métriques Prometheus (admin)",

@@ -13,6 +13,7 @@ that fails its checks is refused and the one in service stays.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ class Served:
     def version(self) -> str:
         """The card's ``model_version``."""
         return self.model.version
+
+    @functools.cached_property
+    def summary(self) -> dict[str, Any]:
+        """:func:`model_summary` of this model, computed once."""
+        return model_summary(self)
 
 
 def load_served(models_dir: Path) -> Served:
