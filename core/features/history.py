@@ -268,7 +268,7 @@ def lookup_counts(history: PlaceHistory, keys: np.ndarray, years: np.ndarray) ->
     in_table = found & ((years >= history.first_year) & (years <= history.last_year))[:, None]
     if in_table.any():
         _leave_out_own_year(history, counts, position, in_table, np.broadcast_to(years[:, None], keys.shape))
-    return np.where(keys != 0, np.maximum(counts, 0.0), np.nan)
+    return np.where(keys != 0, counts, np.nan)
 
 
 def _leave_out_own_year(history: PlaceHistory, counts: np.ndarray, position: np.ndarray, in_table: np.ndarray,
@@ -282,6 +282,7 @@ def _leave_out_own_year(history: PlaceHistory, counts: np.ndarray, position: np.
     own = by_year.counts[:, slot] * (by_year.key_year[slot] == composite)
     counts[: len(COUNTS), in_table] -= own
     counts[len(COUNTS):, in_table] -= own * (year >= RECENT_FIRST_YEAR)
+    np.maximum(counts, 0.0, out=counts)  # the totals are float32-rounded: a difference may fall just below 0
 
 
 def history_keys(dep: np.ndarray, com: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ def top_factors(by_source: np.ndarray, columns: IncidentColumns, row: int,
     """
     factors: list[dict[str, Any]] = []
     effects = by_source.tolist()
-    for index in np.argsort(-np.abs(by_source)).tolist():
+    for index in (-np.abs(by_source)).argsort().tolist():
         effect = effects[index]
         if len(factors) == TOP_FACTORS or abs(effect) < 1e-3:
             break
