@@ -50,6 +50,8 @@ _OTHER_KIND: Final = len(KIND_NAMES) - 1
 #: catv code -> kind index, for every code 0..99 (codes not listed count as "other").
 _CATV_KIND_ARRAY: Final = np.array([_CATV_KIND.get(code, _OTHER_KIND) for code in range(100)])
 _KIND_MASS_ARRAY: Final = np.array([_KIND_MASS[k] for k in KIND_NAMES])
+#: The feature counting each vehicle kind, in KIND_NAMES order.
+_KIND_FEATURES: Final = tuple(f"n_{kind}" for kind in KIND_NAMES)
 #: Incident fields that are features as they are, under their own name.
 _COPIED_FIELDS: Final = (
     "weekday", "month", "lum", "atm", "surf", "agg", "int", "col", "catr", "vma", "obs", "lat", "lon", "n_people",
@@ -152,7 +154,7 @@ def _vehicle_features(vehicles: Sequence[tuple[int, ...] | None], pedestrians: n
     vulnerable = (pedestrians > 0) | (lightest <= 2)  # NaN compares False
     return {
         "n_vehicles": kinds.sum(axis=1),
-        **{f"n_{kind}": counts for kind, counts in zip(KIND_NAMES, kinds.T, strict=True)},
+        **dict(zip(_KIND_FEATURES, kinds.T, strict=True)),
         "heaviest_mass": heaviest,
         "lightest_mass": lightest,
         "vulnerable_vs_heavy": np.where(np.isnan(kinds[:, 0]), np.nan, vulnerable & (heaviest >= 4)),

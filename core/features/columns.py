@@ -97,7 +97,7 @@ def flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarra
     lengths[unknown] = 0
     codes = np.fromiter(itertools.chain.from_iterable(filter(None, vehicles)), dtype=np.int64,
                         count=int(lengths.sum()))
-    return codes, np.repeat(np.arange(len(vehicles)), lengths), unknown
+    return codes, np.arange(len(vehicles)).repeat(lengths), unknown
 
 
 def vehicle_group_counts(vehicles: Sequence[tuple[int, ...] | None], group_of_code: np.ndarray, *,

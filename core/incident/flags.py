@@ -84,7 +84,7 @@ def _commune_warnings(out: list[list[dict[str, str]]], dep: np.ndarray, com: np.
 
 def _place_warnings(out: list[list[dict[str, str]]], lat: np.ndarray, lon: np.ndarray, dep: np.ndarray,
                     located: np.ndarray) -> None:
-    rows = np.flatnonzero(located)
+    rows = located.nonzero()[0]
     near = place_checks.near_france(lat[rows], lon[rows])
     for row in rows[~near]:
         out[row].append({"field": "lat", "reason": (
@@ -109,11 +109,11 @@ def _date_warnings(out: list[list[dict[str, str]]], year: np.ndarray, month: np.
     ordinal = year * 10000 + np.fmax(month, 1.0) * 100 + np.fmax(day, 1.0)
     tomorrow = today + dt.timedelta(days=1)
     limit = tomorrow.year * 10000 + tomorrow.month * 100 + tomorrow.day
-    for row in np.flatnonzero(dated & (year < earliest)):
+    for row in (dated & (year < earliest)).nonzero()[0]:
         out[row].append({"field": "datetime", "reason": (
             f"année {int(year[row])} : plus de {YEARS_BEFORE_DATA} ans avant les données ({first}–{last}), "
             "l’estimation sort de ce que le modèle a vu")})
-    for row in np.flatnonzero(dated & (ordinal > limit)):
+    for row in (dated & (ordinal > limit)).nonzero()[0]:
         out[row].append({"field": "datetime", "reason": (
             f"date dans le futur ({int(day[row]):02d}/{int(month[row]):02d}/{int(year[row])}) : "
             "vérifiez la date de l’accident")})
