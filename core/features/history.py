@@ -31,11 +31,6 @@ import pyarrow.parquet as pq
 from core import codebook, h3cells
 from core.features.names import CELL_LEVELS, HISTORY_LEVELS, WINDOWS
 
-if tuple(HISTORY_LEVELS) != ("dep", "com", *CELL_LEVELS):
-    raise RuntimeError("history_keys puts the department, the commune, then the cells of CELL_LEVELS")
-#: The H3 resolution of each level of CELL_LEVELS ("h3_7" -> 7).
-_CELL_RESOLUTIONS: Final = tuple(int(level.split("_")[1]) for level in CELL_LEVELS)
-
 if TYPE_CHECKING:
     import duckdb
 
@@ -45,6 +40,10 @@ RECENT_FIRST_YEAR: Final = codebook.HOSPITALISATION_BREAK_YEAR
 #: What is counted per place and window: accidents, severe, fatal, and the expected severe and fatal.
 COUNTS: Final = ("n", "n_severe", "n_fatal", "expected_severe", "expected_fatal")
 _TOTAL_COLUMNS: Final = tuple(f"{window}{name}" for window in WINDOWS for name in COUNTS)
+if tuple(HISTORY_LEVELS) != ("dep", "com", *CELL_LEVELS):
+    raise RuntimeError("history_keys puts the department, the commune, then the cells of CELL_LEVELS")
+#: The H3 resolution of each level of CELL_LEVELS ("h3_7" -> 7).
+_CELL_RESOLUTIONS: Final = tuple(int(level.split("_")[1]) for level in CELL_LEVELS)
 
 
 @dataclass(frozen=True)
