@@ -108,20 +108,25 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from core.api.keys import KeyFileError
     from core.api.serve import serve
     from core.api.settings import ApiSettings
 
     settings = ApiSettings.from_env()
     if args.models:
         settings = dataclasses.replace(settings, models_dir=Path(args.models))
-    if args.rate:
+    if args.rate is not None:
         settings = dataclasses.replace(settings, rate=args.rate)
-    serve(settings, host=args.host, port=args.port, workers=args.workers, dev_key=args.dev_key)
+    try:
+        serve(settings, host=args.host, port=args.port, workers=args.workers, dev_key=args.dev_key)
+    except (KeyFileError, OSError) as error:
+        print(f"erreur : {error}", file=sys.stderr)
+        return 2
     return 0
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from core.api.keys import KeyCommandError, create_key, read_keys, revoke_key
+    from core.api.keys import KeyCommandError, KeyFileError, create_key, read_keys, revoke_key
     from core.api.settings import ApiSettings
 
     path = ApiSettings.from_env().keys_file
@@ -137,7 +142,7 @@ def _keys(args: argparse.Namespace) -> int:
                 state = f"révoquée {key.revoked}" if key.revoked else "en service"
                 rate = f"{key.rate:g}/s" if key.rate else "débit par défaut"
                 print(f"{key.name:<24} {key.role:<9} {rate:<17} créée {key.created}  {state}")
-    except KeyCommandError as error:
+    except (KeyCommandError, KeyFileError) as error:
         print(f"erreur : {error}", file=sys.stderr)
         return 2
     return 0

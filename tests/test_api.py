@@ -242,3 +242,51 @@ def test_without_a_model_or_a_key_the_api_is_not_ready(tmp_path: Path) -> None:
     api_without_keys.settings.keys_file.unlink()
     with TestClient(api_without_keys.app) as client:
         assert client.get("/readyz").status_code == 503
+
+
+def test_a_broken_keys_file_keeps_the_last_good_keys_in_service(tmp_path: Path) -> None:
+    api = api_under_test(tmp_path)
+    with TestClient(api.app) as client:
+        good = api.settings.keys_file.read_text()
+        api.settings.keys_file.write_text(good[: len(good) // 2])  # half-written by hand
+        time.sleep(1.1)
+        assert client.post("/v1/severity", json={}, headers=api.auth()).status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and "illisible" in ready.json()["checks"]["keys"]
+        api.settings.keys_file.write_text(good.replace('"operator"', '"root"', 1))  # a role this code ignores
+        time.sleep(1.1)
+        assert "rôle inconnu" in client.get("/readyz").json()["checks"]["keys"]
+        api.settings.keys_file.write_text(good)
+        time.sleep(1.1)
+        assert client.get("/readyz").json()["checks"]["keys"] == "ok"
+
+
+def test_a_client_leaving_mid_body_is_recorded_as_499_not_as_a_server_error(api, client) -> None:
+    import asyncio
+
+    before = len(audit_lines(api))
+    messages = iter([{"type": "http.request", "body": b'{"dep": ', "more_body": True}, {"type": "http.disconnect"}])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/severity", "raw_path": b"/v1/severity", "query_string": b"", "root_path": "",
+             "headers": [(b"authorization", f"Bearer {api.operator}".encode())], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80), "app": api.app}
+    asyncio.run(api.app(scope, receive, send))
+    assert sent == []
+    line = audit_lines(api)[before]
+    assert line["status"] == 499 and line["key"] == "samu-59" and line["error"]["field"] == "body"
+
+
+def test_probes_answer_head_and_odd_methods_add_no_metric_series(api, client) -> None:
+    assert client.head("/healthz").status_code == 200 and client.head("/readyz").status_code == 200
+    for method in ("PURGE", "MKCOL", "FOO1"):
+        assert client.request(method, "/v1/severity", headers=api.auth()).status_code in (404, 405)
+    metrics = client.get("/metrics", headers=api.auth(api.admin)).text
+    assert "PURGE" not in metrics and "FOO1" not in metrics and 'method="other"' in metrics

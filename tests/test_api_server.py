@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +59,11 @@ def test_a_body_sent_too_slowly_gets_408(server) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(f"POST /v1/severity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"dep\":".encode())
-        reply = sock.recv(65536).decode()
-    assert reply.startswith("HTTP/1.1 408") and '"field":"body"' in reply
+        reply = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after a 408
+            reply += chunk
+    text = reply.decode()
+    assert text.startswith("HTTP/1.1 408") and "connection: close" in text.lower() and '"field":"body"' in text
 
 
 def test_keys_command_creates_once_lists_and_revokes(tmp_path: Path) -> None:
@@ -80,29 +84,90 @@ def test_keys_command_creates_once_lists_and_revokes(tmp_path: Path) -> None:
 
 
 _WRITER = """
-import sys
+import sys, time
 from pathlib import Path
 from core.api.audit import AuditLog
-from tests.api_support import call, served_api
-log = AuditLog(Path(sys.argv[1]), max_bytes=20_000, backups=1000)
+log = AuditLog(Path(sys.argv[1]), max_bytes=20_000, backups=0)
+pause = float(sys.argv[4])
 for number in range(int(sys.argv[3])):
     log.write({"writer": sys.argv[2], "number": number, "padding": "x" * 150})
+    time.sleep(pause)
 """
 
 
-def test_the_audit_log_rotates_by_size_and_loses_no_line_across_processes(tmp_path: Path) -> None:
+def test_the_audit_log_rotates_by_size_and_loses_no_line_of_a_busy_or_a_quiet_worker(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), name, "3000"], cwd=config.ROOT)
-               for name in ("a", "b")]
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), name, count, pause], cwd=config.ROOT)
+               for name, count, pause in (("busy", "6000", "0"), ("quiet", "40", "0.05"))]
     assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
-    files = sorted(tmp_path.glob("audit.jsonl*"))
-    assert len(files) > 20  # rotated (6,000 lines of ~200 bytes, 20 kB per file)
-    lines = [json.loads(line) for file in files if not file.name.endswith(".lock")
-             for line in file.read_text().splitlines()]
+    files = [file for file in tmp_path.glob("audit.jsonl*") if not file.name.endswith(".lock")]
+    assert len(files) > 40  # rotated (6,000 lines of ~200 bytes, 20 kB per file), every rotated file kept
+    lines = [json.loads(line) for file in files for line in file.read_text().splitlines()]
     assert sorted((line["writer"], line["number"]) for line in lines) == sorted(
-        (name, number) for name in ("a", "b") for number in range(3000))
+        [("busy", number) for number in range(6000)] + [("quiet", number) for number in range(40)])
+
+
+def test_the_audit_log_keeps_the_newest_files_and_survives_a_failing_disk(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "small.jsonl", max_bytes=1000, backups=2)
     for number in range(100):
         log.write({"number": number, "padding": "y" * 100})
-    kept = sorted(p.name for p in tmp_path.glob("small.jsonl*") if not p.name.endswith(".lock"))
-    assert kept == ["small.jsonl", "small.jsonl.1", "small.jsonl.2"]
+    rotated = log.rotated()
+    assert len(rotated) == 2 and (tmp_path / "small.jsonl").exists()
+    kept = [json.loads(line)["number"] for file in [*rotated, tmp_path / "small.jsonl"]
+            for line in file.read_text().splitlines()]
+    assert kept == list(range(kept[0], 100))  # the newest lines, in order, none lost inside the window
+    full = AuditLog(tmp_path / "full.jsonl", max_bytes=10 ** 9, backups=0)
+    disk_full = os.open("/dev/full", os.O_WRONLY)  # the log's descriptor now writes to a disk that is full
+    os.dup2(disk_full, full._fd)
+    os.close(disk_full)
+    assert full.write({"number": 1}) is False and full.write({"number": 2}) is False
+    assert full.failures == 2 and "No space left" in (full.last_error or "")
+
+
+def test_a_second_server_on_the_same_port_is_refused(server) -> None:
+    url, env, _ = server
+    port = url.rsplit(":", 1)[1]
+    second = subprocess.run([sys.executable, "-m", "core", "serve", "--port", port, "--workers", "2"],
+                            capture_output=True, text=True, cwd=config.ROOT, env=env, timeout=60, check=False)
+    assert second.returncode == 2 and "erreur" in second.stderr and "Address already in use" in second.stderr
+
+
+def test_a_broken_keys_file_is_said_before_serving(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"version": 1, "keys": [{"name": "x"')
+    env = {**os.environ, "GRAVITE_API_KEYS_FILE": str(keys), "GRAVITE_API_AUDIT_FILE": str(tmp_path / "a.jsonl")}
+    done = subprocess.run([sys.executable, "-m", "core", "serve", "--port", "1", "--workers", "2"],
+                          capture_output=True, text=True, cwd=config.ROOT, env=env, timeout=60, check=False)
+    assert done.returncode == 2 and "fichier de clés" in done.stderr and "illisible" in done.stderr
+
+
+def test_workers_stop_with_their_supervisor_even_when_it_is_killed(tmp_path: Path) -> None:
+    with served_api(tmp_path, workers=2) as (_, _, process):
+        workers = [pid for pid in _children(process.pid) if b"resource_tracker" not in _cmdline(pid)]
+        assert len(workers) == 2
+        process.kill()
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_state(pid)[:1] not in (b"", b"Z") for pid in workers):  # gone, or a zombie
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            time.sleep(0.2)
+
+
+def _children(parent: int) -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and _state(int(entry.name)).split()[1:2] == [str(parent).encode()]]
+
+
+def _state(pid: int) -> bytes:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return b""
+    return stat[stat.rindex(b")") + 2:]  # state, ppid, ...
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -13,7 +13,9 @@ and times it and writes its audit line.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,12 +27,14 @@ import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from starlette.requests import ClientDisconnect
 from starlette.staticfiles import StaticFiles
 
 from core.api.errors import install_error_handlers
 from core.api.routes import router
 from core.api.settings import ApiSettings
 from core.api.state import ApiState
+from core.jsonl import encode_result
 
 API_VERSION: Final = "1.0.0"
 #: Paths counted under their own name in the metrics and the audit (anything else is "other").
@@ -45,8 +49,21 @@ def _audited(path: str) -> bool:
     return path not in ("/healthz", "/readyz", "/docs", "/openapi.json") and not path.startswith(_ASSETS_PATH)
 
 
+#: Methods counted under their own name in the metrics (any other is "other": a client cannot add series).
+_METHODS: Final = frozenset(("GET", "POST", "HEAD"))
+#: Status recorded for a client that left before its request was read (nothing is sent), as nginx writes it.
+CLIENT_CLOSED: Final = 499
+_INTERNAL: Final = "erreur interne : signalez-la avec le request_id (détail dans le journal du serveur)"
+_logger = logging.getLogger("gravite.api")
+
+
 class Observe:
-    """Pure ASGI middleware: request id (body and ``X-Request-ID``), metrics, latency, audit line."""
+    """Pure ASGI middleware: request id (body and ``X-Request-ID``), metrics, latency, audit line.
+
+    It also answers an unexpected exception itself (JSON 500 with the request's
+    id, traceback to the server's log), and records a client that hung up in
+    the middle of its body as 499 with nothing sent.
+    """
 
     def __init__(self, app: Callable[..., Awaitable[None]], state: ApiState) -> None:
         self.app = app
@@ -60,32 +77,54 @@ class Observe:
         request_id = uuid.uuid4().hex
         record: dict[str, Any] = {"request_id": request_id}
         scope.setdefault("state", {})["audit"] = record
-        status = 500
+        status: int | None = None
+        recorded = False
         header = (b"x-request-id", request_id.encode())
+
+        def done(final_status: int) -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(scope, record, final_status, time.perf_counter() - start)
 
         async def send_with_id(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+            elif not message.get("more_body") and status is not None:
+                done(status)  # before the last bytes leave, so that a scrape right after the answer counts it
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            record["error"] = {"field": "body", "reason": "client parti avant la fin de sa requête"}
+            done(CLIENT_CLOSED)
+        except Exception:
+            _logger.exception("request %s failed", request_id)
+            record["error"] = {"field": "server", "reason": _INTERNAL}
+            if status is None:
+                body = encode_result({"error": record["error"], "request_id": request_id})
+                await send_with_id({"type": "http.response.start", "status": 500,
+                                    "headers": [(b"content-type", b"application/json"),
+                                                (b"content-length", str(len(body)).encode())]})
+                await send_with_id({"type": "http.response.body", "body": body})
         finally:
-            self._record(scope, record, status, time.perf_counter() - start)
+            done(status or 500)
 
     def _record(self, scope: dict[str, Any], record: dict[str, Any], status: int, seconds: float) -> None:
-        path = scope["path"]
+        path, method = scope["path"], scope["method"]
         route = path if path in ROUTES else "other"
-        self.state.metrics.observe(route, scope["method"], status, seconds)
+        self.state.metrics.observe(route, method if method in _METHODS else "other", status, seconds)
         if not _audited(path):
             return
         line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key": None, **record,
-                "method": scope["method"], "route": route, "status": status, "latency_ms": round(seconds * 1e3, 3)}
+                "method": method[:16], "route": route, "status": status, "latency_ms": round(seconds * 1e3, 3)}
         if route == "other":
             line["path"] = path[:200]
-        self.state.audit.write(line)
+        if not self.state.audit.write(line):
+            self.state.metrics.audit_failures.inc()
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -95,7 +134,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.start()
+        following = asyncio.create_task(state.service.follow())
         yield
+        following.cancel()
         state.close()
 
     app = FastAPI(title="Gravité — API de gravité des accidents", version=API_VERSION, lifespan=lifespan,

@@ -10,15 +10,20 @@ purge); no key material is ever written, only the key's name.
 Several worker processes append to the same file: each line is one
 ``write(2)`` on a descriptor opened with ``O_APPEND``, so lines never
 interleave; rotation takes an exclusive lock (``fcntl.flock`` on a lock file
-beside the log) and renames ``audit.jsonl`` to ``.1``, ``.1`` to ``.2``… keeping
-``backups`` copies. A worker whose file was rotated by another notices the new
-inode at its next size check and reopens.
+beside the log) and renames ``audit.jsonl`` to ``audit.jsonl.<UTC time>-<pid>Z``
+(sortable, never renamed again). A worker whose file was rotated by another
+notices the new inode within a second and reopens; until then its lines go on
+into the renamed file, which is kept (by default every rotated file is kept:
+the centre purges them by its own rule).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -63,45 +68,65 @@ def audit_answer(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 class AuditLog:
-    """Appends JSON lines to ``path``; rotates it past ``max_bytes``, keeping ``backups`` copies."""
+    """Appends JSON lines to ``path``; past ``max_bytes`` it is renamed with the time and a new one begun.
+
+    ``backups`` = 0 keeps every rotated file (the centre purges them by its own
+    rule); N > 0 keeps the N most recent. A write that fails (disk full, file
+    unwritable) is counted in ``failures`` and never fails the request; a line
+    cut by it is ended, so that the next one stays readable.
+    """
 
     def __init__(self, path: Path, *, max_bytes: int, backups: int) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
-        self.backups = max(1, backups)
+        self.backups = max(0, backups)
+        self.failures = 0
+        self.last_error: str | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._fd = -1
         self._inode = -1
         self._since_check = 0
+        self._checked = 0.0
         self._open()
         self._check()
 
     def _open(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
+            self._fd = -1
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._inode = os.fstat(self._fd).st_ino
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record as one line (a record that is not strict JSON is written with its text forms)."""
+    def write(self, record: dict[str, Any]) -> bool:
+        """Append one record as one line; False when it could not be written (counted in ``failures``)."""
         try:
             line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
         except (TypeError, orjson.JSONEncodeError):
             line = orjson.dumps({key: repr(value) for key, value in record.items()},
                                 option=orjson.OPT_APPEND_NEWLINE)
-        if self._fd < 0:  # closed at a lifespan's end, written again by the next one
-            self._open()
-        view = memoryview(line)
-        while view:
-            view = view[os.write(self._fd, view):]
-        self._since_check += len(line)
-        if self._since_check >= _CHECK_EVERY or self._since_check >= self.max_bytes:
-            self._check()
+        written = 0
+        try:
+            if self._fd < 0:  # closed at a lifespan's end, or lost after a failure
+                self._open()
+            while written < len(line):
+                written += os.write(self._fd, memoryview(line)[written:])
+            self._since_check += len(line)
+            if self._since_check >= min(_CHECK_EVERY, self.max_bytes) or time.monotonic() - self._checked > 1.0:
+                self._check()
+        except OSError as error:
+            self.failures += 1
+            self.last_error = f"{type(error).__name__}: {error.strerror or error}"
+            if 0 < written < len(line):
+                with contextlib.suppress(OSError):
+                    os.write(self._fd, b"\n")
+            return written == len(line)
+        return True
 
     def _check(self) -> None:
-        """Reopen when another worker rotated the file; rotate when it is too big."""
+        """Reopen when another worker rotated the file; rotate when it is too big (at most once a second apart)."""
         self._since_check = 0
+        self._checked = time.monotonic()
         lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -117,13 +142,17 @@ class AuditLog:
         finally:
             os.close(lock)  # closing releases the lock
 
+    def rotated(self) -> list[Path]:
+        """The rotated files, oldest first."""
+        return sorted(self.path.parent.glob(f"{self.path.name}.*-*Z"))
+
     def _rotate(self) -> None:
-        for number in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{number}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{number + 1}"))
-        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%S.%f")
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.{stamp}-{os.getpid()}Z"))
         self._open()
+        if self.backups:
+            for old in self.rotated()[:-self.backups]:
+                old.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the file (the process ends)."""

@@ -4,8 +4,8 @@ Why a module of its own
 -----------------------
 The command line writes ``{"error": {"field", "reason"}}`` for a line it
 refuses; the API must say it the same way whatever refuses the request (its
-own checks, FastAPI's query validation, Starlette's 404 and 405, an
-unexpected exception), and note the refusal in the request's audit record.
+own checks, FastAPI's query validation, Starlette's 404 and 405; an
+unexpected exception is answered by :class:`core.api.app.Observe`), and note the refusal in the request's audit record.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.jsonl import encode_result
 
 _JSON: Final = "application/json"
-_INTERNAL: Final = "erreur interne : signalez-la avec le request_id (détail dans le journal du serveur)"
 _HTTP_REASONS: Final = {404: ("path", "route inconnue : voir /docs"),
                         405: ("method", "méthode non admise sur cette route")}
 
@@ -66,13 +65,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     return await _api_error(request, ApiError(422, field, f"valeur refusée : {first.get('msg', '')}"))
 
 
-async def _internal_error(request: Request, error: Exception) -> Response:
-    return await _api_error(request, ApiError(500, "server", _INTERNAL))
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Make every refusal of ``app`` answer in the one JSON shape."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _internal_error)

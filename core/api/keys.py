@@ -6,7 +6,7 @@ A dispatch centre gives each client system its own key, so that it can be
 revoked alone and every audit line names who asked. A key reads
 ``grv_<id>_<secret>``: the id (public, 8 characters) finds the record, the
 SHA-256 of the whole key is compared in constant time
-(:func:`hmac.compare_digest`). The secret holds 256 random bits, so a plain
+(:func:`hmac.compare_digest`); the ids are not secret. The secret holds 256 random bits, so a plain
 SHA-256 cannot be brute-forced and costs a microsecond per request (a slow
 password hash is for low-entropy secrets). The file is written only by
 ``python -m core keys`` (atomically, readable by its owner only); the server
@@ -70,12 +70,30 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class KeyFileError(ValueError):
+    """The keys file cannot be read or holds a record this code does not understand."""
+
+
 def read_keys(path: Path) -> list[ApiKey]:
-    """Every record of the keys file (none when it does not exist)."""
-    if not path.exists():
+    """Every record of the keys file (none when it does not exist).
+
+    Raises
+    ------
+    KeyFileError
+        When the file is not JSON, a record lacks a field or has one it should
+        not, or names a role other than operator and admin.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        keys = [ApiKey(**record) for record in raw["keys"]]
+    except FileNotFoundError:
         return []
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return [ApiKey(**record) for record in raw["keys"]]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise KeyFileError(f"fichier de clés {path} illisible ({type(error).__name__})") from None
+    unknown = sorted({key.role for key in keys} - set(ROLES))
+    if unknown:
+        raise KeyFileError(f"fichier de clés {path} : rôle inconnu {unknown[0]!r}")
+    return keys
 
 
 def _write_keys(path: Path, keys: Iterable[ApiKey]) -> None:
@@ -147,22 +165,34 @@ class KeyRing:
         self.path = path
         self.check_every = check_every
         self._by_id: dict[str, ApiKey] = {}
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self.error: str | None = None
         self._checked = float("-inf")
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the file if it changed since the last read."""
+        """Re-read the file if it changed since the last read.
+
+        A file that cannot be read (half-written by hand, wrong permissions, an
+        unknown role) leaves the last keys read in service, and ``error`` says why
+        until a good file replaces it.
+        """
         self._checked = time.monotonic()
         try:
             status = self.path.stat()
-            stamp = (status.st_mtime_ns, status.st_size)
+            stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp  # a bad file is read once, not at every request
+        try:
             keys = read_keys(self.path) if stamp is not None else []
-            self._by_id = {key.key_id: key for key in keys if key.revoked is None}
-            self._stamp = stamp
+        except KeyFileError as error:
+            self.error = str(error)
+            return
+        self.error = None
+        self._by_id = {key.key_id: key for key in keys if key.revoked is None}
 
     @property
     def empty(self) -> bool:

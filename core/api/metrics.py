@@ -41,7 +41,9 @@ class ApiMetrics:
         self.incidents = Counter("gravite_api_incidents", "Incidents reçus : estimés ou refusés (erreur)",
                                  ("outcome",), registry=self.registry)
         self.model = Gauge("gravite_api_model_info", "Version du modèle en service (1) ou retirée (0)",
-                           ("version",), registry=self.registry, multiprocess_mode="max")
+                           ("version",), registry=self.registry, multiprocess_mode="livemax")
+        self.audit_failures = Counter("gravite_api_audit_failures", "Lignes du journal d’audit non écrites",
+                                      registry=self.registry)
         self._version: str | None = None
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from core import config
 from core.api.audit import audit_answer, audit_incident
@@ -105,7 +106,8 @@ async def read_body(request: Request, settings: ApiSettings) -> bytes:
                     raise ApiError(413, "body", too_big)
                 chunks.append(chunk)
     except TimeoutError:
-        raise ApiError(408, "body", f"corps non reçu en entier en {settings.body_timeout:g} s") from None
+        raise ApiError(408, "body", f"corps non reçu en entier en {settings.body_timeout:g} s",
+                       headers={"Connection": "close"}) from None  # the rest of the body must not be read as a request
     return b"".join(chunks)
 
 
@@ -199,7 +201,7 @@ async def reload(request: Request, key: Admin) -> Response:
     """Load the model of models/ in every worker (within a second); one failing its checks is refused (409)."""
     state = _state(request)
     try:
-        served = state.service.reload()
+        served = await run_in_threadpool(state.service.reload)  # requests go on meanwhile
     except (FileNotFoundError, ValueError) as error:
         raise ApiError(409, "model", f"modèle refusé, celui en service reste : {error}") from None
     state.metrics.serving(served.version)
@@ -215,23 +217,32 @@ async def metrics(request: Request, key: Admin) -> Response:
     return Response(_state(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
-@router.get("/healthz", tags=["exploitation"], response_model=None, summary="Le processus répond",
-            responses={200: {"model": HealthAnswer}})
+@router.api_route("/healthz", methods=["GET", "HEAD"], tags=["exploitation"], response_model=None,
+                  summary="Le processus répond", responses={200: {"model": HealthAnswer}})
 async def healthz() -> Response:
     """Always 200 while the process answers (no key needed)."""
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", tags=["exploitation"], response_model=None, summary="Prêt à estimer",
-            responses={200: {"model": ReadyAnswer}, 503: {"model": ReadyAnswer}})
+@router.api_route("/readyz", methods=["GET", "HEAD"], tags=["exploitation"], response_model=None,
+                  summary="Prêt à estimer", responses={200: {"model": ReadyAnswer}, 503: {"model": ReadyAnswer}})
 async def readyz(request: Request) -> Response:
-    """200 when the model is loaded and checked and a key is in service, else 503 with what is missing."""
+    """200 when the model is loaded and checked and a key is in service, else 503 with what is missing.
+
+    A keys file that cannot be read (the last good keys stay in service) and audit lines that could not be
+    written are said in ``checks`` without making the worker unready: estimates go on.
+    """
     state = _state(request)
     served = state.service.current()
     state.keys.refresh()
+    keys = "ok" if not state.keys.empty else "aucune clé en service : python -m core keys create"
+    if state.keys.error:
+        keys = f"{state.keys.error} : les clés lues avant restent en service ({keys})"
+    audit = state.audit
     checks = {
         "model": f"ok ({served.version})" if served else f"absent : {state.service.error or 'chargement'}",
-        "keys": "ok" if not state.keys.empty else "aucune clé en service : python -m core keys create",
+        "keys": keys,
+        "audit": "ok" if not audit.failures else f"{audit.failures} lignes non écrites ({audit.last_error})",
         "store": ("présent" if (config.parquet_dir() / config.ACCIDENTS_FILE).exists()
                   else "absent (inutile pour estimer)"),
     }

@@ -4,14 +4,17 @@ Why a module of its own
 -----------------------
 Each worker holds its own copy of the model (workers share nothing but
 files). An admin's reload (``POST /v1/model/reload``) loads the model of
-``models/`` in the worker that gets it, checking it as the page and the CLI do
+``models/`` in the worker that gets it, in a thread (requests go on with the
+old model meanwhile), checking it as the page and the CLI do
 (:func:`core.model.loading.load_model`), and then touches a stamp file; the
-other workers see the stamp change within a second and reload too. A model
+other workers watch the stamp once a second (:meth:`ModelService.follow`) and
+reload too, also in a thread. A model
 that fails its checks is refused and the one in service stays.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import os
@@ -19,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from core.dispatch.bands import band_rule_text
 from core.model.loading import SeverityModel, load_model
@@ -61,7 +66,6 @@ class ModelService:
         self.served: Served | None = None
         self.error: str | None = None
         self._seen = self._stamp_time()
-        self._checked = time.monotonic()
 
     def _stamp_time(self) -> int:
         try:
@@ -83,27 +87,34 @@ class ModelService:
             self.error = str(error)
 
     def reload(self) -> Served:
-        """Load the model of ``models_dir`` here and tell the other workers; raises and keeps the old one on failure."""
-        self.served = load_served(self.models_dir)
-        self.error = None
+        """Load the model of ``models_dir`` here and tell the other workers; raises and keeps the old one on failure.
+
+        Blocking (a fraction of a second to a few seconds): the API calls it in a thread.
+        """
+        served = load_served(self.models_dir)
+        self.served, self.error = served, None
         self.stamp.parent.mkdir(parents=True, exist_ok=True)
-        self.stamp.write_text(f"{self.served.version} {time.time():.3f} {os.getpid()}\n")
+        self.stamp.write_text(f"{served.version} {time.time():.3f} {os.getpid()}\n")
         self._seen = self._stamp_time()
-        return self.served
+        return served
 
     def current(self) -> Served | None:
-        """The model in service, after following another worker's reload if one happened."""
-        now = time.monotonic()
-        if now - self._checked > self.check_every:
-            self._checked = now
-            seen = self._stamp_time()
-            if seen != self._seen:
-                self._seen = seen
-                try:
-                    self.served = load_served(self.models_dir)
-                except (FileNotFoundError, ValueError) as error:
-                    self.error = f"rechargement refusé, le modèle précédent reste en service : {error}"
+        """The model in service (None while there is none)."""
         return self.served
+
+    async def follow(self) -> None:
+        """Reload, in a thread, when another worker touched the stamp; runs until cancelled."""
+        while True:
+            await asyncio.sleep(self.check_every)
+            seen = self._stamp_time()
+            if seen == self._seen:
+                continue
+            self._seen = seen
+            try:
+                self.served = await run_in_threadpool(load_served, self.models_dir)
+                self.error = None
+            except (FileNotFoundError, ValueError) as error:
+                self.error = f"rechargement refusé, le modèle précédent reste en service : {error}"
 
 
 def model_summary(served: Served) -> dict[str, Any]:

@@ -9,6 +9,7 @@ options to the workers through ``GRAVITE_API_*`` variables, read here once.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -34,7 +35,7 @@ class ApiSettings:
     audit_file : Path
         The audit log; rotated copies get ``.1`` … ``.N`` after it.
     audit_max_bytes, audit_backups : int
-        Size at which the log is rotated, and how many rotated copies are kept.
+        Size at which the log is rotated, and how many rotated files are kept (0: all of them).
     rate : float
         Requests per second allowed to a key that sets none of its own.
     max_body_bytes : int
@@ -49,11 +50,21 @@ class ApiSettings:
     keys_file: Path = API_DIR / "keys.json"
     audit_file: Path = API_DIR / "audit.jsonl"
     audit_max_bytes: int = 50 * 1024 * 1024
-    audit_backups: int = 10
+    audit_backups: int = 0
     rate: float = 50.0
     max_body_bytes: int = 1024 * 1024
     max_batch: int = 1000
     body_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        positive = {"rate": self.rate, "max_body_bytes": self.max_body_bytes, "max_batch": self.max_batch,
+                    "body_timeout": self.body_timeout, "audit_max_bytes": self.audit_max_bytes}
+        wrong = [name for name, value in positive.items() if not (value > 0 and math.isfinite(value))]
+        if self.audit_backups < 0:
+            wrong.append("audit_backups")
+        if wrong:
+            raise ValueError(f"réglage de l’API invalide : {', '.join(wrong)} (nombres positifs attendus ; "
+                             "audit_backups ≥ 0)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ApiSettings:
@@ -63,6 +74,10 @@ class ApiSettings:
         --------
         >>> ApiSettings.from_env({"GRAVITE_API_RATE": "200", "GRAVITE_API_MAX_BATCH": "10"}).rate
         200.0
+        >>> ApiSettings.from_env({"GRAVITE_API_RATE": "0"})
+        Traceback (most recent call last):
+        ...
+        ValueError: réglage de l’API invalide : rate (nombres positifs attendus ; audit_backups ≥ 0)
         """
         values: dict[str, object] = {}
         for field in fields(cls):
