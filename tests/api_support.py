@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from fastapi import FastAPI
 
@@ -63,21 +64,26 @@ def call(url: str, *, key: str | None = None, body: bytes | None = None) -> tupl
         return status, text, headers
 
 
+#: What the served API prints (its development key among it), in its folder.
+SERVER_LOG: Final = "server.log"
+
+
 @contextmanager
 def served_api(folder: Path, *, workers: int = 1, **env: str) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
     """``python -m core serve --dev-key`` on a free port, its files in ``folder``: (url, environment, process)."""
     environment = {**os.environ, "GRAVITE_API_KEYS_FILE": str(folder / "keys.json"),
                    "GRAVITE_API_AUDIT_FILE": str(folder / "audit.jsonl"), "GRAVITE_DATA": str(folder), **env}
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--workers",
-                                str(workers), "--dev-key"], cwd=config.ROOT, env=environment,
-                               stderr=subprocess.PIPE, text=True)
+    log = folder / SERVER_LOG  # a file, not a pipe: a pipe nobody reads would block the server once full
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--workers",
+                                    str(workers), "--dev-key"], cwd=config.ROOT, env=environment, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while not _ready(url):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the API did not start: {process.stderr.read() if process.stderr else ''}")
+                raise AssertionError(f"the API did not start: {log.read_text()[-3000:]}")
             time.sleep(0.3)
         yield url, environment, process
     finally:

@@ -85,13 +85,14 @@ def test_each_wrong_field_is_refused_with_the_cli_s_error(api, client) -> None:
 
 
 def test_broken_json_gets_the_cli_s_reason(api, client) -> None:
-    for text in ('{"atm": 2', '{"id": NaN}', "[" * 5000, ""):
-        response = client.post("/v1/severity", content=text.encode(), headers=api.auth())
-        cli = run_cli("predict", stdin=text + "\n")[0]["error"]
-        assert response.status_code == 422
-        assert response.json()["error"]["field"] == "body"
-        if text:  # the CLI names the line; the API the body
-            assert "ligne 1 : " + response.json()["error"]["reason"] == cli["reason"]
+    texts = ['{"atm": 2', '{"id": NaN}', "[" * 5000, '{"a": 1} x', "\xff"]
+    cli = run_cli("predict", stdin="\n".join(texts) + "\n")
+    for number, (text, line) in enumerate(zip(texts, cli, strict=True), start=1):
+        response = client.post("/v1/severity", content=text.encode("utf-8", "surrogateescape"), headers=api.auth())
+        assert response.status_code == 422 and response.json()["error"]["field"] == "body"
+        assert f"ligne {number} : " + response.json()["error"]["reason"] == line["error"]["reason"]
+    empty = client.post("/v1/severity", content=b" ", headers=api.auth())
+    assert empty.status_code == 422 and "vide" in empty.json()["error"]["reason"]
 
 
 def test_a_batch_answers_each_incident_in_order(api, client) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from core import config
 from core.api.audit import AuditLog
-from tests.api_support import call, served_api
+from tests.api_support import SERVER_LOG, call, served_api
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -29,16 +29,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         yield served
 
 
-def dev_key(process: subprocess.Popen) -> str:
-    for line in process.stderr:
-        if line.strip().startswith("grv_"):
-            return line.strip()
-    raise AssertionError("no development key printed")
+def dev_key(env: dict[str, str]) -> str:
+    log = Path(env["GRAVITE_API_KEYS_FILE"]).with_name(SERVER_LOG).read_text()
+    keys = [line.strip() for line in log.splitlines() if line.strip().startswith("grv_")]
+    assert len(keys) == 1, "the development key is printed once"
+    return keys[0]
 
 
 def test_served_with_two_workers_a_development_key_and_summed_metrics(server) -> None:
-    url, _, process = server
-    key = dev_key(process)
+    url, env, _ = server
+    key = dev_key(env)
     status, answer, headers = call(f"{url}/v1/severity", key=key, body=b'{"dep": "59", "vehicles": [7, 2]}')
     assert status == 200 and answer["request_id"] == headers["x-request-id"] and 0 < answer["p_severe"] < 1
     for _ in range(30):  # several connections: both workers answer some

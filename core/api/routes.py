@@ -217,15 +217,17 @@ async def metrics(request: Request, key: Admin) -> Response:
     return Response(_state(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"], tags=["exploitation"], response_model=None,
-                  summary="Le processus répond", responses={200: {"model": HealthAnswer}})
+@router.head("/healthz", include_in_schema=False)  # some load balancers probe with HEAD
+@router.get("/healthz", tags=["exploitation"], response_model=None, summary="Le processus répond",
+            responses={200: {"model": HealthAnswer}})
 async def healthz() -> Response:
     """Always 200 while the process answers (no key needed)."""
     return json_response({"status": "ok"})
 
 
-@router.api_route("/readyz", methods=["GET", "HEAD"], tags=["exploitation"], response_model=None,
-                  summary="Prêt à estimer", responses={200: {"model": ReadyAnswer}, 503: {"model": ReadyAnswer}})
+@router.head("/readyz", include_in_schema=False)
+@router.get("/readyz", tags=["exploitation"], response_model=None, summary="Prêt à estimer",
+            responses={200: {"model": ReadyAnswer}, 503: {"model": ReadyAnswer}})
 async def readyz(request: Request) -> Response:
     """200 when the model is loaded and checked and a key is in service, else 503 with what is missing.
 
