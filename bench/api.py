@@ -43,7 +43,7 @@ from http_load import (  # noqa: E402
 from core import config, store  # noqa: E402
 from core.api.service import Served, load_served  # noqa: E402
 from core.dispatch.answer import machine_answer  # noqa: E402
-from core.features.training import incident_from_row, training_frame  # noqa: E402
+from core.features.training import year_incidents  # noqa: E402
 from core.model.predict import predict_many  # noqa: E402
 
 YEAR = 2020
@@ -82,16 +82,6 @@ class Cell:
     def per_s(self) -> float:
         """Requests answered per second."""
         return len(self.tally.latencies) / self.seconds
-
-
-def incidents_of(year: int) -> list[dict]:
-    """Every accident of ``year`` as the JSON a caller would send."""
-    con = store.connect()
-    try:
-        frame = training_frame(con, first_year=year, last_year=year)
-    finally:
-        con.close()
-    return [incident_from_row(row) for row in frame.to_dict("records")]
 
 
 def single_ok(body: bytes) -> bool:
@@ -224,7 +214,11 @@ def print_baseline(bases: dict[bool, dict[str, float]]) -> None:
 
 def main() -> int:
     started = time.perf_counter()
-    incidents = incidents_of(YEAR)
+    con = store.connect()
+    try:
+        incidents = year_incidents(con, YEAR)
+    finally:
+        con.close()
     served = load_served(config.MODELS_DIR)
     bases = {factors: in_process(served, incidents, factors=factors) for factors in (True, False)}
     print(f"severity API over HTTP/1.1 keep-alive on loopback ({os.cpu_count()} cores shared by server and "

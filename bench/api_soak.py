@@ -47,7 +47,7 @@ from http_load import (  # noqa: E402
 )
 
 from core import store  # noqa: E402
-from core.features.training import incident_from_row, training_frame  # noqa: E402
+from core.features.training import year_incidents  # noqa: E402
 
 YEAR = 2020
 #: Each kind of request: its share of the traffic (%) and the status the API must answer.
@@ -69,16 +69,6 @@ SAMPLE_EVERY = 5.0
 #: The memory sample growth is measured from (after the warm-up), and the growth still called flat.
 GROWTH_FROM = 10.0
 FLAT = 0.05
-
-
-def incidents_of(year: int) -> list[dict]:
-    """Every accident of ``year`` as the JSON a caller would send."""
-    con = store.connect()
-    try:
-        frame = training_frame(con, first_year=year, last_year=year)
-    finally:
-        con.close()
-    return [incident_from_row(row) for row in frame.to_dict("records")]
 
 
 def requests_by_kind(incidents: list[dict], key: str) -> dict[str, list[bytes]]:
@@ -215,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
     args = parser.parse_args(argv)
-    incidents = incidents_of(YEAR)
+    con = store.connect()
+    try:
+        incidents = year_incidents(con, YEAR)
+    finally:
+        con.close()
     with ApiServer(workers=args.workers) as server:
         pids = server.worker_pids()
         plan = traffic(requests_by_kind(incidents, server.key), round(args.rate * args.seconds))

@@ -24,7 +24,7 @@ from core import config, store  # noqa: E402
 from core.features.build import build_features  # noqa: E402
 from core.features.columns import columns_from_incidents  # noqa: E402
 from core.features.names import FEATURE_NAMES  # noqa: E402
-from core.features.training import incident_from_row, training_frame  # noqa: E402
+from core.features.training import year_incidents  # noqa: E402
 from core.incident.parse import parse_incident  # noqa: E402
 from core.model.loading import SeverityModel, load_model  # noqa: E402
 from core.model.metrics import apply_calibration  # noqa: E402
@@ -35,16 +35,6 @@ SINGLE_RUNS = 2000
 NAIVE_SINGLE_RUNS = 300
 LOAD_RUNS = 15
 REPEATS = 3
-
-
-def incidents_of(year: int) -> list[dict]:
-    """Every accident of ``year`` as the JSON a caller would send."""
-    con = store.connect()
-    try:
-        frame = training_frame(con, first_year=year, last_year=year)
-    finally:
-        con.close()
-    return [incident_from_row(r) for r in frame.to_dict("records")]
 
 
 def timed(function, *args, **kwargs) -> float:
@@ -113,7 +103,11 @@ def main() -> int:
     load_model()  # warm the file cache
     loads = [timed(load_model) for _ in range(LOAD_RUNS)]
     severity = load_model()
-    incidents = incidents_of(TEST_YEAR)
+    con = store.connect()
+    try:
+        incidents = year_incidents(con, TEST_YEAR)
+    finally:
+        con.close()
     rng = np.random.default_rng(0)
     sample = [incidents[i] for i in rng.choice(len(incidents), size=SINGLE_RUNS)]
 

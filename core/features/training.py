@@ -106,3 +106,12 @@ def incident_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if vehicles is not None:
         incident["vehicles"] = [int(c) for c in vehicles]
     return incident
+
+
+def year_incidents(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
+    """Every accident of ``year`` in the store as the JSON a caller would send (:func:`incident_from_row`).
+
+    For the benchmarks, which replay a real year through the command line and the API.
+    """
+    frame = training_frame(con, first_year=year, last_year=year)
+    return [incident_from_row(row) for row in frame.to_dict("records")]
