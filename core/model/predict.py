@@ -103,7 +103,7 @@ def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: b
     num = columns.numeric
     warnings = incident_warnings(lat=num["lat"], lon=num["lon"], dep=columns.dep, com=columns.com, year=num["year"],
                                  month=num["month"], day=num["day"], data_years=model.data_years)
-    contributions = model.trees.field_credits(severe_leaves) if explain else None
+    factors = top_factors(model.trees.field_credits(severe_leaves), columns, x) if explain else None
     share = np.divide(support_severe, support, out=np.full(len(support), np.nan), where=support > 0)
     version = model.version
     results = []
@@ -118,8 +118,8 @@ def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: b
             "model_version": version,
             "warnings": warnings[row],
         }
-        if contributions is not None:
-            result["top_factors"] = top_factors(contributions[row], columns, row, x[row])
+        if factors is not None:
+            result["top_factors"] = factors[row]
         if ids is not None and ids[row] is not None:
             result = {"id": ids[row], **result}
         results.append(result)
