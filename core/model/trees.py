@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 #: Up to this many incidents, trees are walked with numpy (see TreeArrays); above, by XGBoost.
 ARRAY_PREDICT_MAX_ROWS: Final = 64
 
+#: Trees whose leaves' credits are gathered together by ``field_credits`` for many rows (bounds memory).
+_CREDIT_TREES: Final = 8
+
 #: Incident fields (and "place") in the order of the explanation columns.
 CREDIT_FIELDS: Final = tuple(dict.fromkeys(FEATURE_SOURCE[name] for name in FEATURE_NAMES))
 
@@ -198,13 +201,29 @@ class TreeArrays:
         return self.targets[target][1] + self.value.take(leaves).sum(axis=1)
 
     def field_credits(self, leaves: np.ndarray) -> np.ndarray:
-        """Per row and incident field (``CREDIT_FIELDS`` order), the log-odds credited to it by these leaves."""
-        slots = self.leaf_slot.take(leaves)
+        """Per row and incident field (``CREDIT_FIELDS`` order), the log-odds credited to it by these leaves.
+
+        Each row's credits are added tree after tree, in the trees' order, whatever the number of rows.
+
+        Examples
+        --------
+        >>> from core.features.build import build_features
+        >>> from core.features.columns import columns_from_frame
+        >>> from core.features.training import training_frame
+        >>> columns = columns_from_frame(training_frame(con, first_year=2020, last_year=2020).head(200))
+        >>> leaves = model.trees.of("severe", model.trees.leaves(build_features(columns, model.history)))
+        >>> many = model.trees.field_credits(leaves)  # 200 rows: a few trees gathered at a time
+        >>> few = np.concatenate([model.trees.field_credits(leaves[row:row + 50]) for row in range(0, 200, 50)])
+        >>> np.array_equal(many, few), many.shape
+        (True, (200, 16))
+        """
         if len(leaves) <= ARRAY_PREDICT_MAX_ROWS:
-            return self.credit[slots].sum(axis=1)
+            return self.credit[self.leaf_slot.take(leaves)].sum(axis=1)
+        by_tree = self.leaf_slot.take(leaves.T)  # (trees, rows)
         out = np.zeros((len(leaves), self.credit.shape[1]))
-        for tree in range(leaves.shape[1]):  # one tree at a time: no (rows, trees, fields) temporary
-            out += self.credit[slots[:, tree]]
+        for start in range(0, len(by_tree), _CREDIT_TREES):  # a few trees gathered at once, added one by one
+            for credit in self.credit.take(by_tree[start:start + _CREDIT_TREES], axis=0):
+                out += credit
         return out
 
 
