@@ -110,10 +110,13 @@ def top_factors(credits: np.ndarray, columns: IncidentColumns, features: np.ndar
     return _batch_factors(credits, FieldWords(columns, features))
 
 
+#: How a factor's text ends, by whether its effect raises the risk.
+_TEXT_END: Final = (" — diminue le risque", " — augmente le risque")
+
+
 def _factor(index: int, value: str, effect: float) -> dict[str, Any]:
-    verb = "augmente" if effect > 0 else "diminue"
     return {"field": _SOURCES[index], "label": _LABELS[index], "value": value, "effect": effect,
-            "text": f"{_TEXT_START[index]}{value} — {verb} le risque"}
+            "text": f"{_TEXT_START[index]}{value}{_TEXT_END[effect > 0]}"}
 
 
 def _row_factors(credits: np.ndarray, columns: IncidentColumns, row: int, features: np.ndarray
@@ -145,8 +148,10 @@ def _batch_factors(credits: np.ndarray, words: FieldWords) -> list[list[dict[str
     for index in np.unique(fields).tolist():
         chosen = fields == index
         values[chosen] = np.array(words.words(_SOURCES[index], rows[chosen]), dtype=object)
-    batch: list[list[dict[str, Any]]] = [[] for _ in range(len(credits))]
-    for row, index, value, effect in zip(rows.tolist(), fields.tolist(), values.tolist(),
-                                         rounded(ranked[rows, ranks]).tolist(), strict=True):
-        batch[row].append(_factor(index, value, effect))
-    return batch
+    effects = rounded(ranked[rows, ranks]).tolist()
+    sources, labels, starts, ends = _SOURCES, _LABELS, _TEXT_START, _TEXT_END  # _factor, inlined
+    flat = [{"field": sources[index], "label": labels[index], "value": value, "effect": effect,
+             "text": f"{starts[index]}{value}{ends[effect > 0]}"}
+            for index, value, effect in zip(fields.tolist(), values.tolist(), effects, strict=True)]
+    bounds = np.cumsum(shown.sum(axis=1)).tolist()
+    return [flat[start:end] for start, end in zip([0, *bounds[:-1]], bounds, strict=True)]
