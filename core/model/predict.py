@@ -14,8 +14,9 @@ error object in their place instead of failing the batch.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -29,7 +30,10 @@ from core.model.explain import top_factors
 from core.model.loading import PREDICT_THREADS, SeverityModel
 from core.model.metrics import calibrate_targets
 from core.model.spec import TARGETS
-from core.model.trees import ARRAY_PREDICT_MAX_ROWS, sigmoid
+from core.model.trees import ARRAY_PREDICT_MAX_ROWS, leaf_booster, sigmoid
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 #: Incidents evaluated together (bounds memory).
 PREDICT_BLOCK: Final = 4096
@@ -78,15 +82,25 @@ def _raw_probabilities(model: SeverityModel, x: np.ndarray, *, explain: bool
         leaves = trees.leaves(x)
         severe, fatal = trees.of("severe", leaves), trees.of("fatal", leaves)
         return sigmoid(trees.margin("severe", severe)), sigmoid(trees.margin("fatal", fatal)), severe
-    import xgboost as xgb
-
     raw = [model.booster(t).inplace_predict(x, validate_features=False).astype(np.float64) for t in TARGETS]
     severe = None
     if explain:
-        node_ids = model.severe.predict(xgb.DMatrix(x, nthread=PREDICT_THREADS), pred_leaf=True,
-                                        validate_features=False)
+        node_ids = _severe_leaves(model).inplace_predict(x, predict_type="margin", validate_features=False)
         severe = trees.from_node_ids("severe", node_ids)
     return raw[0], raw[1], severe
+
+
+#: Per loaded severe booster, the copy that predicts its leaves (:func:`core.model.trees.leaf_booster`).
+_LEAF_BOOSTERS: Final[weakref.WeakKeyDictionary[xgb.Booster, xgb.Booster]] = weakref.WeakKeyDictionary()
+
+
+def _severe_leaves(model: SeverityModel) -> xgb.Booster:
+    """The severe booster's leaf copy, built on first use (about 0.2 s) and kept as long as the booster."""
+    booster = model.severe
+    leaves = _LEAF_BOOSTERS.get(booster)
+    if leaves is None:
+        leaves = _LEAF_BOOSTERS[booster] = leaf_booster(booster, nthread=PREDICT_THREADS)
+    return leaves
 
 
 def _rows_of(columns: IncidentColumns, rows: slice) -> IncidentColumns:
@@ -157,12 +171,14 @@ _WARM_UP_INCIDENT: Final = {"dep": "75", "com": "75056", "lat": 48.8566, "lon": 
 def warm_up(model: SeverityModel, *, batches: bool = False) -> None:
     """Load now what the first prediction would load lazily (department outlines, communes, trees' lookups).
 
-    ``batches`` also loads the XGBoost boosters that large batches go through (under a second).
+    ``batches`` also loads the XGBoost boosters that large batches go through, and the severe one's
+    leaf copy for their explanations (under a second).
     """
     predict_one(model, _WARM_UP_INCIDENT)
     if batches:
         for target in TARGETS:
             model.booster(target)
+        _severe_leaves(model)
 
 
 def predict_many(model: SeverityModel, incidents: Sequence[Any], *, explain: bool = True,

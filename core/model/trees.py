@@ -227,6 +227,52 @@ class TreeArrays:
         return out
 
 
+def leaf_booster(booster: xgb.Booster, *, nthread: int) -> xgb.Booster:
+    """A copy of a one-output booster whose margin is its leaves: XGBoost's ``pred_leaf`` node ids, quicker.
+
+    ``predict(pred_leaf=True)`` needs a DMatrix and walks each row through the
+    trees' node objects; the inplace prediction, by blocks of rows, is about
+    twice as fast but only sums the leaf values. In this copy each tree is the
+    only tree of its own output (a multi-target model, one output per tree),
+    each leaf's value is its node id and the base score is 0: the margin of
+    output ``t`` is the node id of the leaf reached in tree ``t`` (whole numbers,
+    exact in float32). The splits are untouched, so are the leaves reached.
+
+    Examples
+    --------
+    >>> import xgboost as xgb
+    >>> from core.features.build import build_features
+    >>> from core.features.columns import columns_from_frame
+    >>> from core.features.training import training_frame
+    >>> columns = columns_from_frame(training_frame(con, first_year=2020, last_year=2020).head(500))
+    >>> x = build_features(columns, model.history)
+    >>> leaves = leaf_booster(model.severe, nthread=2).inplace_predict(x, predict_type="margin",
+    ...                                                                  validate_features=False)
+    >>> node_ids = model.severe.predict(xgb.DMatrix(x), pred_leaf=True, validate_features=False)
+    >>> np.array_equal(leaves, node_ids), leaves.shape
+    (True, (500, 199))
+    """
+    import xgboost as xgb
+
+    saved = json.loads(booster.save_raw("json"))
+    learner = saved["learner"]
+    if (learner["learner_model_param"]["num_target"], learner["learner_model_param"]["num_class"]) != ("1", "0"):
+        raise ValueError("leaf_booster takes a booster of one output")
+    model = learner["gradient_booster"]["model"]
+    trees = len(model["trees"])
+    for tree in model["trees"]:
+        for node, child in enumerate(tree["left_children"]):
+            if child == -1:
+                tree["split_conditions"][node] = tree["base_weights"][node] = float(node)
+    model["tree_info"], model["iteration_indptr"] = list(range(trees)), [0, trees]
+    learner["learner_model_param"].update(num_target=str(trees), base_score=f"[{','.join(['0E0'] * trees)}]",
+                                          boost_from_average="0")
+    learner["objective"] = {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}
+    leaves = xgb.Booster(model_file=bytearray(json.dumps(saved).encode()))
+    leaves.set_param({"nthread": nthread})
+    return leaves
+
+
 def sigmoid(margin: np.ndarray) -> np.ndarray:
     """Probability of a log-odds margin.
 
