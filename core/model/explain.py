@@ -34,8 +34,14 @@ MIN_EFFECT: Final = 1e-3
 #: Credits are shown rounded to this many decimals.
 EFFECT_DECIMALS: Final = 4
 
-#: Each field's French name, then " : " (the start of its text).
-_TEXT_START: Final = tuple(f"{FIELD_LABELS[source]} : " for source in CREDIT_FIELDS)
+#: Up to this many incidents, each one's factors are found on their own (the batch path's numpy steps cost more).
+_ROW_BY_ROW: Final = 24
+
+#: Per field (CREDIT_FIELDS order), its French name, and the start of its text; how a text ends, by whether the
+#: effect raises the risk.
+_LABELS: Final = tuple(FIELD_LABELS[source] for source in CREDIT_FIELDS)
+_TEXT_START: Final = tuple(f"{label} : " for label in _LABELS)
+_TEXT_END: Final = (" — diminue le risque", " — augmente le risque")
 
 
 def rounded(values: np.ndarray, decimals: int = EFFECT_DECIMALS) -> np.ndarray:
@@ -62,13 +68,6 @@ def rounded(values: np.ndarray, decimals: int = EFFECT_DECIMALS) -> np.ndarray:
     if unsure.any():
         out[unsure] = [round(value, decimals) for value in values[unsure].tolist()]
     return out
-
-
-#: Up to this many incidents, each one's factors are found on their own (the batch path's numpy steps cost more).
-_ROW_BY_ROW: Final = 8
-
-_SOURCES: Final = CREDIT_FIELDS
-_LABELS: Final = tuple(FIELD_LABELS[source] for source in CREDIT_FIELDS)
 
 
 def top_factors(credits: np.ndarray, columns: IncidentColumns, features: np.ndarray) -> list[list[dict[str, Any]]]:
@@ -110,12 +109,8 @@ def top_factors(credits: np.ndarray, columns: IncidentColumns, features: np.ndar
     return _batch_factors(credits, FieldWords(columns, features))
 
 
-#: How a factor's text ends, by whether its effect raises the risk.
-_TEXT_END: Final = (" — diminue le risque", " — augmente le risque")
-
-
 def _factor(index: int, value: str, effect: float) -> dict[str, Any]:
-    return {"field": _SOURCES[index], "label": _LABELS[index], "value": value, "effect": effect,
+    return {"field": CREDIT_FIELDS[index], "label": _LABELS[index], "value": value, "effect": effect,
             "text": f"{_TEXT_START[index]}{value}{_TEXT_END[effect > 0]}"}
 
 
@@ -128,7 +123,7 @@ def _row_factors(credits: np.ndarray, columns: IncidentColumns, row: int, featur
         effect = effects[index]
         if len(factors) == TOP_FACTORS or abs(effect) < MIN_EFFECT:
             break
-        value = describe_field(_SOURCES[index], columns, row, features)
+        value = describe_field(CREDIT_FIELDS[index], columns, row, features)
         if value != UNKNOWN_VALUE:
             factors.append(_factor(index, value, round(effect, EFFECT_DECIMALS)))
     return factors
@@ -138,7 +133,7 @@ def _batch_factors(credits: np.ndarray, words: FieldWords) -> list[list[dict[str
     """Many incidents' factors: chosen with numpy, then each field worded for the incidents it is shown for."""
     order = (-np.abs(credits)).argsort(axis=1)  # each row sorted on its own, as a 1-D argsort would
     ranked = np.take_along_axis(credits, order, axis=1)
-    known = np.column_stack([words.known(source) for source in _SOURCES])
+    known = np.column_stack([words.known(source) for source in CREDIT_FIELDS])
     # by decreasing credit: known fields, until the first credit under MIN_EFFECT, at most TOP_FACTORS
     shown = np.take_along_axis(known, order, axis=1) & ~np.logical_or.accumulate(np.abs(ranked) < MIN_EFFECT, axis=1)
     shown &= shown.cumsum(axis=1) <= TOP_FACTORS
@@ -147,9 +142,9 @@ def _batch_factors(credits: np.ndarray, words: FieldWords) -> list[list[dict[str
     values = np.empty(len(rows), dtype=object)
     for index in np.unique(fields).tolist():
         chosen = fields == index
-        values[chosen] = np.array(words.words(_SOURCES[index], rows[chosen]), dtype=object)
+        values[chosen] = np.array(words.words(CREDIT_FIELDS[index], rows[chosen]), dtype=object)
     effects = rounded(ranked[rows, ranks]).tolist()
-    sources, labels, starts, ends = _SOURCES, _LABELS, _TEXT_START, _TEXT_END  # _factor, inlined
+    sources, labels, starts, ends = CREDIT_FIELDS, _LABELS, _TEXT_START, _TEXT_END  # _factor, inlined
     flat = [{"field": sources[index], "label": labels[index], "value": value, "effect": effect,
              "text": f"{starts[index]}{value}{ends[effect > 0]}"}
             for index, value, effect in zip(fields.tolist(), values.tolist(), effects, strict=True)]
