@@ -214,7 +214,10 @@ def _list_of(values: np.ndarray, rows: np.ndarray | None) -> list:
 
 
 def _words_of_values(values: np.ndarray, wording: Callable[[float], str]) -> list[str]:
-    """``wording(value)`` for every value of a float column, each distinct value worded once (NaNs once)."""
+    """``wording(value)`` for every value of a float column, each distinct value worded once.
+
+    NaNs are worded once, and -0.0 with 0.0: numbers of a code, a speed or people word alike.
+    """
     if len(values) <= _FEW_ROWS:
         return list(map(wording, values.tolist()))
     distinct, inverse = np.unique(values, return_inverse=True)
@@ -256,6 +259,27 @@ class FieldWords:
     (['Pluie légère', 'non renseigné'], ['Nord (59)'], ['1 × VL seul'])
     >>> words.known("atm").tolist(), words.known("vehicles").tolist()
     ([True, False], [False, True])
+
+    The same words as :func:`describe_field`'s, on real accidents with their history, a third of
+    their fields left out:
+
+    >>> from core.features.build import build_features
+    >>> from core.features.training import incident_from_row, training_frame
+    >>> incidents = [incident_from_row(row) for row in
+    ...              training_frame(con, first_year=2019, last_year=2019).iloc[::300].to_dict("records")]
+    >>> for i, incident in enumerate(incidents):
+    ...     for field in [field for field in incident if field != "lon"][i % 3::3]:
+    ...         del incident[field]
+    ...     if "lat" not in incident:  # both coordinates or none
+    ...         _ = incident.pop("lon", None)
+    >>> cols = columns_from_incidents([parse_incident(incident) for incident in incidents])
+    >>> x = build_features(cols, model.history)
+    >>> words = FieldWords(cols, x)
+    >>> sources = [*CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people", "dep", "com", "place", "datetime"]
+    >>> all(words.words(source) == [describe_field(source, cols, row, x[row]) for row in range(len(x))]
+    ...     and words.known(source).tolist() == [text != UNKNOWN_VALUE for text in words.words(source)]
+    ...     for source in sources), len(x) > 100
+    (True, True)
     """
 
     def __init__(self, columns: IncidentColumns, features: np.ndarray | None = None) -> None:
