@@ -74,8 +74,9 @@ def _raw_probabilities(model: SeverityModel, x: np.ndarray, *, explain: bool
     """Uncalibrated p_severe, p_fatal and the severe leaves (flat indices; None unless ``explain``).
 
     A few incidents: numpy walks the trees (:class:`~core.model.trees.TreeArrays`, a few tens of
-    microseconds). Many: XGBoost's own C++ (faster per incident). Both give the
-    same leaves; the probabilities agree within 1e-6 (XGBoost sums in float32).
+    microseconds). Many: XGBoost's own C++ (faster per incident), the leaves from the severe
+    booster's leaf copy (:func:`~core.model.trees.leaf_booster`). Both give the same leaves; the
+    probabilities agree within 1e-6 (XGBoost sums in float32).
     """
     trees = model.trees
     if len(x) <= ARRAY_PREDICT_MAX_ROWS:
