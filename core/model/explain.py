@@ -144,9 +144,7 @@ def _batch_factors(credits: np.ndarray, words: FieldWords) -> list[list[dict[str
         chosen = fields == index
         values[chosen] = np.array(words.words(CREDIT_FIELDS[index], rows[chosen]), dtype=object)
     effects = rounded(ranked[rows, ranks]).tolist()
-    sources, labels, starts, ends = CREDIT_FIELDS, _LABELS, _TEXT_START, _TEXT_END  # _factor, inlined
-    flat = [{"field": sources[index], "label": labels[index], "value": value, "effect": effect,
-             "text": f"{starts[index]}{value}{ends[effect > 0]}"}
+    flat = [_factor(index, value, effect)
             for index, value, effect in zip(fields.tolist(), values.tolist(), effects, strict=True)]
     bounds = np.cumsum(shown.sum(axis=1)).tolist()
     return [flat[start:end] for start, end in zip([0, *bounds[:-1]], bounds, strict=True)]
