@@ -36,6 +36,8 @@ REF_DIR: Final = ASSETS_DIR / "ref"
 DEPARTMENTS_CSV: Final = REF_DIR / "departements-france.csv"
 COMMUNES_CSV: Final = REF_DIR / "communes.csv"
 DEPARTMENTS_GEOJSON: Final = ASSETS_DIR / "departements.geojson"
+#: Points of the communes' past located accidents (see :mod:`core.ecall.locate`).
+COMMUNE_POINTS: Final = REF_DIR / "commune-points.parquet"
 
 #: Pseudo region code of the overseas collectivities (INSEE gives them none).
 COLLECTIVITIES_REGION: Final = "COM"

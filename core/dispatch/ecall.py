@@ -1,0 +1,62 @@
+"""The answer to an eCall message: the usual estimate of its incident, recalibrated for what an MSD leaves out.
+
+Why a module of its own
+-----------------------
+The API route and any other door answer an MSD the same way: a test call gets
+no estimate; otherwise the incident of :func:`core.ecall.mapping.incident_from_msd`
+goes through the one prediction path (:func:`core.model.predict.predict_many`),
+and its probabilities through the card's eCall calibration. That second map is
+needed because a message says only "this vehicle, these people": read as a
+whole call, "one car, two people" is a single-vehicle accident, and on 2020 the
+model then over-estimated severe outcomes by about 5 points (ECE 0.05). The map
+is fitted at training on the validation year's accidents replayed as the MSD one
+of their vehicles would have sent (:mod:`core.ecall.simulate`); the card reports
+its test-year figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.dispatch.answer import machine_answer
+from core.ecall.mapping import EcallIncident
+from core.model.metrics import apply_calibration
+from core.model.predict import predict_many
+from core.model.risk_bands import BandThresholds
+
+TEST_CALL_NOTE = "appel de test (testCall) : aucune estimation, aucune intervention à engager"
+
+
+def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *, explain: bool = True,
+                 parsed_out: list[dict[str, Any] | None] | None = None) -> dict[str, Any]:
+    """``{"estimate": …, "ecall": …}``: the machine answer of the message's incident and what the message told.
+
+    ``estimate`` is None for a test call (and ``ecall.note`` says why); else it is
+    :func:`core.dispatch.answer.machine_answer`'s answer after the eCall calibration,
+    or an ``{"error"}`` object when the incident is refused (it should not be: the
+    mapping writes valid fields).
+    """
+    summary = ecall.summary()
+    if ecall.test_call:
+        return {"estimate": None, "ecall": {**summary, "note": TEST_CALL_NOTE}}
+    result = predict_many(model, [ecall.incident], explain=explain, parsed_out=parsed_out)[0]
+    if "error" not in result:
+        result = recalibrate(model, result)
+    return {"estimate": machine_answer(result, thresholds), "ecall": summary}
+
+
+def recalibrate(model: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """One result with the card's eCall calibration applied to p_severe and p_fatal (killed within severe)."""
+    calibration = model.card.ecall.calibration
+    severe = float(apply_calibration(_as_map(calibration.severe), np.array([result["p_severe"]]))[0])
+    fatal = min(severe, float(apply_calibration(_as_map(calibration.fatal), np.array([result["p_fatal"]]))[0]))
+    out = dict(result)
+    out["p_severe"], out["p_fatal"] = severe, fatal
+    out["worst_injury"] = {"unharmed": 0.0, "light": 1.0 - severe, "hospitalised": severe - fatal, "killed": fatal}
+    return out
+
+
+def _as_map(isotonic: Any) -> dict[str, list[float]]:
+    return {"x": list(isotonic.x), "y": list(isotonic.y)}

@@ -1,0 +1,152 @@
+"""A point's department, commune and time zone: where an eCall message's position lies.
+
+Why a module of its own
+-----------------------
+An eCall message gives a point, not the department and commune the model and
+the place history read. The department is the outline the point lies in
+(``assets/departements.geojson``); at sea, or just outside an outline (a
+simplified coast, a bridge, a border), the nearest one within
+:data:`NEAR_KM`. The shipped data has no commune outlines, so the commune is
+the one whose past located accidents lie nearest the point, within the
+department (``assets/ref/commune-points.parquet``, built from the store by
+``python -m core.place_assets --commune-points``): on 2020's accidents,
+with points built from 2005-2019, that gives BAAC's own commune 84 % of
+the time, and a neighbouring one otherwise. A commune without any located
+accident in 2005-2020 cannot be found this way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+
+from core import places
+from core.place_checks import department_distance_km
+from core.places import COMMUNE_POINTS
+
+#: A point outside every outline is given the nearest department within this distance (km), else none.
+NEAR_KM: Final = 25.0
+#: Degrees around the point where a department's box must reach to be measured.
+_SEARCH_DEG: Final = 0.5
+
+#: Time zone of each department or collectivity outside mainland France (IANA names).
+_OVERSEAS_ZONES: Final[dict[str, str]] = {
+    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",
+    "974": "Indian/Reunion", "975": "America/Miquelon", "976": "Indian/Mayotte",
+    "977": "America/St_Barthelemy", "978": "America/Marigot", "986": "Pacific/Wallis",
+    "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
+}
+MAINLAND_ZONE: Final = "Europe/Paris"
+#: French Polynesia spans three zones: the Marquesas (north of 11 S, 137.5-141.5 W), the Gambier (south of
+#: 22 S, east of 135.5 W) and Tahiti's for the rest.
+_MARQUESAS_ZONE: Final = "Pacific/Marquesas"
+_GAMBIER_ZONE: Final = "Pacific/Gambier"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a point lies.
+
+    Attributes
+    ----------
+    dep, com : str or None
+        INSEE codes; None when the point is not in or near France (or, for
+        ``com``, when the department has no commune points).
+    method : str
+        ``"inside"`` (in the department's outline), ``"nearest"`` (outside every
+        outline, at ``distance_km`` from the nearest) or ``"outside"`` (beyond
+        :data:`NEAR_KM` from every department).
+    distance_km : float
+        Distance to the department's outline (0 inside); to the nearest one when ``"outside"``.
+    """
+
+    dep: str | None
+    com: str | None
+    method: str
+    distance_km: float
+
+
+def locate(lat: float, lon: float) -> Location:
+    """The department and commune of a point (decimal degrees).
+
+    Examples
+    --------
+    >>> locate(48.8584, 2.2945)  # the Eiffel Tower
+    Location(dep='75', com='75107', method='inside', distance_km=0.0)
+    >>> at_sea = locate(43.10, 5.30)  # 10 km off Marseille
+    >>> at_sea.dep, at_sea.method, 5 < at_sea.distance_km < 15
+    ('13', 'nearest', True)
+    >>> locate(40.0, -30.0).method  # mid-Atlantic
+    'outside'
+    """
+    boxes = places.department_bboxes()
+    candidates = [dep for dep, (min_lon, min_lat, max_lon, max_lat) in boxes.items()
+                  if min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
+                  and min_lat - _SEARCH_DEG <= lat <= max_lat + _SEARCH_DEG]
+    if not candidates:
+        return Location(None, None, "outside", math.inf)
+    distances = department_distance_km(np.array(candidates, dtype=object), np.full(len(candidates), lat),
+                                       np.full(len(candidates), lon))
+    best = int(np.nanargmin(distances))
+    dep, distance = candidates[best], float(distances[best])
+    if distance > NEAR_KM:
+        return Location(None, None, "outside", distance)
+    return Location(dep, nearest_commune(dep, lat, lon), "inside" if distance == 0 else "nearest", distance)
+
+
+def nearest_commune(dep: str, lat: float, lon: float) -> str | None:
+    """The commune of ``dep`` whose past located accidents lie nearest the point; None if it has none."""
+    table = _commune_points().get(dep)
+    if table is None:
+        return None
+    codes, point_lat, point_lon = table
+    scale = math.cos(math.radians(lat))
+    squared = (point_lat - lat) ** 2 + ((point_lon - lon) * scale) ** 2
+    return str(codes[int(np.argmin(squared))])
+
+
+@lru_cache(maxsize=1)
+def _commune_points() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Department -> (commune codes, latitudes, longitudes) of its commune points."""
+    import pyarrow.parquet as pq
+
+    if not COMMUNE_POINTS.exists():
+        raise FileNotFoundError(f"{COMMUNE_POINTS} is missing: rebuild it with "
+                                "`python -m core.place_assets --commune-points` (needs the store)")
+    table = pq.read_table(COMMUNE_POINTS).to_pydict()
+    codes = np.array(table["com"], dtype=object)
+    lat = np.array(table["lat"], dtype=np.float64)
+    lon = np.array(table["lon"], dtype=np.float64)
+    deps = np.array([places.commune_department(code) or "" for code in dict.fromkeys(codes.tolist())], dtype=object)
+    dep_of = dict(zip(dict.fromkeys(codes.tolist()), deps.tolist(), strict=True))
+    by_dep: dict[str, list[int]] = {}
+    for row, code in enumerate(codes.tolist()):
+        by_dep.setdefault(dep_of[code], []).append(row)
+    return {dep: (codes[rows], lat[rows], lon[rows]) for dep, rows in by_dep.items() if dep}
+
+
+def time_zone(dep: str | None, lat: float | None = None, lon: float | None = None) -> str:
+    """The IANA time zone of a department (mainland France and Corsica: Europe/Paris).
+
+    French Polynesia (987) spans three zones; the point, when given, chooses.
+
+    Examples
+    --------
+    >>> time_zone("59"), time_zone("974"), time_zone("987", -9.8, -139.0), time_zone(None)
+    ('Europe/Paris', 'Indian/Reunion', 'Pacific/Marquesas', 'Europe/Paris')
+    """
+    if dep == "987" and lat is not None and lon is not None:
+        if lat > -11.0 and -141.5 < lon < -137.5:
+            return _MARQUESAS_ZONE
+        if lat < -22.0 and lon > -135.5:
+            return _GAMBIER_ZONE
+    return _OVERSEAS_ZONES.get(dep or "", MAINLAND_ZONE)
+
+
+def clear_caches() -> None:
+    """Forget the commune points read so far (after they are rebuilt)."""
+    _commune_points.cache_clear()
