@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import config  # noqa: E402
 from core.api.app import create_app  # noqa: E402
-from core.api.docs import EXAMPLE_BATCH, EXAMPLE_INCIDENT  # noqa: E402
+from core.api.docs import EXAMPLE_BATCH, EXAMPLE_INCIDENT, EXAMPLE_MSD  # noqa: E402
 from core.api.settings import ApiSettings  # noqa: E402
 
 DOCS_DIR: Final = config.ROOT / "docs"
@@ -44,6 +44,7 @@ REQUESTS: Final[tuple[tuple[str, str, dict[str, str], dict[str, Any] | None, str
     ("POST", "/v1/severity", {}, EXAMPLE_INCIDENT, None),
     ("POST", "/v1/severity", {"factors": "false"}, EXAMPLE_INCIDENT, "Estimer un incident, sans les facteurs"),
     ("POST", "/v1/severity/batch", {}, EXAMPLE_BATCH, None),
+    ("POST", "/v1/severity/ecall", {}, EXAMPLE_MSD, None),
     ("GET", "/v1/model", {}, None, None),
     ("POST", "/v1/model/reload", {}, None, None),
     ("GET", "/metrics", {}, None, None),

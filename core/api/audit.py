@@ -24,6 +24,7 @@ import datetime as dt
 import fcntl
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +32,8 @@ import orjson
 
 #: Bytes written by this process between two checks of the file's size.
 _CHECK_EVERY: Final = 64 * 1024
+#: The MSD field the audit never writes: the vehicle's identity is not needed to account for an estimate.
+_VIN: Final = "vehicleIdentificationNumber"
 #: Answer fields the audit keeps as they are (``worst_injury`` follows from the two probabilities).
 _KEPT: Final = ("id", "p_severe", "p_fatal", "band", "support", "support_severe_share", "model_version", "warnings",
                 "error")
@@ -45,6 +48,21 @@ def audit_incident(parsed: dict[str, Any] | None) -> dict[str, Any] | None:
     {'dep': '59', 'vehicles': (7, 2)}
     """
     return None if parsed is None else {key: value for key, value in parsed.items() if value is not None}
+
+
+def audit_msd(message: Mapping[str, Any]) -> dict[str, Any]:
+    """An eCall MSD as received, without its VIN (in the flat layout or in ``msdStructure``): data minimisation.
+
+    Examples
+    --------
+    >>> audit_msd({"msdStructure": {"messageIdentifier": 1, "vehicleIdentificationNumber": {"isowmi": "VF1"}},
+    ...            "optionalAdditionalData": {"oid": "8.1", "data": "00"}})
+    {'msdStructure': {'messageIdentifier': 1}, 'optionalAdditionalData': {'oid': '8.1', 'data': '00'}}
+    """
+    kept = {key: value for key, value in message.items() if key != _VIN}
+    if isinstance(kept.get("msdStructure"), Mapping):
+        kept["msdStructure"] = {key: value for key, value in kept["msdStructure"].items() if key != _VIN}
+    return kept
 
 
 def audit_answer(answer: dict[str, Any]) -> dict[str, Any]:

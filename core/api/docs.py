@@ -16,6 +16,15 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.ecall.msd import (
+    MAX_LATITUDE_MAS,
+    MAX_LONGITUDE_MAS,
+    MAX_TIMESTAMP,
+    PROPULSION_TYPES,
+    UNKNOWN_BYTE,
+    UNKNOWN_POSITION,
+    VEHICLE_TYPES,
+)
 from core.incident.schema import incident_schema
 
 
@@ -113,6 +122,71 @@ class BatchAnswer(_Strict):
     model_version: str
     results: list[Estimate | ItemError]
     counts: BatchCounts
+
+
+class EcallFact(_Strict):
+    """One incident field the message told, in French words."""
+
+    field: str = Field(description="Le champ de l’incident (« place » : lat et lon ensemble)")
+    label: str
+    value: str | int | float | list[int | float] | None = Field(
+        description="La valeur donnée au modèle (null : lumière de nuit, code inconnu)")
+    text: str
+
+
+class UnknownField(_Strict):
+    """An incident field the message cannot tell: the operator asks the caller."""
+
+    field: str
+    label: str
+
+
+class EcallNotUsed(_Strict):
+    """What the message says and the model does not read (absent from BAAC)."""
+
+    propulsion: list[str] = Field(description="Énergies présentes (vehiclePropulsionStorageType)")
+    direction_degrees: int | None = Field(description="Cap en degrés depuis le nord (null : inconnu)")
+
+
+class EcallIncidentFields(_Strict):
+    """The incident the model read, in the input contract's fields (empty for a test call)."""
+
+    id: str | int | float | None = None
+    lat: float | None = None
+    lon: float | None = None
+    dep: str | None = None
+    com: str | None = None
+    datetime: str | None = None
+    lum: int | None = None
+    vehicles: list[int] | None = None
+    n_people: int | None = None
+
+
+class EcallSummary(_Strict):
+    """What came from the message, what stays unknown, and what the model does not weigh."""
+
+    test_call: bool
+    automatic_activation: bool
+    position_trusted: bool
+    vehicle_type: str = Field(description="Classe EN 15722 (passengerVehicleClassM1 … motorcyclesClassL7e)")
+    incident: EcallIncidentFields
+    from_message: list[EcallFact] = Field(description="Les champs de l’incident tirés du message")
+    unknown: list[UnknownField] = Field(description="Les champs que le message ne dit pas (à demander)")
+    not_used: EcallNotUsed
+    signals: list[Warning] = Field(description="Ce que le modèle ignore mais que l’opérateur doit voir "
+                                               "(déclenchement automatique, énergie) : jamais dans la probabilité")
+    warnings: list[Warning] = Field(description="Ce qui affaiblit l’estimation (position non fiable, en mer…)")
+    note: str | None = Field(None, description="Appel de test seulement : pourquoi il n’y a pas d’estimation")
+
+
+class EcallAnswer(_Strict):
+    """``POST /v1/severity/ecall``: the estimate of the message's incident (null for a test call) and its account."""
+
+    estimate: Estimate | None = Field(description="L’estimation (recalibrée pour ce qu’un MSD tait) ; "
+                                                  "null pour un appel de test")
+    ecall: EcallSummary
+    request_id: str
+    model_version: str
 
 
 class Metric(_Strict):
@@ -217,3 +291,119 @@ def batch_body(max_batch: int) -> dict[str, Any]:
                                            "description": f"Au plus {max_batch} incidents, estimés dans l’ordre"}}}
     return {"required": True, "content": {"application/json": {
         "schema": schema, "examples": {"lot": {"summary": "Trois appels", "value": EXAMPLE_BATCH}}}}}
+
+
+#: An MSD as the centre's telephony decodes it (EN 15722 v2 in JSON encoding rules): a car crashing in Lyon
+#: (Guillotière) on a Friday morning, the eCall triggered by the crash, two people on board.
+EXAMPLE_MSD: Final[dict[str, Any]] = {
+    "id": "ecall-0042",
+    "msdStructure": {
+        "messageIdentifier": 1,
+        "control": {"automaticActivation": True, "testCall": False, "positionCanBeTrusted": True,
+                    "vehicleType": "passengerVehicleClassM1"},
+        "vehicleIdentificationNumber": {"isowmi": "VF1", "isovds": "RJB00C", "isovisModelyear": "R",
+                                        "isovisSeqPlant": "5123456"},
+        "vehiclePropulsionStorageType": {"gasolineTankPresent": True, "electricEnergyStorage": True},
+        "timestamp": 1741937400,  # 2025-03-14 07:30 UTC
+        "vehicleLocation": {"positionLatitude": 164731392, "positionLongitude": 17428500},  # 45.75872, 4.84125
+        "vehicleDirection": 45,  # 90 degrees: heading east
+        "recentVehicleLocationN1": {"latitudeDelta": 2, "longitudeDelta": -31},
+        "recentVehicleLocationN2": {"latitudeDelta": 5, "longitudeDelta": -62},
+        "numberOfPassengers": 2,
+    },
+}
+
+
+def _or_unknown(schema: dict[str, Any], unknown: int, description: str) -> dict[str, Any]:
+    return {"anyOf": [schema, {"const": unknown}], "description": description}
+
+
+def _msd_properties() -> dict[str, dict[str, Any]]:
+    """Each MSD field's schema, by its EN 15722 name (the flat layout)."""
+    delta = {"type": "integer", "minimum": -512, "maximum": 511}
+    recent = {"type": "object", "additionalProperties": False,
+              "properties": {"latitudeDelta": delta, "longitudeDelta": delta},
+              "description": "Position précédente, en écart à la position (unités de 100 millisecondes d’arc) ; "
+                             "gardée dans le journal d’audit"}
+    return {
+        "automaticActivation": {"type": "boolean", "description": "Déclenchement automatique (choc) ou manuel"},
+        "testCall": {"type": "boolean", "description": "Appel de test : pas d’estimation"},
+        "positionCanBeTrusted": {"type": "boolean",
+                                 "description": "false : estimation sans le point ni la commune (département gardé "
+                                                "loin de ses limites), avec un avertissement"},
+        "vehicleType": {"type": "string", "enum": list(VEHICLE_TYPES),
+                        "description": "Classe du véhicule (ou son rang, 1 à 13), changée en code catv du BAAC"},
+        "vehiclePropulsionStorageType": {
+            "type": "object", "additionalProperties": False,
+            "properties": {name: {"type": "boolean"} for name in PROPULSION_TYPES},
+            "description": "Énergies présentes : montrées, absentes du modèle"},
+        "timestamp": {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP,
+                      "description": "Secondes depuis le 1er janvier 1970 UTC (0 : inconnu) ; heure locale du lieu"},
+        "vehicleLocation": {
+            "type": "object", "additionalProperties": False,
+            "required": ["positionLatitude", "positionLongitude"],
+            "properties": {
+                "positionLatitude": _or_unknown(
+                    {"type": "integer", "minimum": -MAX_LATITUDE_MAS, "maximum": MAX_LATITUDE_MAS},
+                    UNKNOWN_POSITION, f"Millisecondes d’arc (WGS 84) ; {UNKNOWN_POSITION} : inconnue"),
+                "positionLongitude": _or_unknown(
+                    {"type": "integer", "minimum": -MAX_LONGITUDE_MAS, "maximum": MAX_LONGITUDE_MAS},
+                    UNKNOWN_POSITION, f"Millisecondes d’arc (WGS 84) ; {UNKNOWN_POSITION} : inconnue"),
+            }},
+        "vehicleDirection": _or_unknown({"type": "integer", "minimum": 0, "maximum": 179}, UNKNOWN_BYTE,
+                                        f"Cap en pas de 2 degrés depuis le nord ({UNKNOWN_BYTE} : inconnu) : "
+                                        "montré, absent du modèle"),
+        "numberOfPassengers": _or_unknown({"type": "integer", "minimum": 0, "maximum": 254}, UNKNOWN_BYTE,
+                                          f"Personnes à bord ({UNKNOWN_BYTE} : inconnu) : personnes impliquées, "
+                                          "au moins 1"),
+        "recentVehicleLocationN1": recent,
+        "recentVehicleLocationN2": recent,
+        "messageIdentifier": {"type": "integer", "minimum": 0, "maximum": 255,
+                              "description": "Numéro du message : gardé dans le journal d’audit"},
+        "vehicleIdentificationNumber": {
+            "type": "object", "properties": {name: {"type": "string"} for name in
+                                             ("isowmi", "isovds", "isovisModelyear", "isovisSeqPlant")},
+            "description": "VIN : ni lu ni écrit dans le journal d’audit (minimisation des données)"},
+    }
+
+
+_ADDITIONAL_DATA: Final = {"type": "object", "properties": {"oid": {"type": "string"}, "data": {"type": "string"}},
+                           "description": "Données additionnelles (oid, data) : non lues, gardées dans le journal "
+                                          "d’audit"}
+_CONTROL: Final = ("automaticActivation", "testCall", "positionCanBeTrusted", "vehicleType")
+
+
+def msd_schema() -> dict[str, Any]:
+    """The JSON Schema of a decoded MSD: the flat layout or the standard's nested one (JSON encoding rules).
+
+    Examples
+    --------
+    >>> flat, nested = msd_schema()["anyOf"]
+    >>> flat["required"][:2], nested["required"], nested["properties"]["msdStructure"]["required"]
+    (['automaticActivation', 'testCall'], ['msdStructure'], ['control', 'timestamp', 'vehicleLocation'])
+    """
+    fields = _msd_properties()
+    identifier = incident_schema()["properties"]["id"]
+    flat = {"type": "object", "title": "MSD à plat", "additionalProperties": False,
+            "required": [*_CONTROL, "timestamp", "vehicleLocation"],
+            "properties": {"id": identifier, **fields, "additionalData": _ADDITIONAL_DATA,
+                           "optionalAdditionalData": _ADDITIONAL_DATA}}
+    control = {"type": "object", "additionalProperties": False, "required": list(_CONTROL),
+               "properties": {name: fields[name] for name in _CONTROL}}
+    structure = {"type": "object", "additionalProperties": False,
+                 "required": ["control", "timestamp", "vehicleLocation"],
+                 "properties": {"control": control, **{name: schema for name, schema in fields.items()
+                                                       if name not in _CONTROL}}}
+    nested = {"type": "object", "title": "MSDMessage (EN 15722)", "additionalProperties": False,
+              "required": ["msdStructure"],
+              "properties": {"id": identifier, "msdStructure": structure, "optionalAdditionalData": _ADDITIONAL_DATA}}
+    return {"anyOf": [flat, nested], "title": "MSD",
+            "description": "Le Minimum Set of Data d’un eCall (EN 15722), décodé en JSON par la téléphonie du centre "
+                           "avec les noms de champs de la norme ; « id » est le nôtre, renvoyé tel quel."}
+
+
+def msd_body() -> dict[str, Any]:
+    """The request body of ``POST /v1/severity/ecall`` for the OpenAPI document."""
+    return {"required": True, "content": {"application/json": {
+        "schema": msd_schema(),
+        "examples": {"ecall": {"summary": "Une voiture à Lyon, déclenchement automatique", "value": EXAMPLE_MSD}}}}}

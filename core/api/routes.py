@@ -9,6 +9,9 @@ feature builder of every door), shapes the answer with
 :func:`core.dispatch.answer.machine_answer` and writes it with orjson. The
 key, its role and its rate are checked by the :data:`Operator` and
 :data:`Admin` dependencies; what a route learns goes into its audit record.
+The eCall route reads a decoded MSD instead, maps it with
+:func:`core.ecall.mapping.incident_from_msd` and answers with
+:func:`core.dispatch.ecall.ecall_answer` (the same prediction path beneath).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from core import config
-from core.api.audit import audit_answer, audit_incident
+from core.api.audit import audit_answer, audit_incident, audit_msd
 from core.api.docs import (
     BatchAnswer,
+    EcallAnswer,
     ErrorAnswer,
     EstimateAnswer,
     HealthAnswer,
@@ -31,6 +35,7 @@ from core.api.docs import (
     ReadyAnswer,
     batch_body,
     incident_body,
+    msd_body,
 )
 from core.api.errors import ApiError, audit_record, json_response
 from core.api.keys import ApiKey
@@ -39,6 +44,8 @@ from core.api.metrics import CONTENT_TYPE
 from core.api.settings import ApiSettings
 from core.api.state import ApiState
 from core.dispatch.answer import machine_answer
+from core.dispatch.ecall import ecall_answer
+from core.ecall.mapping import incident_from_msd
 from core.incident.fields import IncidentError
 from core.jsonl import decode_document, predict_safely
 from core.model.predict import predict_many
@@ -183,6 +190,38 @@ async def severity_batch(request: Request, key: Operator, factors: bool = True) 
                   results=[audit_answer(result) for result in results])
     return json_response({"request_id": record["request_id"], "model_version": served.version, "results": results,
                           "counts": {"predicted": len(results) - refused, "refused": refused}})
+
+
+@router.post("/v1/severity/ecall", tags=["estimation"], response_model=None,
+             summary="Estimer un message eCall (MSD EN 15722)", openapi_extra={"requestBody": msd_body()},
+             responses={200: {"model": EcallAnswer}, **_ERRORS})
+async def severity_ecall(request: Request, key: Operator, factors: bool = True) -> Response:
+    """A vehicle's eCall MSD, decoded as JSON → the estimate of its incident and what the message told.
+
+    A test call gets no estimate (`estimate: null`, `ecall.note`); a wrong message 422 naming its field by path.
+    """
+    state = _state(request)
+    raw = await read_body(request, state.settings)
+    served = state.served()
+    message = _decoded(raw)
+    try:  # in a thread: the first message of a worker loads the outlines and commune points (about a second)
+        ecall = await run_in_threadpool(incident_from_msd, message)
+    except IncidentError as error:
+        state.metrics.count_incidents(0, 1)
+        raise ApiError(422, error.field, error.reason) from None
+    kept: list[dict[str, Any] | None] = []
+    answer = ecall_answer(served.model, ecall, served.thresholds, explain=factors, parsed_out=kept)
+    estimate = answer["estimate"]
+    record = audit_record(request)
+    record.update(model_version=served.version, msd=audit_msd(message),
+                  incident=audit_incident(kept[0]) if kept else None)
+    if estimate is not None and "error" in estimate:  # the mapping writes valid fields: not expected
+        state.metrics.count_incidents(0, 1)
+        raise ApiError(422, estimate["error"]["field"], estimate["error"]["reason"], incident_id=estimate.get("id"))
+    if estimate is not None:  # a test call is neither estimated nor refused
+        state.metrics.count_incidents(1, 0)
+    record["result"] = None if estimate is None else audit_answer(estimate)
+    return json_response({**answer, "request_id": record["request_id"], "model_version": served.version})
 
 
 @router.get("/v1/model", tags=["modèle"], response_model=None, summary="Le modèle en service",
