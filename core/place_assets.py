@@ -51,6 +51,9 @@ def build_assets(shared_data: Path = SHARED_DATA, assets_dir: Path = ASSETS_DIR)
 #: Grid (degrees, about 550 m by 370 m in mainland France) on which the located accidents of a commune
 #: are thinned to one point per cell: the median of the cell's accidents.
 COMMUNE_POINT_GRID: Final = 0.005
+#: Whole-city codes of the three cities BAAC recorded as one commune until 2018 and by arrondissement since
+#: (Marseille, Lyon, Paris): their points are left out, so a point in these cities gets its arrondissement.
+CITY_CODES_WITH_ARRONDISSEMENTS: Final = ("13055", "69123", "75056")
 #: Accidents set aside because their point lies outside their department's outline by more than this (km).
 _OUTSIDE_KM: Final = 0.0
 
@@ -71,8 +74,9 @@ def build_commune_points(parquet_dir: Path, target: Path) -> int:
     try:
         frame = con.execute(
             "SELECT dep, com, lat, lon FROM read_parquet(?) "
-            "WHERE lat IS NOT NULL AND lon IS NOT NULL AND com IS NOT NULL AND dep IS NOT NULL",
-            [str(Path(parquet_dir) / "accidents.parquet")]).df()
+            "WHERE lat IS NOT NULL AND lon IS NOT NULL AND com IS NOT NULL AND dep IS NOT NULL "
+            "AND NOT list_contains(?, com)",
+            [str(Path(parquet_dir) / "accidents.parquet"), list(CITY_CODES_WITH_ARRONDISSEMENTS)]).df()
         inside = place_checks.department_distance_km(frame["dep"].to_numpy(object), frame["lat"].to_numpy(),
                                                      frame["lon"].to_numpy()) <= _OUTSIDE_KM
         con.register("located", frame[inside])

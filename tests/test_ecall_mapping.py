@@ -274,9 +274,6 @@ def test_a_point_far_from_france_is_ignored_with_a_warning(point: tuple[float, f
     assert ecall.incident["vehicles"] == [7]
 
 
-@pytest.mark.xfail(strict=True, reason="core/ecall/mapping._place prints Location.distance_km, math.inf when no "
-                                       "department box lies within 0.5 degree: « point à inf km de tout "
-                                       "département français » (reported to the lead)")
 @pytest.mark.parametrize("point", [MID_ATLANTIC, BAVARIA], ids=["mid-atlantic", "bavaria"])
 def test_the_far_warning_reads_as_french_words(point: tuple[float, float]) -> None:
     (reason,) = warned(mapped(message(point)), "vehicleLocation")
@@ -393,6 +390,18 @@ def test_the_literal_nested_message_maps_as_the_flat_one() -> None:
                              "messageIdentifier": 3, "optionalAdditionalData": {"oid": "8.1", "data": "AAEC"}}
 
 
+def test_the_standards_outer_wrapper_is_unwrapped_and_its_id_is_the_format_version() -> None:
+    wrapped = mapped({"id": 2, "msd": NESTED_LITERAL})
+    assert wrapped.incident == mapped(FLAT_LITERAL).incident and "id" not in wrapped.incident
+    assert wrapped.msd.id is None and wrapped.msd.kept["msdFormatVersion"] == 2
+    with pytest.raises(IncidentError) as caught:
+        mapped({"id": 2, "msd": NESTED_LITERAL, "extra": 1})
+    assert caught.value.field == "extra"
+    with pytest.raises(IncidentError) as caught:
+        mapped({"id": 300, "msd": NESTED_LITERAL})
+    assert caught.value.field == "id"
+
+
 @pytest.mark.parametrize("flat", [
     message(), message(testCall=True), message(CLERMONT_FERRAND, positionCanBeTrusted=False), message(OFF_BRITTANY),
     message(MID_ATLANTIC, vehicleType=9), message(OVERSEAS[7][1], id=7), message(numberOfPassengers=255),
@@ -448,10 +457,7 @@ BAD_MESSAGES = [
     pytest.param({"vehiclePropulsionStorageType": {"dieselTank": True}}, "vehiclePropulsionStorageType.dieselTank",
                  id="unknown-propulsion-key"),
     pytest.param({"vehiclePropulsionStorageType": {"dieselTankPresent": "yes"}},
-                 "vehiclePropulsionStorageType.dieselTankPresent", id="propulsion-flag-text",
-                 marks=pytest.mark.xfail(strict=True, reason="IncidentError cuts a field to 40 characters: every "
-                                                             "vehiclePropulsionStorageType.<key> path is longer and "
-                                                             "is named cut (reported to the lead)")),
+                 "vehiclePropulsionStorageType.dieselTankPresent", id="propulsion-flag-text"),
     pytest.param({"vehiclePropulsionStorageType": ["dieselTankPresent"]}, "vehiclePropulsionStorageType",
                  id="propulsion-list"),
     pytest.param({"numberOfPassengers": 300}, "numberOfPassengers", id="passengers-300"),
@@ -680,9 +686,6 @@ def test_well_known_places_get_their_department_and_commune(point: tuple[float, 
     assert (location.dep, location.com, location.method, location.distance_km) == (dep, com, "inside", 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason="the commune points mix BAAC's whole-city code of Marseille (13055, used until "
-                                       "2018) with its arrondissements (132xx, from 2019): about half of central "
-                                       "Marseille, the Vieux-Port included, gets 13055 (reported to the lead)")
 def test_the_vieux_port_is_in_a_marseille_arrondissement() -> None:
     assert locate(43.2951, 5.3740).com.startswith("132")
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.features.columns import columns_from_incidents
 from core.features.training import training_frame
-from core.incident.fields import INCIDENT_FIELDS, MAX_REASON_LENGTH, IncidentError
+from core.incident.fields import INCIDENT_FIELDS, MAX_FIELD_LENGTH, MAX_REASON_LENGTH, IncidentError
 from core.incident.flags import incident_warnings
 from core.incident.parse import parse_id, parse_incident
 from tests.test_features import ACCIDENT_201900000001, BAD_VALUES
@@ -86,7 +86,7 @@ def test_the_offending_value_is_cut(value: object) -> None:
 def test_an_unknown_field_name_is_cut_and_made_printable() -> None:
     with pytest.raises(IncidentError) as caught:
         parse_incident({"\ud800" + "k" * 10_000: 1})
-    assert len(caught.value.field) <= 41 and caught.value.field.startswith("\\ud800")
+    assert len(caught.value.field) <= MAX_FIELD_LENGTH + 1 and caught.value.field.startswith("\\ud800")
     caught.value.field.encode("utf-8")  # strict UTF-8: no lone surrogate left
 
 

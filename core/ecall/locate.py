@@ -83,6 +83,13 @@ def locate(lat: float, lon: float) -> Location:
     >>> locate(40.0, -30.0).method  # mid-Atlantic
     'outside'
     """
+    import shapely
+
+    codes, tree = _outline_tree()
+    inside = tree.query(shapely.Point(lon, lat), predicate="intersects")
+    if len(inside):
+        dep = codes[int(min(inside))]  # on a shared border, the first in INSEE order
+        return Location(dep, nearest_commune(dep, lat, lon), "inside", 0.0)
     boxes = places.department_bboxes()
     candidates = [dep for dep, (min_lon, min_lat, max_lon, max_lat) in boxes.items()
                   if min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
@@ -95,7 +102,17 @@ def locate(lat: float, lon: float) -> Location:
     dep, distance = candidates[best], float(distances[best])
     if distance > NEAR_KM:
         return Location(None, None, "outside", distance)
-    return Location(dep, nearest_commune(dep, lat, lon), "inside" if distance == 0 else "nearest", distance)
+    return Location(dep, nearest_commune(dep, lat, lon), "nearest", distance)
+
+
+@lru_cache(maxsize=1)
+def _outline_tree() -> tuple[list[str], object]:
+    """The department codes in INSEE order and a spatial index of their outlines (same order)."""
+    import shapely
+
+    outlines = places.department_outlines()
+    codes = [dep for dep in places.department_bboxes() if dep in outlines]
+    return codes, shapely.STRtree([outlines[dep] for dep in codes])
 
 
 def nearest_commune(dep: str, lat: float, lon: float) -> str | None:
@@ -150,3 +167,4 @@ def time_zone(dep: str | None, lat: float | None = None, lon: float | None = Non
 def clear_caches() -> None:
     """Forget the commune points read so far (after they are rebuilt)."""
     _commune_points.cache_clear()
+    _outline_tree.cache_clear()

@@ -26,6 +26,7 @@ propulsion, the direction) is shown beside the estimate, never folded into it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -199,9 +200,9 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
            warnings: list[dict[str, str]]) -> None:
     """The place fields of a message with a position (trusted or not)."""
     if location.dep is None:
-        warnings.append({"field": "vehicleLocation",
-                         "reason": f"point à {location.distance_km:.0f} km de tout département français : "
-                                   "lieu ignoré".replace(".", ",")})
+        far = (f"à {location.distance_km:.0f} km de tout département français" if math.isfinite(location.distance_km)
+               else "loin de tout département français")
+        warnings.append({"field": "vehicleLocation", "reason": f"point {far} : lieu ignoré, heure de Paris supposée"})
         return
     if not msd.position_trusted:
         depth = department_depth_km(location.dep, msd.latitude, msd.longitude)
@@ -227,7 +228,7 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
                               "commune des accidents passés les plus proches)"})
     if location.method == "nearest":
         warnings.append({"field": "vehicleLocation",
-                         "reason": f"point hors des contours (en mer ou sur une limite), à "
+                         "reason": f"point hors des contours (en mer, sur une limite ou juste à l’étranger), à "
                                    f"{location.distance_km:.1f} km du département le plus proche".replace(".", ",")})
 
 

@@ -51,7 +51,8 @@ _MANDATORY: Final = ("automaticActivation", "testCall", "positionCanBeTrusted", 
                      "vehicleLocation")
 _OPTIONAL: Final = ("vehiclePropulsionStorageType", "vehicleDirection", "numberOfPassengers",
                     "recentVehicleLocationN1", "recentVehicleLocationN2", "messageIdentifier",
-                    "vehicleIdentificationNumber", "optionalAdditionalData", "additionalData", "id")
+                    "vehicleIdentificationNumber", "optionalAdditionalData", "additionalData", "id",
+                    "msdFormatVersion")
 _FLAT_FIELDS: Final = frozenset((*_MANDATORY, *_OPTIONAL))
 _CONTROL_FIELDS: Final = ("automaticActivation", "testCall", "positionCanBeTrusted", "vehicleType")
 
@@ -119,7 +120,7 @@ def read_msd(message: Any) -> Msd:
     unknown = [key for key in flat if key not in _FLAT_FIELDS]
     if unknown:
         name = unknown[0] if isinstance(unknown[0], str) else str(type(unknown[0]))
-        raise IncidentError(name, "champ inconnu du MSD ; champs admis : " + ", ".join((*_MANDATORY, *_OPTIONAL[:4])))
+        raise IncidentError(name, "champ inconnu du MSD ; admis : " + ", ".join((*_MANDATORY, *_OPTIONAL)))
     for field in _MANDATORY:
         if field not in flat or flat[field] is None:
             raise IncidentError(field, "champ obligatoire du MSD absent")
@@ -142,9 +143,15 @@ def read_msd(message: Any) -> Msd:
 
 
 def _flatten(message: Any) -> dict[Any, Any]:
-    """The flat layout of a message in either layout."""
+    """The flat layout of a message in any of the three layouts.
+
+    The standard's outermost wrapper, ``{"id": <MSD format version>, "msd": {…}}``, is
+    unwrapped: its ``id`` is a format version, not ours to echo, and is kept as ``msdFormatVersion``.
+    """
     if not isinstance(message, Mapping):
         raise IncidentError("msd", f"attendu un objet JSON {{…}} (le MSD décodé), reçu {kind_of(message)}")
+    if "msd" in message:
+        return _unwrapped(message)
     if "msdStructure" not in message:
         return dict(message)
     outer = dict(message)
@@ -160,6 +167,19 @@ def _flatten(message: Any) -> dict[Any, Any]:
         if extra:
             raise IncidentError(f"control.{extra[0]}", "champ inconnu ; admis : " + ", ".join(_CONTROL_FIELDS))
         flat.update(control)
+    return flat
+
+
+def _unwrapped(message: Mapping[Any, Any]) -> dict[Any, Any]:
+    """The flat layout of ``{"id": <format version>, "msd": {…}}``."""
+    extra = [key for key in message if key not in ("msd", "id")]
+    if extra:
+        raise IncidentError(str(extra[0]), "champ inconnu à côté de « msd » ; admis : id (version du format), msd")
+    flat = _flatten(message["msd"])
+    if "msdFormatVersion" in flat:
+        raise IncidentError("msd.msdFormatVersion", "champ inconnu du MSD")
+    if message.get("id") is not None:
+        flat["msdFormatVersion"] = _integer("id", message["id"], 0, 255, "version du format MSD")
     return flat
 
 
@@ -252,6 +272,8 @@ def _kept(flat: Mapping[Any, Any]) -> dict[str, Any]:
                                     "unités de 100 millisecondes d’arc") for key in ("latitudeDelta", "longitudeDelta")}
     if flat.get("messageIdentifier") is not None:
         kept["messageIdentifier"] = _integer("messageIdentifier", flat["messageIdentifier"], 0, 255, "numéro")
+    if flat.get("msdFormatVersion") is not None:
+        kept["msdFormatVersion"] = flat["msdFormatVersion"]
     for name in ("optionalAdditionalData", "additionalData"):
         if flat.get(name) is not None:
             kept[name] = flat[name]

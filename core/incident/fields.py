@@ -58,6 +58,9 @@ MAX_PEOPLE: Final = 500
 MAX_VEHICLES: Final = 100
 #: Longest ``id`` echoed back (characters).
 MAX_ID_LENGTH: Final = 200
+#: Longest field path named by an error (characters): an eCall path such as
+#: ``vehiclePropulsionStorageType.electricEnergyStorage`` (51) fits whole, a made-up key is cut.
+MAX_FIELD_LENGTH: Final = 60
 #: Longest error or warning reason (characters).
 MAX_REASON_LENGTH: Final = 200
 #: Characters of an offending text value shown in a reason.
@@ -74,14 +77,14 @@ class IncidentError(ValueError):
     ----------
     field : str
         The offending field, as named in the input (``vehicles[2]`` for a list
-        item, ``incident`` for the whole object), cut to 40 characters.
+        item, ``incident`` for the whole object), cut to :data:`MAX_FIELD_LENGTH` characters.
     reason : str
         Why, in French, with what is accepted (at most :data:`MAX_REASON_LENGTH`
         characters).
     """
 
     def __init__(self, field: str, reason: str) -> None:
-        field = cut_text(field, 40, escape=True)
+        field = cut_text(field, MAX_FIELD_LENGTH, escape=True)
         if len(reason) > MAX_REASON_LENGTH:
             reason = reason[: MAX_REASON_LENGTH - 1] + "…"
         super().__init__(f"{field}: {reason}")
