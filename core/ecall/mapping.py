@@ -56,6 +56,8 @@ CATV_OF_CLASS: Final[dict[str, tuple[int, str]]] = {
 }
 #: French names of the fields FIELD_LABELS names only together (as "place").
 _LABELS: Final = {"lat": "Latitude", "lon": "Longitude"}
+#: The message knows its own vehicle only: the others stay unknown, though ``vehicles`` is given.
+_OTHER_VEHICLES: Final = {"field": "other_vehicles", "label": "Autres véhicules que le véhicule appelant"}
 #: A point whose position cannot be trusted keeps its department only this far inside it (km).
 UNTRUSTED_MARGIN_KM: Final = 5.0
 #: Incident fields an MSD can tell.
@@ -128,7 +130,8 @@ class EcallIncident:
             "vehicle_type": msd.vehicle_type,
             "incident": self.incident,
             "from_message": self.facts,
-            "unknown": [{"field": name, "label": _LABELS.get(name) or FIELD_LABELS[name]} for name in self.unknown],
+            "unknown": [{"field": name, "label": _LABELS.get(name) or FIELD_LABELS[name]} for name in self.unknown]
+                       + ([_OTHER_VEHICLES] if "vehicles" in self.incident else []),
             "not_used": {"propulsion": list(msd.propulsion), "direction_degrees": msd.direction},
             "signals": self.signals,
             "warnings": self.warnings,
