@@ -7,7 +7,7 @@ import streamlit as st
 from core.dispatch.intake import field_label, incident_from_form
 from core.incident.fields import IncidentError
 from core.model.spec import ModelCardError, ModelMissingError
-from ui import data, severity_data, severity_form, severity_result
+from ui import data, ecall_paste, severity_data, severity_form, severity_result
 
 st.title("Estimation de gravité")
 st.caption("Parmi les accidents corporels (au moins un blessé), probabilité qu’un accident décrit au téléphone ait "
@@ -34,9 +34,10 @@ with form_column:
     st.button("Nouvel appel", key="severity_reset", on_click=severity_form.reset_call,
               kwargs={"extra_keys": (severity_result.CURRENT_KEY,)}, icon=":material/call:",
               shortcut=severity_form.NEW_CALL_SHORTCUT, help="Vide tout le formulaire (raccourci Alt+N)")
+    ecall_paste.paste_block(communes=severity_data.communes, extra_keys=(severity_result.CURRENT_KEY,))
     severity_form.place_section(communes=severity_data.communes, place_picker=severity_data.place_picker,
                                 first_year=data.store_summary()["first_year"])
-    call = severity_form.call_form()
+    call = severity_form.call_form() or ecall_paste.take_pending_call()  # a pre-fill is estimated at once
 
 record = severity_result.current()
 if call is not None:

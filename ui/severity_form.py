@@ -7,7 +7,9 @@ form, so typing does not rerun the page; everything is read at submit.
 
 Every field's fresh-page value is written once (:func:`fresh_values`): the page
 starts from it and "Nouvel appel" puts every field back to it, so a new call
-never keeps the last caller's facts. Widgets are laid out row by row (a
+never keeps the last caller's facts (nor a pasted eCall message and its notes);
+:func:`fill_call` shows a call read elsewhere (an eCall message) the same way,
+every field it does not give back to fresh. Widgets are laid out row by row (a
 horizontal container or one ``st.columns`` per row) so that Tab follows the
 order the eye reads.
 """
@@ -48,6 +50,10 @@ SUBMIT_SHORTCUT: Final = "Ctrl+Enter"
 CODED_KEYS: Final = ("obs", "col", "agg", "lum", "atm", "surf", "catr", "int")
 _VEHICLE_INPUT_WIDTH: Final = 150  # narrower, Streamlit hides the - and + buttons
 FOCUS_KEY: Final = "severity_focus_place"  # set on a new call: the cursor goes to "Département"
+#: The pasted eCall message and what its pre-fill told (:mod:`ui.ecall_paste`): part of the call, emptied with it.
+ECALL_TEXT_KEY: Final = "severity_ecall_text"
+ECALL_STATUS_KEY: Final = "severity_ecall_status"
+ECALL_NOTES_KEY: Final = "severity_ecall_notes"
 
 
 def coded_key(variable: str) -> str:
@@ -83,12 +89,48 @@ def start_call() -> None:
 def reset_call(*, extra_keys: tuple[str, ...] = ()) -> None:
     """"Nouvel appel": every field back to its fresh value, a new map; ``extra_keys`` (the result shown) dropped.
 
-    The session's list of estimates is kept.
+    The pasted eCall message and its notes go too; the session's list of estimates is kept.
     """
-    for key, value in fresh_values().items():
+    _set_form(fresh_values(), extra_keys=extra_keys)
+    st.session_state[ECALL_TEXT_KEY] = ""
+    st.session_state.pop(ECALL_STATUS_KEY, None)
+    st.session_state.pop(ECALL_NOTES_KEY, None)
+    st.session_state[FOCUS_KEY] = True
+
+
+def form_values(call: intake.CallForm) -> dict[str, Any]:
+    """Every field of the call form set to show ``call`` (the inverse of what :func:`call_form` reads).
+
+    A vehicle goes to its everyday word when it has one (7 to "Voiture"), else to the full BAAC list.
+    """
+    values = fresh_values()
+    values.update({DEP_KEY: call.dep, COM_KEY: call.com, COORDINATES_KEY: call.coordinates or "",
+                   MOMENT_KEY: call.moment, PEDESTRIANS_KEY: call.n_pedestrians, PEOPLE_KEY: call.n_people,
+                   VMA_KEY: call.vma})
+    if call.when is not None:
+        values[DATE_KEY], values[TIME_KEY] = call.when.date(), call.when.time()
+    coded = {"obs": call.obs, "col": call.col, "agg": call.agg, "lum": call.lum, "atm": call.atm,
+             "surf": call.surf, "catr": call.catr, "int": call.intersection}
+    values.update({coded_key(name): code for name, code in coded.items()})
+    everyday = {vehicle.catv: EVERYDAY_KEY.format(key=vehicle.key) for vehicle in intake.EVERYDAY_VEHICLES}
+    for code, count in call.vehicles.items():
+        key = everyday.get(code) or BAAC_KEY.format(code=code)
+        values[key] += int(count)
+    return values
+
+
+def fill_call(call: intake.CallForm, *, extra_keys: tuple[str, ...] = ()) -> None:
+    """Show ``call`` in the form (every other field fresh), a new map; ``extra_keys`` (the result shown) dropped.
+
+    Must run before the widgets are drawn (in a callback).
+    """
+    _set_form(form_values(call), extra_keys=extra_keys)
+
+
+def _set_form(values: dict[str, Any], *, extra_keys: tuple[str, ...]) -> None:
+    for key, value in values.items():
         st.session_state[key] = value
     st.session_state[MAP_VERSION_KEY] = st.session_state.get(MAP_VERSION_KEY, 0) + 1
-    st.session_state[FOCUS_KEY] = True
     for key in extra_keys:
         st.session_state.pop(key, None)
 
