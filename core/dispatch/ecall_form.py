@@ -35,7 +35,7 @@ from core.dispatch.intake import (
     field_label,
 )
 from core.ecall.mapping import EcallIncident, incident_from_msd
-from core.incident.fields import IncidentError
+from core.incident.fields import INCIDENT_FIELDS, IncidentError
 from core.incident.parse import parse_incident
 
 #: Longest text read (characters): a decoded MSD is well under 2,000.
@@ -237,15 +237,16 @@ def prefill_from_text(text: str | None, *, offered_communes: Callable[[str], Col
         return EcallPrefill(ecall, None, (), (), signals, ())
     incident = {name: value for name, value in ecall.incident.items() if name != "id"}
     form = call_form_from_incident(incident)
-    unknown = list(ecall.unknown)
+    unknown = [field_label(item["field"]) if item["field"] in INCIDENT_FIELDS else item["label"]
+               for item in ecall.summary()["unknown"]]  # the API's list, the coordinates as the form names them
     warnings = [warning["reason"] for warning in ecall.warnings]
     if form.com is not None and offered_communes is not None and form.com not in offered_communes(form.dep):
         warnings.append(f"commune {form.com} absente de la liste du formulaire (aucun accident enregistré) : "
                         "laissée inconnue, précisez-la avec l’appelant")
         form = replace(form, com=None)
-        unknown.insert(0, "com")
-    return EcallPrefill(ecall, form, tuple(_fact_line(fact) for fact in ecall.facts),
-                        tuple(dict.fromkeys(field_label(name) for name in unknown)), signals, tuple(warnings))
+        unknown.insert(0, field_label("com"))
+    return EcallPrefill(ecall, form, tuple(_fact_line(fact) for fact in ecall.facts), tuple(dict.fromkeys(unknown)),
+                        signals, tuple(warnings))
 
 
 def _fact_line(fact: Mapping[str, Any]) -> str:
