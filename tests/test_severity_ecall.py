@@ -129,6 +129,17 @@ def test_a_commune_the_form_does_not_offer_is_left_unknown_with_a_warning() -> N
     assert offered.form.com == "69382" and offered.warnings == ()
 
 
+def test_an_unknown_time_or_position_stays_unknown_in_the_form() -> None:
+    no_time = prefill_from_text(_text({**LYON_CAR, "timestamp": 0}))
+    assert no_time.form.moment == intake.MOMENT_UNKNOWN and no_time.form.when is None and no_time.form.lum is None
+    assert no_time.warnings == ("horodatage inconnu (0) : heure et lumière inconnues",)
+    no_place = prefill_from_text(_text({**LYON_CAR, "vehicleLocation": {
+        "positionLatitude": 2147483647, "positionLongitude": 2147483647}}))
+    assert (no_place.form.dep, no_place.form.com, no_place.form.coordinates) == (None, None, None)
+    assert no_place.form.when == dt.datetime(2020, 7, 5, 16, 0)  # Paris time supposed
+    assert no_place.warnings[0].startswith("position inconnue dans le message")
+
+
 def test_a_test_call_fills_nothing() -> None:
     prefill = prefill_from_text(_text(TEST_CALL))
     assert prefill.test_call and prefill.form is None and prefill.facts == ()
