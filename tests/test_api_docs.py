@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from core import config
 from core.api.app import create_app
-from core.api.docs import EXAMPLE_BATCH, EXAMPLE_INCIDENT
+from core.api.docs import EXAMPLE_BATCH, EXAMPLE_INCIDENT, EXAMPLE_MSD
 from core.api.keys import create_key
 from core.api.settings import ApiSettings
 from tools import export_api_docs
@@ -174,7 +174,7 @@ def test_the_readme_shows_every_route_and_the_examples_of_the_code() -> None:
     assert shown == {(method.upper(), path) for path, operations in openapi["paths"].items() for method in operations}
     bodies = {curl.target: json.loads(curl.body) for curl in CURLS if curl.body is not None}
     assert bodies == {"/v1/severity": EXAMPLE_INCIDENT, "/v1/severity?factors=false": EXAMPLE_INCIDENT,
-                      "/v1/severity/batch": EXAMPLE_BATCH}
+                      "/v1/severity/batch": EXAMPLE_BATCH, "/v1/severity/ecall": EXAMPLE_MSD}
 
 
 @pytest.mark.parametrize("curl", CURLS, ids=[f"{curl.method} {curl.target}" for curl in CURLS])
@@ -184,6 +184,8 @@ def test_each_readme_curl_is_answered(served: Any, curl: Curl) -> None:
     assert response.status_code == 200, response.text
     if curl.target.startswith("/v1/severity/batch"):
         assert response.json()["counts"] == {"predicted": 2, "refused": 1}
+    elif curl.target.startswith("/v1/severity/ecall"):
+        assert response.json()["estimate"]["id"] == "ecall-0042"
     elif curl.target.startswith("/v1/severity"):
         assert response.json()["id"] == "appel-0042"
 
@@ -221,4 +223,4 @@ def test_each_postman_request_is_answered(served: Any, item: dict[str, Any]) -> 
     assert response.status_code == 200, response.text
     body = item["request"].get("body")
     if body is not None:
-        assert json.loads(body["raw"]) in (EXAMPLE_INCIDENT, EXAMPLE_BATCH)
+        assert json.loads(body["raw"]) in (EXAMPLE_INCIDENT, EXAMPLE_BATCH, EXAMPLE_MSD)

@@ -51,17 +51,22 @@ def audit_incident(parsed: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def audit_msd(message: Mapping[str, Any]) -> dict[str, Any]:
-    """An eCall MSD as received, without its VIN (in the flat layout or in ``msdStructure``): data minimisation.
+    """An eCall MSD as received, without its VIN wherever the layout puts it: data minimisation.
+
+    The flat layout has the VIN at the top, the nested one in ``msdStructure``, and
+    the standard's wrapper ``{"id", "msd"}`` holds either of them in ``msd``.
 
     Examples
     --------
-    >>> audit_msd({"msdStructure": {"messageIdentifier": 1, "vehicleIdentificationNumber": {"isowmi": "VF1"}},
-    ...            "optionalAdditionalData": {"oid": "8.1", "data": "00"}})
-    {'msdStructure': {'messageIdentifier': 1}, 'optionalAdditionalData': {'oid': '8.1', 'data': '00'}}
+    >>> audit_msd({"id": 2, "msd": {"msdStructure": {"messageIdentifier": 1,
+    ...                                              "vehicleIdentificationNumber": {"isowmi": "VF1"}},
+    ...                             "optionalAdditionalData": {"oid": "8.1", "data": "00"}}})
+    {'id': 2, 'msd': {'msdStructure': {'messageIdentifier': 1}, 'optionalAdditionalData': {'oid': '8.1', 'data': '00'}}}
     """
     kept = {key: value for key, value in message.items() if key != _VIN}
-    if isinstance(kept.get("msdStructure"), Mapping):
-        kept["msdStructure"] = {key: value for key, value in kept["msdStructure"].items() if key != _VIN}
+    for inner in ("msd", "msdStructure"):
+        if isinstance(kept.get(inner), Mapping):
+            kept[inner] = audit_msd(kept[inner])
     return kept
 
 

@@ -330,7 +330,7 @@ def _msd_properties() -> dict[str, dict[str, Any]]:
         "testCall": {"type": "boolean", "description": "Appel de test : pas d’estimation"},
         "positionCanBeTrusted": {"type": "boolean",
                                  "description": "false : estimation sans le point ni la commune (département gardé "
-                                                "loin de ses limites), avec un avertissement"},
+                                                "quand le point ne peut être qu’en lui), avec un avertissement"},
         "vehicleType": {"type": "string", "enum": list(VEHICLE_TYPES),
                         "description": "Classe du véhicule (ou son rang, 1 à 13), changée en code catv du BAAC"},
         "vehiclePropulsionStorageType": {
@@ -371,23 +371,27 @@ _ADDITIONAL_DATA: Final = {"type": "object", "properties": {"oid": {"type": "str
                            "description": "Données additionnelles (oid, data) : non lues, gardées dans le journal "
                                           "d’audit"}
 _CONTROL: Final = ("automaticActivation", "testCall", "positionCanBeTrusted", "vehicleType")
+_FORMAT_VERSION: Final = {"type": "integer", "minimum": 0, "maximum": 255,
+                          "description": "Version du format MSD : gardée dans le journal d’audit"}
 
 
 def msd_schema() -> dict[str, Any]:
-    """The JSON Schema of a decoded MSD: the flat layout or the standard's nested one (JSON encoding rules).
+    """The JSON Schema of a decoded MSD: flat, the standard's nested ``MSDMessage``, or its ``{id, msd}`` wrapper.
 
     Examples
     --------
-    >>> flat, nested = msd_schema()["anyOf"]
+    >>> flat, nested, wrapped = msd_schema()["anyOf"]
     >>> flat["required"][:2], nested["required"], nested["properties"]["msdStructure"]["required"]
     (['automaticActivation', 'testCall'], ['msdStructure'], ['control', 'timestamp', 'vehicleLocation'])
+    >>> wrapped["required"], "msdFormatVersion" in wrapped["properties"]["msd"]["anyOf"][0]["properties"]
+    (['msd'], False)
     """
     fields = _msd_properties()
     identifier = incident_schema()["properties"]["id"]
     flat = {"type": "object", "title": "MSD à plat", "additionalProperties": False,
             "required": [*_CONTROL, "timestamp", "vehicleLocation"],
             "properties": {"id": identifier, **fields, "additionalData": _ADDITIONAL_DATA,
-                           "optionalAdditionalData": _ADDITIONAL_DATA}}
+                           "optionalAdditionalData": _ADDITIONAL_DATA, "msdFormatVersion": _FORMAT_VERSION}}
     control = {"type": "object", "additionalProperties": False, "required": list(_CONTROL),
                "properties": {name: fields[name] for name in _CONTROL}}
     structure = {"type": "object", "additionalProperties": False,
@@ -397,9 +401,21 @@ def msd_schema() -> dict[str, Any]:
     nested = {"type": "object", "title": "MSDMessage (EN 15722)", "additionalProperties": False,
               "required": ["msdStructure"],
               "properties": {"id": identifier, "msdStructure": structure, "optionalAdditionalData": _ADDITIONAL_DATA}}
-    return {"anyOf": [flat, nested], "title": "MSD",
+    wrapped = {"type": "object", "title": "ECallMessage (EN 15722)", "additionalProperties": False,
+               "required": ["msd"],
+               "properties": {"id": _FORMAT_VERSION,
+                              "msd": {"anyOf": [_inside_wrapper(flat), _inside_wrapper(nested)]}}}
+    return {"anyOf": [flat, nested, wrapped], "title": "MSD",
             "description": "Le Minimum Set of Data d’un eCall (EN 15722), décodé en JSON par la téléphonie du centre "
-                           "avec les noms de champs de la norme ; « id » est le nôtre, renvoyé tel quel."}
+                           "avec les noms de champs de la norme : à plat, imbriqué (msdStructure) ou dans l’enveloppe "
+                           "{id, msd} ; « id » est le nôtre, renvoyé tel quel, sauf celui de l’enveloppe (version du "
+                           "format)."}
+
+
+def _inside_wrapper(layout: dict[str, Any]) -> dict[str, Any]:
+    """A layout inside the wrapper, which gives the format version itself."""
+    return {**layout, "properties": {name: schema for name, schema in layout["properties"].items()
+                                     if name != "msdFormatVersion"}}
 
 
 def msd_body() -> dict[str, Any]:
