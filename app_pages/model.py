@@ -73,6 +73,16 @@ st.table(report.bands_table(card), hide_index=True)
 st.subheader("Seuils d’alerte")
 st.table(report.thresholds_table(card), hide_index=True)
 
+st.subheader("Avant que quelqu’un parle : le message eCall")
+ecall = card.ecall.test
+st.caption(
+    f"Les accidents de {ecall.year} ({format_count(ecall.rows)} avec un véhicule d’une classe EN 15722) rejoués "
+    "comme le message qu’un de leurs véhicules aurait envoyé : position, heure UTC, classe du véhicule, personnes à "
+    "bord ; lus par la même correspondance que la route `/v1/severity/ecall`. Un message ne dit que « ce véhicule, "
+    "ces personnes » : lu comme un appel complet, c’est un accident à un seul véhicule, d’où une calibration propre "
+    f"aux messages, ajustée sur {years.validation}. Le déclenchement automatique, absent du BAAC, n’y entre pas.")
+st.table(report.ecall_table(card), hide_index=True)
+
 st.subheader("Par sous-groupe")
 st.table(report.subgroup_table(card), hide_index=True)
 

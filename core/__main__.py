@@ -67,7 +67,7 @@ def _train(args: argparse.Namespace) -> int:
     from core.model.spec import TARGETS
     from core.model.train import train
 
-    steps = 6 + len(TARGETS) * (len(START_YEAR_CANDIDATES) + 2)
+    steps = 8 + len(TARGETS) * (len(START_YEAR_CANDIDATES) + 2)
     con = store.connect()
     try:
         with stage_bar(steps, width=52) as progress:

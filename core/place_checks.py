@@ -105,23 +105,6 @@ def department_distance_km(dep: np.ndarray, lat: np.ndarray, lon: np.ndarray) ->
     return distance
 
 
-def department_depth_km(dep: str, lat: float, lon: float) -> float:
-    """How far inside its department's outline a point lies, in km (0 on or outside the outline).
-
-    Examples
-    --------
-    >>> 3 < department_depth_km("75", 48.8566, 2.3522) < 6, department_depth_km("75", 50.63, 3.06)
-    (True, 0.0)
-    """
-    import shapely
-
-    geometry, lon0, lat0, scale = _projected_outline(dep)
-    point = shapely.Point((lon - lon0) * scale * KM_PER_DEGREE, (lat - lat0) * KM_PER_DEGREE)
-    if not geometry.contains(point):
-        return 0.0
-    return float(shapely.distance(geometry.boundary, point))
-
-
 def _rows_by_code(codes: np.ndarray) -> dict[object, np.ndarray]:
     """The rows of each distinct code, in increasing order (one pass, no sort of the codes)."""
     rows: dict[object, list[int]] = {}

@@ -8,10 +8,11 @@ goes through the one prediction path (:func:`core.model.predict.predict_many`),
 and its probabilities through the card's eCall calibration. That second map is
 needed because a message says only "this vehicle, these people": read as a
 whole call, "one car, two people" is a single-vehicle accident, and on 2020 the
-model then over-estimated severe outcomes by about 5 points (ECE 0.05). The map
-is fitted at training on the validation year's accidents replayed as the MSD one
-of their vehicles would have sent (:mod:`core.ecall.simulate`); the card reports
-its test-year figures.
+model then over-estimated severe outcomes by about 5 points (ECE 0.06). The maps
+are fitted at training on the validation year's accidents replayed as the MSD one
+of their vehicles would have sent (:mod:`core.ecall.simulate`), one for messages
+whose point is used and one for those without (untrusted, unknown or far
+position); the card reports their test-year figures.
 """
 
 from __future__ import annotations
@@ -43,13 +44,18 @@ def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *
         return {"estimate": None, "ecall": {**summary, "note": TEST_CALL_NOTE}}
     result = predict_many(model, [ecall.incident], explain=explain, parsed_out=parsed_out)[0]
     if "error" not in result:
-        result = recalibrate(model, result)
+        result = recalibrate(model, result, with_point="lat" in ecall.incident)
     return {"estimate": machine_answer(result, thresholds), "ecall": summary}
 
 
-def recalibrate(model: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """One result with the card's eCall calibration applied to p_severe and p_fatal (killed within severe)."""
-    calibration = model.card.ecall.calibration
+def recalibrate(model: Any, result: dict[str, Any], *, with_point: bool) -> dict[str, Any]:
+    """One result with the card's eCall calibration applied to p_severe and p_fatal (killed within severe).
+
+    ``with_point`` chooses the map: the incident has the message's point, or not (an untrusted, unknown
+    or far position: the department at most).
+    """
+    maps = model.card.ecall.calibration
+    calibration = maps.with_point if with_point else maps.without_point
     severe = float(apply_calibration(_as_map(calibration.severe), np.array([result["p_severe"]]))[0])
     fatal = min(severe, float(apply_calibration(_as_map(calibration.fatal), np.array([result["p_fatal"]]))[0]))
     out = dict(result)

@@ -115,6 +115,28 @@ def _outline_tree() -> tuple[list[str], object]:
     return codes, shapely.STRtree([outlines[dep] for dep in codes])
 
 
+def other_department_km(dep: str, lat: float, lon: float) -> float:
+    """Distance in km from a point to the nearest department other than ``dep`` (inf when none is near).
+
+    A coast is no limit here: a point by the sea in La Réunion is far from any other department.
+
+    Examples
+    --------
+    >>> 1 < other_department_km("75", 48.8566, 2.3522) < 6  # Notre-Dame: the Paris limit is close
+    True
+    >>> other_department_km("974", -20.88, 55.45)  # Saint-Denis, by the sea
+    inf
+    """
+    boxes = places.department_bboxes()
+    others = [code for code, (min_lon, min_lat, max_lon, max_lat) in boxes.items()
+              if code != dep and min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
+              and min_lat - _SEARCH_DEG <= lat <= max_lat + _SEARCH_DEG]
+    if not others:
+        return math.inf
+    return float(np.nanmin(department_distance_km(np.array(others, dtype=object), np.full(len(others), lat),
+                                                  np.full(len(others), lon))))
+
+
 def nearest_commune(dep: str, lat: float, lon: float) -> str | None:
     """The commune of ``dep`` whose past located accidents lie nearest the point; None if it has none."""
     table = _commune_points().get(dep)

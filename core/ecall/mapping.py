@@ -10,8 +10,8 @@ training run that measures the model on MSD facts only, and the README's table
 
 * the position gives ``lat``/``lon``, the department and the commune
   (:mod:`core.ecall.locate`); when the message says the position cannot be
-  trusted, only the department is kept, and only when the point lies more than
-  :data:`UNTRUSTED_MARGIN_KM` inside it;
+  trusted, only the department is kept, and only when no other department lies
+  within :data:`UNTRUSTED_MARGIN_KM` of the point;
 * the UTC timestamp gives the local ``datetime`` of the place's time zone, and
   with the point the sun's elevation gives the light (``lum`` 1 or 2; at night
   BAAC's code depends on street lighting, which stays unknown);
@@ -32,11 +32,10 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from core import codebook, places
-from core.ecall.locate import Location, locate, time_zone
+from core.ecall.locate import Location, locate, other_department_km, time_zone
 from core.ecall.msd import Msd, read_msd
 from core.ecall.sun import DUSK_OR_DAWN, FULL_DAY, light_code, solar_elevation
 from core.incident.fields import FIELD_LABELS, INCIDENT_FIELDS
-from core.place_checks import department_depth_km
 
 #: EN 15722 vehicle class -> BAAC catv code, with why when the choice is not one to one.
 CATV_OF_CLASS: Final[dict[str, tuple[int, str]]] = {
@@ -58,8 +57,9 @@ CATV_OF_CLASS: Final[dict[str, tuple[int, str]]] = {
 _LABELS: Final = {"lat": "Latitude", "lon": "Longitude"}
 #: The message knows its own vehicle only: the others stay unknown, though ``vehicles`` is given.
 _OTHER_VEHICLES: Final = {"field": "other_vehicles", "label": "Autres véhicules que le véhicule appelant"}
-#: A point whose position cannot be trusted keeps its department only this far inside it (km).
-UNTRUSTED_MARGIN_KM: Final = 5.0
+#: A point whose position cannot be trusted keeps its department only when no other one is this near (km).
+#: (The standard says "untrusted" when the position is not within 150 m with 95 % confidence.)
+UNTRUSTED_MARGIN_KM: Final = 2.0
 #: Incident fields an MSD can tell.
 MESSAGE_FIELDS: Final = ("lat", "lon", "dep", "com", "datetime", "lum", "vehicles", "n_people")
 
@@ -69,7 +69,8 @@ MAPPING_ROWS: Final = (
      "millisecondes d’arc / 3 600 000 ; département : contour qui contient le point, sinon le plus proche à moins "
      "de 25 km (en mer) ; commune : celle des accidents passés localisés les plus proches, dans ce département"),
     ("positionCanBeTrusted = false", "dep seul",
-     f"ni point ni commune ; département gardé si le point est à plus de {UNTRUSTED_MARGIN_KM:g} km de ses limites"),
+     f"ni point ni commune ; département gardé si aucun autre département n’est à moins de "
+     f"{UNTRUSTED_MARGIN_KM:g} km du point"),
     ("timestamp (secondes UTC)", "datetime",
      "heure locale du lieu : Europe/Paris en métropole et en Corse, fuseau du département ou de la collectivité "
      "d’outre-mer (changements d’heure compris)"),
@@ -208,8 +209,8 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
         warnings.append({"field": "vehicleLocation", "reason": f"point {far} : lieu ignoré, heure de Paris supposée"})
         return
     if not msd.position_trusted:
-        depth = department_depth_km(location.dep, msd.latitude, msd.longitude)
-        kept = location.method == "inside" and depth > UNTRUSTED_MARGIN_KM
+        kept = (location.method == "inside"
+                and other_department_km(location.dep, msd.latitude, msd.longitude) > UNTRUSTED_MARGIN_KM)
         warnings.append({"field": "positionCanBeTrusted",
                          "reason": "position non fiable selon le véhicule : estimation sans le point ni la commune"
                                    + (" ; département gardé" if kept else " ni le département (point trop près "

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.model.card_figures import Bands, ByTarget, Metrics, ThresholdSet, rule_problems
+from core.model.card_figures import Bands, ByTarget, EcallFigures, Metrics, ThresholdSet, rule_problems
 from core.model.metrics import BAND_RULES, band_cutoffs
 from core.model.spec import ModelCardError
 from core.model.typed_json import EntryError, Share, read_typed
@@ -161,6 +161,29 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class EcallCalibration:
+    """The eCall maps: for a message whose incident has its point, and for one without (department at most)."""
+
+    with_point: ByTarget[IsotonicMap]
+    without_point: ByTarget[IsotonicMap]
+
+
+@dataclass(frozen=True)
+class EcallCard:
+    """How eCall messages are answered: the calibration of their estimates and the test year's figures.
+
+    A message says "this vehicle, these people"; read as a whole call that is a
+    single-vehicle accident. ``calibration`` maps the full-call calibrated
+    probabilities of a message's incident to observed shares (see :mod:`core.dispatch.ecall`).
+    """
+
+    simulation: str
+    fitted_on: str
+    calibration: EcallCalibration
+    test: EcallFigures
+
+
+@dataclass(frozen=True)
 class StoreFile:
     """Size and SHA-256 of a Parquet file of the store trained on."""
 
@@ -205,6 +228,7 @@ class ModelCard:
     thresholds: ByTarget[ThresholdSet]
     bands: Bands
     metrics: Metrics
+    ecall: EcallCard
     importance: dict[str, Share]
     data_fingerprint: DataFingerprint
     training_seconds: float
@@ -219,7 +243,8 @@ class ModelCard:
         for path, year, expected in (("metrics.validation.year", self.metrics.validation.year, self.years.validation),
                                      ("bands.validation.year", self.bands.validation.year, self.years.validation),
                                      ("metrics.test.year", self.metrics.test.year, self.years.test),
-                                     ("bands.test.year", self.bands.test.year, self.years.test)):
+                                     ("bands.test.year", self.bands.test.year, self.years.test),
+                                     ("ecall.test.year", self.ecall.test.year, self.years.test)):
             if year != expected:
                 yield path, f"is {year}, not {expected} as in years"
 

@@ -163,6 +163,22 @@ class FirstCallFigures:
 
 
 @dataclass(frozen=True)
+class EcallFigures:
+    """The test year replayed as eCall messages (:mod:`core.ecall.simulate`): what the model gives before anyone speaks.
+
+    Every entry is measured on the same accidents (those with a vehicle of an EN 15722 class).
+    """
+
+    year: int
+    rows: int
+    full_call: ByTarget[BinaryMetrics]  # every recorded field: the reference
+    msd_facts: ByTarget[BinaryMetrics]  # place, time, every vehicle's category, number of people
+    message: ByTarget[BinaryMetrics]  # one message as the route maps it, eCall calibration applied
+    message_uncalibrated: ByTarget[BinaryMetrics]  # the same, with the full-call calibration only
+    untrusted_position: ByTarget[BinaryMetrics]  # the same messages with positionCanBeTrusted = false
+
+
+@dataclass(frozen=True)
 class EvaluationMetrics:
     """Every figure of the test year (``metrics.test``), never used for a choice."""
 

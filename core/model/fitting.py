@@ -31,14 +31,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from core.ecall.simulate import accident_messages, message_incidents
 from core.features.build import build_features
-from core.features.columns import IncidentColumns, columns_from_frame
+from core.features.columns import IncidentColumns, columns_from_frame, columns_from_incidents
 from core.features.history import PlaceHistory, build_place_history
 from core.features.names import FEATURE_NAMES
 from core.features.training import training_frame
 from core.incident.fields import CODED_FIELDS
+from core.incident.parse import parse_incident
 from core.model.metrics import binary_metrics
-from core.model.spec import HISTORY_FIRST_YEAR, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
+from core.model.spec import HISTORY_FIRST_YEAR, SEED, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
 
 if TYPE_CHECKING:
     import duckdb
@@ -98,10 +100,11 @@ def raw_predict(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class CrossFit:
-    """Out-of-fold predictions of the validation year and the rounds found per fold."""
+    """Out-of-fold predictions of the validation year (of its accidents, and of their eCall messages) and the rounds."""
 
     oof: np.ndarray
     rounds: list[int]
+    oof_ecall: dict[str, np.ndarray]  # per ECALL_MODES
 
 
 def choose_start_year(candidates: Sequence[Mapping[str, Any]]) -> int:
@@ -132,6 +135,11 @@ class TrainingData:
     validation: np.ndarray
     test: np.ndarray
     folds: np.ndarray  # fold of each validation-year row, -1 elsewhere
+    #: Per ECALL_MODES, features of each validation- and test-year accident replayed as the eCall message one
+    #: of its vehicles would have sent (:mod:`core.ecall.simulate`), the same vehicle in both modes;
+    #: ``ecall_rows`` tells which accidents have one.
+    x_ecall: dict[str, np.ndarray]
+    ecall_rows: np.ndarray
 
     def training_rows(self, start_year: int) -> np.ndarray:
         """Rows of the years ``start_year`` to the validation year (the shipped model's training rows)."""
@@ -169,8 +177,39 @@ def prepare_training_data(con: duckdb.DuckDBPyConnection, rng: np.random.Generat
     validation = years == VALIDATION_YEAR
     folds = np.full(len(years), -1)
     folds[validation] = rng.permutation(validation.sum()) % N_FOLDS
+    step(f"replaying {VALIDATION_YEAR} and {TEST_YEAR} as eCall messages")
+    # Own generators, seeded alike in both modes (the same vehicles), so that the rest of training draws as before.
+    x_ecall = {}
+    for mode in ECALL_MODES:
+        x_ecall[mode], ecall_rows = _ecall_features(con, frame, validation, history, np.random.default_rng(SEED),
+                                                    trusted=mode == "trusted")
+        x_test, test_rows = _ecall_features(con, frame, years == TEST_YEAR, history,
+                                            np.random.default_rng(SEED + 1), trusted=mode == "trusted")
+        x_ecall[mode][test_rows], ecall_rows = x_test[test_rows], ecall_rows | test_rows
     return TrainingData(frame, years, labels, columns, history, x_clean, x_masked, weight, validation,
-                        years == TEST_YEAR, folds)
+                        years == TEST_YEAR, folds, x_ecall, ecall_rows)
+
+
+#: The two ways an eCall message reaches the model: with its point (trusted) and without (untrusted position).
+ECALL_MODES: Final = ("trusted", "untrusted")
+
+
+def _ecall_features(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, rows: np.ndarray, history: PlaceHistory,
+                    draws: np.random.Generator, *, trusted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the eCall incidents of ``rows`` (NaN elsewhere) and which rows have a message.
+
+    ``draws`` picks the calling vehicles: two runs on the same rows with generators seeded alike pick the same.
+    """
+    chosen = np.flatnonzero(rows)
+    accidents = frame.iloc[chosen].to_dict("records")
+    incidents = message_incidents(accident_messages(con, accidents, draws, trusted=trusted))
+    has = np.zeros(len(frame), dtype=bool)
+    has[chosen] = [incident is not None for incident in incidents]
+    x = np.full((len(frame), len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+    parsed = [parse_incident(incident) for incident in incidents if incident is not None]
+    if parsed:
+        x[has] = build_features(columns_from_incidents(parsed), history)
+    return x, has
 
 
 def _fit_rows(data: TrainingData, target: str, rows: np.ndarray, *, rounds: int,
@@ -190,18 +229,24 @@ def _cross_fit(data: TrainingData, target: str, start_year: int, *, only_fold: i
     """Train on ``start_year``.. the year before validation + the other folds of it, predict each held fold."""
     earlier = (data.years >= start_year) & (data.years < VALIDATION_YEAR)
     oof = np.full(len(data.years), np.nan)
+    oof_ecall = {mode: np.full(len(data.years), np.nan) for mode in ECALL_MODES}
     rounds = []
     for fold in range(N_FOLDS) if only_fold is None else (only_fold,):
         held = data.validation & (data.folds == fold)
+        messages = held & data.ecall_rows
         if done and fold in done:
-            oof[held], best = done[fold]
+            oof[held], best, by_mode = done[fold]
+            for mode, values in by_mode.items():
+                oof_ecall[mode][messages] = values
         else:
             booster = _fit_rows(data, target, earlier | (data.validation & (data.folds != fold)),
                                 rounds=MAX_ROUNDS, held=held)
             best = booster.best_iteration + 1
             oof[held] = raw_predict(booster[:best], data.x_clean[held])
+            for mode in ECALL_MODES:
+                oof_ecall[mode][messages] = raw_predict(booster[:best], data.x_ecall[mode][messages])
         rounds.append(best)
-    return CrossFit(oof, rounds)
+    return CrossFit(oof, rounds, oof_ecall)
 
 
 def fit_target(data: TrainingData, target: str, step: Callable[[str], None]) -> TargetFit:
@@ -213,7 +258,8 @@ def fit_target(data: TrainingData, target: str, step: Callable[[str], None]) -> 
         step(f"{target}: validation fit from {start} (held half of {VALIDATION_YEAR})")
         fit = _cross_fit(data, target, start, only_fold=0)
         metrics = binary_metrics(label[held], fit.oof[held])
-        fold0[start] = (fit.oof[held], fit.rounds[0])
+        fold0[start] = (fit.oof[held], fit.rounds[0],
+                        {mode: values[held & data.ecall_rows] for mode, values in fit.oof_ecall.items()})
         trained_on = ((data.years >= start) & (data.years < VALIDATION_YEAR)) | (data.validation & (data.folds != 0))
         candidates.append({"start_year": start, "rounds": fit.rounds[0], "training_rows": int(trained_on.sum()),
                            **{k: metrics[k] for k in ("auc", "log_loss", "brier")}})

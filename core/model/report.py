@@ -150,6 +150,33 @@ def metrics_table(card: ModelCard) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The eCall figures of the card, in the order the page shows them, with their French names.
+ECALL_ROWS: Final = (
+    ("full_call", "Appel complet (tous les champs enregistrés)"),
+    ("msd_facts", "Faits du MSD : lieu, heure, catégories de tous les véhicules, personnes"),
+    ("message", "Un message eCall (véhicule appelant seul), calibration eCall"),
+    ("message_uncalibrated", "Le même message, sans la calibration eCall"),
+    ("untrusted_position", "Le même message, position non fiable"),
+)
+
+
+def ecall_table(card: ModelCard) -> pd.DataFrame:
+    """The test year's figures on the accidents replayed as eCall messages, beside the full call (text)."""
+    test = card.ecall.test
+    rows = []
+    for key, name in ECALL_ROWS:
+        figures = getattr(test, key)
+        rows.append({
+            "Ce que le centre sait": name,
+            "ROC-AUC (grave)": format_decimal(figures.severe.auc, 3),
+            "ECE (grave)": format_decimal(figures.severe.ece, 3),
+            "Part grave prédite": format_decimal(figures.severe.mean_predicted, 3),
+            "ROC-AUC (tué)": format_decimal(figures.fatal.auc, 3),
+            "ECE (tué)": format_decimal(figures.fatal.ece, 4),
+        })
+    return pd.DataFrame(rows)
+
+
 def subgroup_table(card: ModelCard) -> pd.DataFrame:
     """Test-year figures by subgroup (French names), as text."""
     rows = []
@@ -343,7 +370,7 @@ def format_card(card: ModelCard) -> str:
     Examples
     --------
     >>> print(format_card(model.card).splitlines()[0][:42])
-    severity model 1.1.0  trained on 2015-2019
+    severity model 1.2.0  trained on 2015-2019
     """
     test, valid, start = card.metrics.test, card.metrics.validation, card.start_year
     first, last = card.years.training
@@ -372,6 +399,12 @@ def format_card(card: ModelCard) -> str:
     for name, m in test.subgroups.items():
         lines.append(f"  {name:<40}{m.severe.n:>8,}{_fixed(m.severe.auc, '.4f'):>8}{_fixed(m.severe.ece, '.4f'):>8}"
                      f"{_fixed(m.fatal_auc, '.4f'):>11}")
+    ecall = card.ecall.test
+    lines += ["", f"eCall: {ecall.year} replayed as messages ({ecall.rows:,} accidents)"]
+    for key, _name in ECALL_ROWS:
+        figures = getattr(ecall, key)
+        lines.append(_metrics_row(f"  {key}, severe", figures.severe))
+        lines.append(_metrics_row(f"  {key}, fatal", figures.fatal))
     lines += ["", f"thresholds (chosen on {valid.year}) -> {test.year}"]
     for target in TARGET_LABELS:
         for name, t in test.thresholds.of(target).items():

@@ -213,6 +213,54 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
     }
 
 
+#: What an eCall message carries, as incident fields (the card's ``msd_facts`` figure keeps only these).
+MSD_FIELDS: Final = ("lat", "lon", "dep", "com", "year", "month", "day", "hour", "minute", "weekday", "vehicles",
+                     "n_people")
+
+
+def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: Mapping[str, Any]) -> dict[str, Any]:
+    """The card's ``ecall`` entry: the eCall calibrations, fitted out of fold on the validation year's messages
+    with and without their point, and the test year's figures on the accidents that have a message."""
+    validation = data.validation & data.ecall_rows
+    maps = {}
+    for mode, key in (("trusted", "with_point"), ("untrusted", "without_point")):
+        p_validation = calibrate_targets(calibrators, fits["severe"].cross_fit.oof_ecall[mode][validation],
+                                         fits["fatal"].cross_fit.oof_ecall[mode][validation])
+        maps[key] = {t: fit_isotonic(data.labels[t][validation], p)
+                     for t, p in zip(TARGETS, p_validation, strict=True)}
+    test = data.test & data.ecall_rows
+    y = {t: data.labels[t][test] for t in TARGETS}
+
+    def scored(x: np.ndarray, *, ecall_maps: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        severe, fatal = calibrate_targets(calibrators, raw_predict(fits["severe"].booster, x),
+                                          raw_predict(fits["fatal"].booster, x))
+        if ecall_maps is not None:  # as core.dispatch.ecall.recalibrate does
+            severe = apply_calibration(ecall_maps["severe"], severe)
+            fatal = np.minimum(severe, apply_calibration(ecall_maps["fatal"], fatal))
+        return {"severe": binary_metrics(y["severe"], severe), "fatal": binary_metrics(y["fatal"], fatal)}
+
+    msd_only = mask_fields(data.columns, test, 1.0, np.random.default_rng(SEED),
+                           groups=[g for g in MASK_GROUPS if not set(g) & set(MSD_FIELDS)])
+    return {
+        "simulation": "each accident replayed as the MSD one of its vehicles with an EN 15722 class (drawn at "
+                      "random) would have sent: point, UTC time, class, occupants as passengers, automatic "
+                      "activation; mapped by core.ecall.mapping as the API maps a message",
+        "fitted_on": f"isotonic maps on the full-call calibrated, out-of-fold predictions of {VALIDATION_YEAR}'s "
+                     f"messages ({int(validation.sum())} accidents), with their point (trusted position) and "
+                     "without (positionCanBeTrusted = false: department at most)",
+        "calibration": maps,
+        "test": {
+            "year": TEST_YEAR,
+            "rows": int(test.sum()),
+            "full_call": scored(data.x_clean[test]),
+            "msd_facts": scored(build_features(msd_only, data.history)[test]),
+            "message": scored(data.x_ecall["trusted"][test], ecall_maps=maps["with_point"]),
+            "message_uncalibrated": scored(data.x_ecall["trusted"][test]),
+            "untrusted_position": scored(data.x_ecall["untrusted"][test], ecall_maps=maps["without_point"]),
+        },
+    }
+
+
 def _band_card(thresholds: Mapping[str, Any], *, y_validation: np.ndarray, p_validation: np.ndarray,
                y_test: np.ndarray, p_test: np.ndarray) -> dict[str, Any]:
     """The risk bands of p_severe: their rule, cut-offs and, per band, accidents and observed severe rate.
@@ -311,6 +359,9 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
                                                 fits["fatal"].cross_fit.oof[validation]), strict=True))
     thresholds = {t: choose_thresholds(data.labels[t][validation], p_val[t]) for t in TARGETS}
 
+    step(f"eCall calibration on {VALIDATION_YEAR}'s messages, figures on {TEST_YEAR}'s")
+    ecall = _ecall_card(data, fits, calibrators)
+
     step(f"scoring {TEST_YEAR} and the baselines")
     predicted = _test_predictions(data, fits, calibrators)
     test_metrics = _test_metrics(data, fits, calibrators, thresholds, predicted, rng)
@@ -377,6 +428,7 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
             },
             "test": test_metrics,
         },
+        "ecall": ecall,
         "importance": _importance_by_field(fits["severe"].booster),
         "data_fingerprint": data_fingerprint(data.frame, Path(parquet_dir or config.parquet_dir())),
         "training_seconds": round(time.perf_counter() - started, 1),
