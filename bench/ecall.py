@@ -56,7 +56,7 @@ def _timed(function, values) -> list[float]:
 def _line(name: str, spent: list[float], baseline: list[float] | None = None) -> str:
     p50, p95 = statistics.median(spent), float(np.percentile(spent, 95))
     ratio = "" if baseline is None else f"   x{p50 / statistics.median(baseline):.2f} the baseline's p50"
-    return f"  {name:<44} p50 {p50:6.3f} ms   p95 {p95:6.3f} ms{ratio}"
+    return f"  {name:<50} p50 {p50:6.3f} ms   p95 {p95:6.3f} ms{ratio}"
 
 
 def light_agreement(con) -> str:
