@@ -42,7 +42,8 @@ with form_column:
 record = severity_result.current()
 if call is not None:
     try:
-        record = severity_result.estimate(model, past, incident_from_form(call))
+        incident = incident_from_form(call)
+        record = severity_result.estimate(model, past, incident, ecall_point=ecall_paste.ecall_point(incident))
     except IncidentError as error:
         result_panel.error(f"{field_label(error.field)} : {error.reason}")
         record = None

@@ -17,7 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.dispatch import intake
+from core.dispatch.ecall import ecall_answer
 from core.dispatch.ecall_form import (
+    ECALL_ESTIMATE_NOTE,
     FORM_VEHICLE_NOTE,
     MAX_MESSAGE_CHARS,
     call_form_from_incident,
@@ -29,6 +31,7 @@ from core.features.training import incident_from_row, training_frame
 from core.incident.fields import IncidentError
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
+from core.model.risk_bands import band_thresholds
 from tests.apptest import run_page
 from ui import ecall_paste, severity_form
 
@@ -254,10 +257,18 @@ def test_pasting_a_message_fills_the_form_and_estimates_at_once(full_store, seve
     assert app.radio(key="severity_agg").value is None and app.radio(key="severity_vma").value is None
     assert app.number_input(key="severity_pedestrians").value is None
     assert sum(app.number_input(key=f"severity_catv_{code}").value for code in intake.BAAC_VEHICLES) == 0
-    # The estimate is made at once, from exactly the message's incident, by the full-call model.
+    # The estimate is made at once, from exactly the message's incident, with the eCall calibration: the API's
+    # eCall route gives the same figure (it rounds to 4 decimals); the full-call model alone reads "one car" as a
+    # single-vehicle accident and says more.
     record = app.session_state["severity_estimates"][-1]
     assert record["incident"] == incident_from_msd(LYON_CAR).incident
-    assert _shown_probability(app) == pytest.approx(predict_one(severity, record["incident"])["p_severe"], abs=1e-6)
+    api = ecall_answer(severity, incident_from_msd(LYON_CAR), band_thresholds(severity.card))["estimate"]
+    assert _shown_probability(app) == pytest.approx(api["p_severe"], abs=1.1e-4)
+    assert predict_one(severity, record["incident"])["p_severe"] > api["p_severe"] + 0.02
+    assert ECALL_ESTIMATE_NOTE in [c.value for c in app.caption]
+    # Estimating again without a change keeps the eCall figure.
+    app.button(key="severity_submit").click().run()
+    assert _shown_probability(app) == pytest.approx(api["p_severe"], abs=1.1e-4)
     # What came from the message, what stays unknown, the signal and the note, in French.
     shown = _markdown(app)
     assert "Pré\\-rempli depuis le message eCall" in shown or "Pré-rempli depuis le message eCall" in shown
@@ -275,7 +286,10 @@ def test_pasting_a_message_fills_the_form_and_estimates_at_once(full_store, seve
     assert not app.exception
     incident = app.session_state["severity_estimates"][-1]["incident"]
     assert incident == {**incident_from_msd(LYON_CAR).incident, "atm": 2, "vehicles": [7, 33]}
-    assert len(app.session_state["severity_estimates"]) == 2
+    assert len(app.session_state["severity_estimates"]) == 3
+    # Facts added: a full call now, estimated as one.
+    assert _shown_probability(app) == pytest.approx(predict_one(severity, incident)["p_severe"], abs=1e-6)
+    assert ECALL_ESTIMATE_NOTE not in [c.value for c in app.caption]
 
 
 def test_a_nested_message_with_an_untrusted_position_at_night(full_store) -> None:

@@ -72,6 +72,15 @@ def _prefill(*, communes: Callable[[str], list[tuple[str, str]]], extra_keys: tu
     state[severity_form.ECALL_NOTES_KEY] = {"facts": list(prefill.facts), "unknown": list(prefill.unknown),
                                             "signals": list(prefill.signals), "warnings": list(prefill.warnings)}
     state[PENDING_KEY] = prefill.form
+    state[severity_form.ECALL_INCIDENT_KEY] = intake.incident_from_form(prefill.form)
+
+
+def ecall_point(incident: dict[str, Any]) -> bool | None:
+    """For an incident about to be estimated: None unless it is exactly the last pre-fill's; then whether it
+    has the message's point (which of the card's eCall calibrations applies)."""
+    if st.session_state.get(severity_form.ECALL_INCIDENT_KEY) != incident:
+        return None
+    return "lat" in incident
 
 
 def take_pending_call() -> intake.CallForm | None:

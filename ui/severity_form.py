@@ -54,6 +54,8 @@ FOCUS_KEY: Final = "severity_focus_place"  # set on a new call: the cursor goes 
 ECALL_TEXT_KEY: Final = "severity_ecall_text"
 ECALL_STATUS_KEY: Final = "severity_ecall_status"
 ECALL_NOTES_KEY: Final = "severity_ecall_notes"
+#: The incident the last eCall pre-fill gave (see ui.ecall_paste.ecall_point).
+ECALL_INCIDENT_KEY: Final = "severity_ecall_incident"
 
 
 def coded_key(variable: str) -> str:
@@ -95,6 +97,7 @@ def reset_call(*, extra_keys: tuple[str, ...] = ()) -> None:
     st.session_state[ECALL_TEXT_KEY] = ""
     st.session_state.pop(ECALL_STATUS_KEY, None)
     st.session_state.pop(ECALL_NOTES_KEY, None)
+    st.session_state.pop(ECALL_INCIDENT_KEY, None)
     st.session_state[FOCUS_KEY] = True
 
 

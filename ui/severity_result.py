@@ -16,6 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from core.dispatch import bands, intake, nearby, session
+from core.dispatch.ecall import recalibrate
+from core.dispatch.ecall_form import ECALL_ESTIMATE_NOTE
 from core.features.facts import describe_key_facts
 from core.formatting import format_count, format_percent
 from core.model.card import ModelCard
@@ -32,10 +34,16 @@ SIMILAR_LIMIT: Final = 8
 STACKED_WIDTH_PX: Final = 640
 
 
-def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping[str, Any]
-             ) -> dict[str, Any]:
-    """Predict, compare with history, add the estimate to the session's list and return it."""
+def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping[str, Any], *,
+             ecall_point: bool | None = None) -> dict[str, Any]:
+    """Predict, compare with history, add the estimate to the session's list and return it.
+
+    ``ecall_point`` (not None) says the incident is exactly an eCall message's, with its point or not:
+    the card's eCall calibration then applies, as on the API's eCall route.
+    """
     result = predict_one(model, incident)
+    if ecall_point is not None:
+        result = recalibrate(model, result, with_point=ecall_point)
     told = bands.call_facts(incident)
     band = None if told.empty else bands.severity_band(result["p_severe"], band_thresholds(model.card))
     missing = told.similar_missing
@@ -50,6 +58,7 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
         "facts": told.key_facts,
         "similar": similar,
         "similar_missing": missing,
+        "ecall": ecall_point is not None,
         "row": session.estimate_row(len(estimates) + 1, incident, result, band, made_at=made_at),
     }
     estimates.append(record)
@@ -160,6 +169,8 @@ def draw_estimate(record: Mapping[str, Any], card: ModelCard) -> None:
         draw_input_warnings(result)
         return
     st.html(_headline(record, years))
+    if record.get("ecall"):
+        st.caption(ECALL_ESTIMATE_NOTE)
     draw_input_warnings(result)
     warning = bands.support_warning(result, record["facts"], years=years)
     if warning:

@@ -11,6 +11,7 @@ from core.api.limits import RateLimiter
 from core.api.metrics import ApiMetrics
 from core.api.service import ModelService, Served
 from core.api.settings import ApiSettings
+from core.ecall import locate
 
 
 class ApiState:
@@ -36,8 +37,9 @@ class ApiState:
         return served
 
     def start(self) -> None:
-        """Load the model (a failure leaves the worker up and ``/readyz`` at 503, saying why)."""
+        """Load the model (a failure leaves the worker up and ``/readyz`` at 503, saying why) and the eCall places."""
         self.service.start()
+        locate.warm_up()
         if self.service.served is not None:
             self.metrics.serving(self.service.served.version)
         # Everything loaded so far lives as long as the worker: moved out of the collector's sight, so that its

@@ -46,8 +46,11 @@ TEST_CALL_TEXT: Final = ("Appel de test : aucune estimation, aucune intervention
                          "Le formulaire n’a pas été modifié.")
 FORM_VEHICLE_NOTE: Final = (
     "Le formulaire compte le véhicule appelant comme seul véhicule jusqu’à ce que vous ajoutiez les autres. "
-    "Son estimation est celle du modèle d’appel complet : la route eCall de l’API, elle, la recalibre pour un "
-    "message seul.")
+    "Tant qu’il ne contient que ce que dit le message, l’estimation utilise la calibration eCall (comme la route "
+    "eCall de l’API) ; dès qu’un fait est ajouté ou changé, c’est celle d’un appel complet.")
+#: Shown under an estimate made with the eCall calibration.
+ECALL_ESTIMATE_NOTE: Final = ("Estimation d’après le message eCall seul (calibration eCall) : complétez avec ce que "
+                              "dit l’appelant.")
 #: Python's JSON error messages, in French (the rest: "syntaxe JSON invalide").
 _JSON_REASONS: Final = (
     ("Expecting value", "valeur attendue"),

@@ -186,6 +186,12 @@ def time_zone(dep: str | None, lat: float | None = None, lon: float | None = Non
     return _OVERSEAS_ZONES.get(dep or "", MAINLAND_ZONE)
 
 
+def warm_up() -> None:
+    """Read the outlines, their index and the commune points now (about a second), not on the first message."""
+    locate(48.8584, 2.2945)
+    _commune_points()
+
+
 def clear_caches() -> None:
     """Forget the commune points read so far (after they are rebuilt)."""
     _commune_points.cache_clear()

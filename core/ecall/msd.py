@@ -2,17 +2,20 @@
 
 Why a module of its own
 -----------------------
-A vehicle's eCall module sends its MSD in ASN.1 PER bytes; the centre's
-telephony decodes it (no maintained Python package decodes MSD PER today), and
-what reaches Gravité is that decoded message as JSON, with the standard's
-field names. This module checks it as the incident parser checks a call:
-mandatory fields present, values of the right kind and in the standard's
+A vehicle's eCall module sends its MSD in ASN.1 unaligned PER bytes; the
+centre's telephony decodes it, and what reaches Gravité is that decoded message
+as JSON, with the standard's field names. (Generic ASN.1 packages such as
+asn1tools or pycrate can decode PER given the standard's ASN.1 module, which no
+maintained package ships: decoding the bytes is left out of scope.) This
+module checks the message as the incident parser checks a call: mandatory
+fields present, values of the right kind and in the standard's
 ranges, the standard's "unknown" values (``2147483647`` for a position, ``255``
 for a direction or a passenger count) read as unknown, and any other problem
 raised as :class:`~core.incident.fields.IncidentError` naming the field by its
-path (``vehicleLocation.positionLatitude``). Both layouts are read: the flat
+path (``vehicleLocation.positionLatitude``). Three layouts are read: the flat
 one (``automaticActivation`` beside ``timestamp``) and the standard's nested
-one (``{"msdStructure": {"control": {...}, ...}, "optionalAdditionalData": ...}``).
+one (``{"msdStructure": {"control": {...}, ...}, "optionalAdditionalData": ...}``) and that one
+wrapped as the standard sends it (``{"id": <format version>, "msd": {...}}``).
 """
 
 from __future__ import annotations
