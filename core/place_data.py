@@ -44,3 +44,14 @@ COLLECTIVITY_BBOXES: Final[dict[str, tuple[float, float, float, float]]] = {
     "987": (-154.80, -28.00, -134.30, -7.70),
     "988": (163.50, -22.90, 168.20, -19.40),
 }
+
+
+#: Local time of the overseas departments and collectivities (IANA names); the rest of France: MAINLAND_TIME_ZONE.
+#: French Polynesia's Marquesas and Gambier have zones of their own (see core.ecall.locate.time_zone).
+TIME_ZONES: Final[dict[str, str]] = {
+    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",
+    "974": "Indian/Reunion", "975": "America/Miquelon", "976": "Indian/Mayotte",
+    "977": "America/St_Barthelemy", "978": "America/Marigot", "986": "Pacific/Wallis",
+    "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
+}
+MAINLAND_TIME_ZONE: Final = "Europe/Paris"

@@ -23,6 +23,7 @@ from core.features.columns import columns_from_incidents
 from core.features.words import describe_field
 from core.incident.fields import CODED_FIELDS, FIELD_LABELS, IncidentError, shown
 from core.incident.parse import parse_incident
+from core.place_data import MAINLAND_TIME_ZONE, TIME_ZONES
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,6 @@ MOMENTS: Final[dict[str, str]] = {
 }
 UNKNOWN_LABEL: Final = "Inconnu"
 
-#: Local time of the overseas departments and collectivities (the rest of France: Europe/Paris).
-TIME_ZONES: Final[dict[str, str]] = {
-    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",
-    "974": "Indian/Reunion", "975": "America/Miquelon", "976": "Indian/Mayotte",
-    "977": "America/St_Barthelemy", "978": "America/Marigot", "986": "Pacific/Wallis",
-    "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
-}
-METROPOLITAN_TIME_ZONE: Final = "Europe/Paris"
 
 
 def local_moment(dep: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
@@ -87,7 +80,7 @@ def local_moment(dep: str | None, *, now: dt.datetime | None = None) -> dt.datet
     >>> local_moment("59", now=moment).isoformat(), local_moment("972", now=moment).isoformat()
     ('2024-01-15T04:17:40+01:00', '2024-01-14T23:17:40-04:00')
     """
-    zone = ZoneInfo(TIME_ZONES.get(dep or "", METROPOLITAN_TIME_ZONE))
+    zone = ZoneInfo(TIME_ZONES.get(dep or "", MAINLAND_TIME_ZONE))
     return (now or dt.datetime.now(dt.UTC)).astimezone(zone).replace(microsecond=0)
 
 

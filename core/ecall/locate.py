@@ -26,6 +26,7 @@ import numpy as np
 
 from core import places
 from core.place_checks import department_distance_km
+from core.place_data import MAINLAND_TIME_ZONE, TIME_ZONES
 from core.places import COMMUNE_POINTS
 
 #: A point outside every outline is given the nearest department within this distance (km), else none.
@@ -33,14 +34,6 @@ NEAR_KM: Final = 25.0
 #: Degrees around the point where a department's box must reach to be measured.
 _SEARCH_DEG: Final = 0.5
 
-#: Time zone of each department or collectivity outside mainland France (IANA names).
-_OVERSEAS_ZONES: Final[dict[str, str]] = {
-    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne",
-    "974": "Indian/Reunion", "975": "America/Miquelon", "976": "Indian/Mayotte",
-    "977": "America/St_Barthelemy", "978": "America/Marigot", "986": "Pacific/Wallis",
-    "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
-}
-MAINLAND_ZONE: Final = "Europe/Paris"
 #: French Polynesia spans three zones: the Marquesas (north of 11 S, 137.5-141.5 W), the Gambier (south of
 #: 22 S, east of 135.5 W) and Tahiti's for the rest.
 _MARQUESAS_ZONE: Final = "Pacific/Marquesas"
@@ -183,7 +176,7 @@ def time_zone(dep: str | None, lat: float | None = None, lon: float | None = Non
             return _MARQUESAS_ZONE
         if lat < -22.0 and lon > -135.5:
             return _GAMBIER_ZONE
-    return _OVERSEAS_ZONES.get(dep or "", MAINLAND_ZONE)
+    return TIME_ZONES.get(dep or "", MAINLAND_TIME_ZONE)
 
 
 def warm_up() -> None:
