@@ -19,7 +19,7 @@ import pytest
 
 from core import config
 from core.features.training import incident_from_row, training_frame
-from core.incident.fields import CODED_FIELDS, INCIDENT_FIELDS, MAX_REASON_LENGTH
+from core.incident.fields import CODED_FIELDS, INCIDENT_FIELDS, MAX_FIELD_LENGTH, MAX_REASON_LENGTH
 
 SEED = 20261203
 ROUNDS = 90  # each round: every hostile kind once, each followed by a real accident
@@ -166,7 +166,7 @@ def test_every_hostile_line_gets_a_short_french_error(hostile_run) -> None:
         answer = _strict(raw)
         assert "error" in answer, (kind, answer)
         error = answer["error"]
-        assert set(error) == {"field", "reason"} and error["field"] and len(error["field"]) <= 41
+        assert set(error) == {"field", "reason"} and error["field"] and len(error["field"]) <= MAX_FIELD_LENGTH + 1
         assert 0 < len(error["reason"]) <= MAX_REASON_LENGTH, (kind, error)
         assert "NoneType" not in error["reason"] and "got" not in error["reason"], (kind, error)
         if "id" in answer:  # echoed only when it could be echoed as it came
