@@ -256,3 +256,14 @@ def test_the_readme_excerpt_is_the_real_answer(api, client) -> None:
     for name, value in shown["ecall"].items():
         expected = real["ecall"][name]
         assert value == (expected[:len(value)] if isinstance(value, list) else expected), name
+
+
+def test_a_point_at_sea_is_warned_once_not_called_a_wrong_place(api, client) -> None:
+    at_sea = {**CAR_BORDEAUX, "vehicleLocation": {"positionLatitude": round(43.10 * 3_600_000),
+                                                  "positionLongitude": round(5.30 * 3_600_000)}}
+    answer = client.post("/v1/severity/ecall", json=at_sea, headers=api.auth()).json()
+    assert answer["ecall"]["incident"]["dep"] == "13"
+    assert [w["field"] for w in answer["ecall"]["warnings"]] == ["vehicleLocation"]
+    assert "en mer" in answer["ecall"]["warnings"][0]["reason"]
+    # The input check would say "the place or the department is wrong" of the department the mapping chose.
+    assert not [w for w in answer["estimate"]["warnings"] if w["field"] in ("lat", "lon", "dep", "com")]

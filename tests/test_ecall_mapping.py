@@ -229,6 +229,8 @@ def test_an_untrusted_position_near_a_department_limit_loses_the_department_too(
 def test_an_untrusted_position_at_sea_keeps_no_department() -> None:
     ecall = mapped(message(OFF_MARSEILLE, positionCanBeTrusted=False))
     assert not {"lat", "lon", "dep", "com"} & set(ecall.incident)
+    (reason,) = warned(ecall, "positionCanBeTrusted")
+    assert "hors des contours" in reason and "limite" not in reason
 
 
 def test_an_untrusted_position_overseas_still_gives_the_local_time() -> None:
@@ -269,9 +271,16 @@ def test_a_point_far_from_france_is_ignored_with_a_warning(point: tuple[float, f
     assert ecall.location.dep is None and ecall.location.method == "outside"
     assert ecall.location.distance_km > 25
     (reason,) = warned(ecall, "vehicleLocation")
-    assert "lieu ignoré" in reason
+    assert "lieu ignoré" in reason and "heure de Paris" in reason
     assert ecall.incident["datetime"] == "2020-07-05T16:00"  # Paris time
     assert ecall.incident["vehicles"] == [7]
+    assert "lum" not in ecall.incident  # no light from a place the estimate ignores
+
+
+@pytest.mark.parametrize("pole", [(90.0, 0.0), (-90.0, 0.0)], ids=["north", "south"])
+def test_a_pole_gives_neither_place_nor_light(pole: tuple[float, float]) -> None:
+    ecall = mapped(message(pole))
+    assert not {"lat", "lon", "dep", "com", "lum"} & set(ecall.incident)
 
 
 @pytest.mark.parametrize("point", [MID_ATLANTIC, BAVARIA], ids=["mid-atlantic", "bavaria"])
@@ -400,6 +409,20 @@ def test_the_standards_outer_wrapper_is_unwrapped_and_its_id_is_the_format_versi
     with pytest.raises(IncidentError) as caught:
         mapped({"id": 300, "msd": NESTED_LITERAL})
     assert caught.value.field == "id"
+
+
+def test_one_wrapper_only_and_no_field_given_twice() -> None:
+    for bad, field in (({"msd": {"msd": NESTED_LITERAL}}, "msd.msd"),
+                       ({**NESTED_LITERAL, "timestamp": 1}, "msdStructure.timestamp"),
+                       ({**FLAT_LITERAL, "msdFormatVersion": "abc"}, "msdFormatVersion")):
+        with pytest.raises(IncidentError) as caught:
+            mapped(bad)
+        assert caught.value.field == field
+    deep = NESTED_LITERAL
+    for _ in range(600):  # under orjson's nesting limit: refused at the second level, never a RecursionError
+        deep = {"msd": deep}
+    with pytest.raises(IncidentError):
+        mapped(deep)
 
 
 @pytest.mark.parametrize("flat", [

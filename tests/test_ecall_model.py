@@ -68,6 +68,11 @@ def test_the_ecall_answers_on_2020_are_calibrated_and_the_correction_goes_the_ri
     assert abs(p_ecall.mean() - observed) < 0.025
     assert binary_metrics(severe, p_ecall)["auc"] > 0.78
     assert all(a["p_fatal"] <= a["p_severe"] and a["band"]["key"] in ("low", "medium", "high") for a in answers)
+    # Never a certainty either way, with the point or without.
+    untrusted = [ecall_answer(model, incident_from_msd({**m, "positionCanBeTrusted": False}), thresholds,
+                              explain=False)["estimate"] for m in messages]
+    for answer in (*answers, *untrusted):
+        assert 0 < answer["p_fatal"] <= answer["p_severe"] < 1
 
 
 def test_a_message_without_its_point_is_answered_with_the_other_map(model, replayed) -> None:

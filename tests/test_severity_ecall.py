@@ -161,6 +161,7 @@ def test_a_test_call_fills_nothing() -> None:
     ("[" * 5000 + "]" * 5000, "message", "JSON trop imbriqué"),
     ("x" * (MAX_MESSAGE_CHARS + 1), "message", f"{MAX_MESSAGE_CHARS + 1} caractères : au plus"),
     ("[1, 2]", "msd", "attendu un objet JSON"),
+    (json.dumps(LYON_CAR).replace("1593957600", "9" * 5000), "message", "nombre trop long"),
     (json.dumps(BAD_LATITUDE), "vehicleLocation.positionLatitude", "400000000 hors des bornes"),
     (json.dumps({**LYON_CAR, "vehicleType": "tractor"}), "vehicleType", "classe de véhicule inconnue « tractor »"),
     (json.dumps({k: v for k, v in LYON_CAR.items() if k != "timestamp"}), "timestamp",
@@ -367,3 +368,13 @@ def test_a_paste_starts_the_call_afresh_and_a_new_call_forgets_the_message(full_
     assert {k: v for k, v in after.items() if k != "severity_time"} == \
         {k: v for k, v in fresh.items() if k != "severity_time"}
     assert _shown_probability(app) is None
+
+
+def test_after_a_message_a_test_call_or_a_refusal_marks_the_notes_as_the_previous_message(full_store) -> None:
+    app = _paste(_app(), _text(LYON_CAR))
+    assert "message eCall précédent" not in _markdown(app)
+    for text in (_text(TEST_CALL), _text(BAD_LATITUDE)):
+        before = _form_values(app)
+        _paste(app, text)
+        assert _form_values(app) == before
+        assert "message eCall **précédent**" in _markdown(app) or "message eCall précédent" in _markdown(app)

@@ -63,9 +63,11 @@ def _prefill(*, communes: Callable[[str], list[tuple[str, str]]], extra_keys: tu
     except IncidentError as error:
         state[severity_form.ECALL_STATUS_KEY] = {
             "kind": "error", "text": f"Message eCall refusé, champ «\u00a0{error.field}\u00a0» : {error.reason}"}
+        _mark_notes_previous()
         return
     if prefill.test_call:
         state[severity_form.ECALL_STATUS_KEY] = {"kind": "test", "text": TEST_CALL_TEXT}
+        _mark_notes_previous()
         return
     severity_form.fill_call(prefill.form, extra_keys=extra_keys)
     state.pop(severity_form.ECALL_STATUS_KEY, None)
@@ -81,6 +83,13 @@ def ecall_point(incident: dict[str, Any]) -> bool | None:
     if st.session_state.get(severity_form.ECALL_INCIDENT_KEY) != incident:
         return None
     return "lat" in incident
+
+
+def _mark_notes_previous() -> None:
+    """The form keeps an earlier message's facts: its notes say so, not to be read as the new message's."""
+    notes = st.session_state.get(severity_form.ECALL_NOTES_KEY)
+    if notes is not None:
+        st.session_state[severity_form.ECALL_NOTES_KEY] = {**notes, "previous": True}
 
 
 def take_pending_call() -> intake.CallForm | None:
@@ -102,7 +111,9 @@ def draw_outcome() -> None:
 
 def _draw_notes(notes: dict[str, Any]) -> None:
     with st.container(border=True, key=NOTES_BOX_KEY):
-        st.markdown("**Pré-rempli depuis le message eCall**\n\n"
+        title = ("Pré-rempli depuis le message eCall **précédent** (le nouveau n’a rien changé)"
+                 if notes.get("previous") else "**Pré-rempli depuis le message eCall**")
+        st.markdown(title + "\n\n"
                     + "\n".join(f"- {plain(fact)}" for fact in notes["facts"]))
         for signal in notes["signals"]:
             st.warning("**Signal hors modèle** : " + plain(signal), icon=":material/notification_important:")

@@ -27,6 +27,7 @@ from core.model.metrics import apply_calibration
 from core.model.predict import predict_many
 from core.model.risk_bands import BandThresholds
 
+_PLACE_FIELDS = frozenset(("lat", "lon", "dep", "com"))
 TEST_CALL_NOTE = "appel de test (testCall) : aucune estimation, aucune intervention à engager"
 
 
@@ -45,6 +46,10 @@ def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *
     result = predict_many(model, [ecall.incident], explain=explain, parsed_out=parsed_out)[0]
     if "error" not in result:
         result = recalibrate(model, result, with_point="lat" in ecall.incident)
+        if ecall.location is not None and ecall.location.method == "nearest":
+            # The mapping chose the nearest department for a point at sea or just abroad and says so; the
+            # input check's "the place or the department is wrong" would contradict it.
+            result["warnings"] = [w for w in result.get("warnings", []) if w["field"] not in _PLACE_FIELDS]
     return {"estimate": machine_answer(result, thresholds), "ecall": summary}
 
 

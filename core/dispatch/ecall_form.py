@@ -99,6 +99,10 @@ def read_pasted_msd(text: str | None) -> EcallIncident:
                                            f"{_json_reason(error.msg)}") from None
     except RecursionError:
         raise IncidentError(MESSAGE_FIELD, "JSON trop imbriqué pour être un MSD") from None
+    except IncidentError:  # NaN or Infinity, refused by _refuse_constant
+        raise
+    except ValueError:  # an integer of more than 4,300 digits
+        raise IncidentError(MESSAGE_FIELD, "nombre trop long pour être une valeur du MSD") from None
     return incident_from_msd(message)
 
 

@@ -173,8 +173,9 @@ def incident_from_msd(message: Any) -> EcallIncident:
     else:
         location = locate(msd.latitude, msd.longitude)
         _place(msd, location, incident, facts, warnings)
-    zone = time_zone(incident.get("dep") or (location.dep if location else None), msd.latitude, msd.longitude)
-    _time(msd, zone, incident, facts, warnings)
+    in_france = location is not None and location.dep is not None
+    zone = time_zone(location.dep if in_france else None, msd.latitude, msd.longitude)
+    _time(msd, zone, incident, facts, warnings, sun_at=(msd.latitude, msd.longitude) if in_france else None)
     catv, why = CATV_OF_CLASS[msd.vehicle_type]
     incident["vehicles"] = [catv]
     facts.append({"field": "vehicles", "label": FIELD_LABELS["vehicles"], "value": [catv],
@@ -211,10 +212,11 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
     if not msd.position_trusted:
         kept = (location.method == "inside"
                 and other_department_km(location.dep, msd.latitude, msd.longitude) > UNTRUSTED_MARGIN_KM)
+        why = ("point hors des contours" if location.method != "inside"
+               else f"un autre département à moins de {UNTRUSTED_MARGIN_KM:g} km")
         warnings.append({"field": "positionCanBeTrusted",
                          "reason": "position non fiable selon le véhicule : estimation sans le point ni la commune"
-                                   + (" ; département gardé" if kept else " ni le département (point trop près "
-                                                                          "d’une limite)")})
+                                   + (" ; département gardé" if kept else f" ni le département ({why})")})
         if kept:
             incident["dep"] = location.dep
             facts.append({"field": "dep", "label": FIELD_LABELS["dep"], "value": location.dep,
@@ -237,8 +239,8 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
 
 
 def _time(msd: Msd, zone: str, incident: dict[str, Any], facts: list[dict[str, Any]],
-          warnings: list[dict[str, str]]) -> None:
-    """The local time, and the light when the message has a position."""
+          warnings: list[dict[str, str]], *, sun_at: tuple[float, float] | None) -> None:
+    """The local time, and the light when the message's point is in or near France (``sun_at``)."""
     if msd.timestamp is None:
         warnings.append({"field": "timestamp", "reason": "horodatage inconnu (0) : heure et lumière inconnues"})
         return
@@ -246,9 +248,9 @@ def _time(msd: Msd, zone: str, incident: dict[str, Any], facts: list[dict[str, A
     incident["datetime"] = local.strftime("%Y-%m-%dT%H:%M")
     facts.append({"field": "datetime", "label": FIELD_LABELS["datetime"], "value": incident["datetime"],
                   "text": f"{local:%d/%m/%Y %H:%M} ({zone}, UTC{local:%z})"})
-    if msd.latitude is None:
+    if sun_at is None:
         return
-    code = int(light_code(solar_elevation(msd.timestamp, msd.latitude, msd.longitude)))
+    code = int(light_code(solar_elevation(msd.timestamp, *sun_at)))
     if code in (FULL_DAY, DUSK_OR_DAWN):
         incident["lum"] = code
         facts.append({"field": "lum", "label": FIELD_LABELS["lum"], "value": code,

@@ -161,6 +161,9 @@ def _flatten(message: Any) -> dict[Any, Any]:
     structure = outer.pop("msdStructure")
     if not isinstance(structure, Mapping):
         raise IncidentError("msdStructure", f"attendu un objet, reçu {kind_of(structure)}")
+    twice = next((key for key in structure if key in outer), None)
+    if twice is not None:
+        raise IncidentError(f"msdStructure.{twice}", "champ donné aussi hors de msdStructure : une seule fois")
     flat = {**outer, **structure}
     control = flat.pop("control", None)
     if control is not None:
@@ -178,6 +181,8 @@ def _unwrapped(message: Mapping[Any, Any]) -> dict[Any, Any]:
     extra = [key for key in message if key not in ("msd", "id")]
     if extra:
         raise IncidentError(str(extra[0]), "champ inconnu à côté de « msd » ; admis : id (version du format), msd")
+    if isinstance(message["msd"], Mapping) and "msd" in message["msd"]:
+        raise IncidentError("msd.msd", "une seule enveloppe {id, msd} admise")
     flat = _flatten(message["msd"])
     if "msdFormatVersion" in flat:
         raise IncidentError("msd.msdFormatVersion", "champ inconnu du MSD")
@@ -276,7 +281,8 @@ def _kept(flat: Mapping[Any, Any]) -> dict[str, Any]:
     if flat.get("messageIdentifier") is not None:
         kept["messageIdentifier"] = _integer("messageIdentifier", flat["messageIdentifier"], 0, 255, "numéro")
     if flat.get("msdFormatVersion") is not None:
-        kept["msdFormatVersion"] = flat["msdFormatVersion"]
+        kept["msdFormatVersion"] = _integer("msdFormatVersion", flat["msdFormatVersion"], 0, 255,
+                                            "version du format MSD")
     for name in ("optionalAdditionalData", "additionalData"):
         if flat.get(name) is not None:
             kept[name] = flat[name]

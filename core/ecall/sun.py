@@ -23,9 +23,10 @@ _SECONDS_PER_DAY: Final = 86_400.0
 #: BAAC ``lum`` codes the sun can tell.
 FULL_DAY: Final = 1  # "Plein jour"
 DUSK_OR_DAWN: Final = 2  # "Crépuscule ou aube"
-#: Elevations (degrees) bounding dusk and dawn: above the first, full day; below the second, night.
-#: The upper bound is the apparent sunrise/sunset (refraction and the sun's radius); the lower one
-#: the end of civil twilight. ``bench/ecall_light.py`` measures how BAAC's recorded light agrees.
+#: Elevations (degrees) bounding dusk and dawn: from the first up, full day; below the second, night.
+#: Read from BAAC 2019-2020, where the recorded light changes majority: "Crépuscule ou aube" leads
+#: from about -4 degrees (civil twilight ends at -6) to the geometric horizon (the apparent sunrise is
+#: at -0.83); ``bench/ecall.py`` prints how the recorded light agrees.
 DAY_FROM: Final = 0.0
 NIGHT_BELOW: Final = -4.0
 

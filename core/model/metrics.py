@@ -194,11 +194,15 @@ def band_figures(y: np.ndarray, p: np.ndarray, *, medium_from: float, high_from:
 # --------------------------------------------------------------------------- #
 
 
-def fit_isotonic(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
-    """Fit an increasing map raw probability -> observed share; returns its breakpoints."""
+def fit_isotonic(y: np.ndarray, p: np.ndarray, *, floor: float = 0.0) -> dict[str, list[float]]:
+    """Fit an increasing map raw probability -> observed share; returns its breakpoints.
+
+    ``floor`` keeps the map within [floor, 1 - floor]: an end block without any positive (or negative)
+    accident would otherwise map a range of probabilities to exactly 0 (or 1).
+    """
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y.astype(float))
+    iso = IsotonicRegression(y_min=floor, y_max=1.0 - floor, out_of_bounds="clip").fit(p, y.astype(float))
     return {"x": [float(v) for v in iso.X_thresholds_], "y": [float(v) for v in iso.y_thresholds_]}
 
 

@@ -218,6 +218,10 @@ MSD_FIELDS: Final = ("lat", "lon", "dep", "com", "year", "month", "day", "hour",
                      "n_people")
 
 
+#: No eCall estimate is ever exactly 0 or 1: a crash the vehicle reported always leaves some doubt.
+ECALL_FLOOR: Final = 0.001
+
+
 def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: Mapping[str, Any]) -> dict[str, Any]:
     """The card's ``ecall`` entry: the eCall calibrations, fitted out of fold on the validation year's messages
     with and without their point, and the test year's figures on the accidents that have a message."""
@@ -226,7 +230,7 @@ def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: 
     for mode, key in (("trusted", "with_point"), ("untrusted", "without_point")):
         p_validation = calibrate_targets(calibrators, fits["severe"].cross_fit.oof_ecall[mode][validation],
                                          fits["fatal"].cross_fit.oof_ecall[mode][validation])
-        maps[key] = {t: fit_isotonic(data.labels[t][validation], p)
+        maps[key] = {t: fit_isotonic(data.labels[t][validation], p, floor=ECALL_FLOOR)
                      for t, p in zip(TARGETS, p_validation, strict=True)}
     test = data.test & data.ecall_rows
     y = {t: data.labels[t][test] for t in TARGETS}
