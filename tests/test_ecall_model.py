@@ -96,3 +96,20 @@ def test_the_card_reports_what_a_message_gives_beside_the_full_call(model) -> No
     assert test.full_call.severe.auc > test.msd_facts.severe.auc > test.message.severe.auc
     assert test.message.severe.ece <= 0.02 < test.message_uncalibrated.severe.ece
     assert test.untrusted_position.severe.auc < test.message.severe.auc
+
+
+def test_the_comparable_accidents_of_a_message_are_not_told_the_other_vehicles_are_absent(model, replayed) -> None:
+    thresholds = band_thresholds(model.card)
+    _, messages = replayed
+    car = next(m for m in messages if m["vehicleType"] == "passengerVehicleClassM1")
+    motorcycle = {**car, "vehicleType": "motorcyclesClassL3e"}  # same place and time
+    answers = {}
+    for name, message in (("car", car), ("motorcycle", motorcycle)):
+        ecall = incident_from_msd(message)
+        answers[name] = ecall_answer(model, ecall, thresholds, explain=False)["estimate"]
+        as_call = predict_many(model, [ecall.incident], explain=False)[0]
+        # Read as a call, [7] also means "no two-wheeler, no bicycle, no lorry": fewer comparable accidents.
+        assert answers[name]["support"] > as_call["support"] > 0
+    # A powered two-wheeler among the vehicles: comparable past accidents are more often severe.
+    assert answers["motorcycle"]["support"] < answers["car"]["support"]
+    assert answers["motorcycle"]["support_severe_share"] > answers["car"]["support_severe_share"]

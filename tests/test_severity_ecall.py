@@ -267,6 +267,9 @@ def test_pasting_a_message_fills_the_form_and_estimates_at_once(full_store, seve
     assert _shown_probability(app) == pytest.approx(api["p_severe"], abs=1.1e-4)
     assert predict_one(severity, record["incident"])["p_severe"] > api["p_severe"] + 0.02
     assert ECALL_ESTIMATE_NOTE in [c.value for c in app.caption]
+    # The comparable accidents are not said to be "without a two-wheeler": the message knows its own car only.
+    headline = next(h.proto.body for h in app.get("html") if 'data-testid="severity-estimate"' in h.proto.body)
+    assert "comparables" in headline and "sans deux-roues" not in headline and "sans vélo" not in headline
     # Estimating again without a change keeps the eCall figure.
     app.button(key="severity_submit").click().run()
     assert _shown_probability(app) == pytest.approx(api["p_severe"], abs=1.1e-4)

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dispatch import bands, intake, nearby, session
-from core.dispatch.ecall import recalibrate
+from core.dispatch.ecall import message_key_facts, recalibrate, with_message_support
 from core.dispatch.ecall_form import ECALL_ESTIMATE_NOTE
 from core.features.facts import describe_key_facts
 from core.formatting import format_count, format_percent
@@ -42,12 +42,15 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
     the card's eCall calibration then applies, as on the API's eCall route.
     """
     result = predict_one(model, incident)
-    if ecall_point is not None:
-        result = recalibrate(model, result, with_point=ecall_point)
     told = bands.call_facts(incident)
+    facts = told.key_facts
+    if ecall_point is not None:  # a message knows its own vehicle only: no "without a two-wheeler" facts
+        facts = message_key_facts(incident)
+        result = with_message_support(model, recalibrate(model, result, with_point=ecall_point), incident)
     band = None if told.empty else bands.severity_band(result["p_severe"], band_thresholds(model.card))
     missing = told.similar_missing
-    similar = None if missing else nearby.similar_table(nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT))
+    similar = None if missing else nearby.similar_table(nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT,
+                                                                              facts=facts))
     estimates = st.session_state.setdefault(ESTIMATES_KEY, [])
     made_at = intake.local_moment(incident.get("dep"))
     record = {
@@ -55,7 +58,7 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
         "result": result,
         "empty": told.empty,
         "band": band,
-        "facts": told.key_facts,
+        "facts": facts,
         "similar": similar,
         "similar_missing": missing,
         "ecall": ecall_point is not None,

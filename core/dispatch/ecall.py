@@ -17,15 +17,20 @@ position); the card reports their test-year figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from core.dispatch.answer import machine_answer
 from core.ecall.mapping import EcallIncident
+from core.features.facts import known_key_facts
 from core.model.metrics import apply_calibration
-from core.model.predict import predict_many
+from core.model.predict import past_support, predict_many
 from core.model.risk_bands import BandThresholds
+
+#: Key facts a message can only tell as present: its vehicle is one of the accident's, not all of them.
+_PRESENCE_ONLY = frozenset(("bicycle", "two_wheeler", "heavy_goods"))
 
 _PLACE_FIELDS = frozenset(("lat", "lon", "dep", "com"))
 TEST_CALL_NOTE = "appel de test (testCall) : aucune estimation, aucune intervention à engager"
@@ -45,7 +50,8 @@ def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *
         return {"estimate": None, "ecall": {**summary, "note": TEST_CALL_NOTE}}
     result = predict_many(model, [ecall.incident], explain=explain, parsed_out=parsed_out)[0]
     if "error" not in result:
-        result = recalibrate(model, result, with_point="lat" in ecall.incident)
+        result = with_message_support(model, recalibrate(model, result, with_point="lat" in ecall.incident),
+                                      ecall.incident)
         if ecall.location is not None and ecall.location.method == "nearest":
             # The mapping chose the nearest department for a point at sea or just abroad and says so; the
             # input check's "the place or the department is wrong" would contradict it.
@@ -67,6 +73,27 @@ def recalibrate(model: Any, result: dict[str, Any], *, with_point: bool) -> dict
     out["p_severe"], out["p_fatal"] = severe, fatal
     out["worst_injury"] = {"unharmed": 0.0, "light": 1.0 - severe, "hospitalised": severe - fatal, "killed": fatal}
     return out
+
+
+def message_key_facts(incident: Mapping[str, Any]) -> dict[str, int]:
+    """The key facts an eCall message's incident really tells: a vehicle fact only when present.
+
+    Read as a call, ``vehicles: [7]`` also says "no two-wheeler, no lorry"; a message
+    says only that its own vehicle was there.
+
+    Examples
+    --------
+    >>> message_key_facts({"vehicles": [33], "lum": 1})
+    {'daylight': 1, 'two_wheeler': 1}
+    """
+    return {name: value for name, value in known_key_facts(incident).items()
+            if not (name in _PRESENCE_ONLY and value == 0)}
+
+
+def with_message_support(model: Any, result: dict[str, Any], incident: Mapping[str, Any]) -> dict[str, Any]:
+    """A result whose ``support`` figures count the past accidents sharing :func:`message_key_facts`."""
+    count, share = past_support(model, message_key_facts(incident))
+    return {**result, "support": count, "support_severe_share": share}
 
 
 def _as_map(isotonic: Any) -> dict[str, list[float]]:

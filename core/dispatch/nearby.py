@@ -193,9 +193,9 @@ def _nearest_located(past: PastAccidents, match: np.ndarray, lat0: float, lon0: 
         radius_km *= 4
 
 
-def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: int = 8
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows of the past accidents sharing the incident's known key facts, nearest first.
+def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: int = 8,
+                    facts: Mapping[str, int] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of the past accidents sharing the incident's known key facts (or ``facts``), nearest first.
 
     Distance is measured between coordinates when both are known; a past
     accident that cannot be measured counts as :data:`SAME_COMMUNE_KM` away in
@@ -210,7 +210,7 @@ def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: 
     """
     parsed = parse_incident(incident)
     match = np.ones(len(past), dtype=bool)
-    for name, value in known_key_facts(parsed=parsed).items():
+    for name, value in (known_key_facts(parsed=parsed) if facts is None else facts).items():
         match &= past.facts[name] == value
     matching = int(match.sum())
     candidates = []
@@ -236,7 +236,8 @@ def nearest_similar(past: PastAccidents, incident: Mapping[str, Any], *, limit: 
     return all_rows[order], distance, matching
 
 
-def similar_nearby(past: PastAccidents, incident: Mapping[str, Any], *, limit: int = 8) -> pd.DataFrame:
+def similar_nearby(past: PastAccidents, incident: Mapping[str, Any], *, limit: int = 8,
+                   facts: Mapping[str, int] | None = None) -> pd.DataFrame:
     """The ``limit`` most similar past accidents near the place, with what happened.
 
     Parameters
@@ -247,6 +248,9 @@ def similar_nearby(past: PastAccidents, incident: Mapping[str, Any], *, limit: i
         Raw incident JSON.
     limit : int
         At most this many rows.
+    facts : Mapping, optional
+        The key facts to share, when not the incident's own (an eCall message's: see
+        :func:`core.dispatch.ecall.message_key_facts`).
 
     Returns
     -------
@@ -256,7 +260,7 @@ def similar_nearby(past: PastAccidents, incident: Mapping[str, Any], *, limit: i
         when not measured), nearest first; ``attrs["matching"]`` holds how many
         past accidents share the key facts.
     """
-    rows, distance, matching = nearest_similar(past, incident, limit=limit)
+    rows, distance, matching = nearest_similar(past, incident, limit=limit, facts=facts)
     frame = pd.DataFrame({
         "acc_id": past.acc_id[rows],
         "dep": [None if c < 0 else past.dep_values[c] for c in past.dep[rows]],

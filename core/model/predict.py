@@ -22,7 +22,7 @@ import numpy as np
 
 from core.features.build import build_features
 from core.features.columns import IncidentColumns, columns_from_incidents
-from core.features.facts import key_facts
+from core.features.facts import KEY_FACTS, key_facts
 from core.incident.fields import IncidentError
 from core.incident.flags import incident_warnings
 from core.incident.parse import echoed_id, parse_incident
@@ -56,6 +56,14 @@ def _support(model: SeverityModel, facts: np.ndarray) -> tuple[np.ndarray, np.nd
         totals[index] = match @ model.support_counts[:, :2]  # accidents, severe: whole numbers, exact in any order
     inverse = inverse.ravel()
     return totals[inverse, 0], totals[inverse, 1]
+
+
+def past_support(model: SeverityModel, facts: Mapping[str, int]) -> tuple[int, float | None]:
+    """How many past accidents share these key facts (names of :data:`~core.features.facts.KEY_FACTS`), and
+    the severe share among them (None when there is none): the ``support`` figures of an answer."""
+    row = np.array([[facts.get(name, np.nan) for name in KEY_FACTS]], dtype=np.float64)
+    count, severe = _support(model, row)
+    return int(count[0]), (float(severe[0] / count[0]) if count[0] > 0 else None)
 
 
 def predict_columns(model: SeverityModel, columns: IncidentColumns, *, explain: bool = True,
