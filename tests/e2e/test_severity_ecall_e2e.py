@@ -27,17 +27,23 @@ def severity() -> SeverityModel:
     return load_model()
 
 
-def _paste(page, message: dict) -> None:
+def _paste(page, message: dict, outcome: str) -> None:
+    """Paste, click "Pré-remplir", wait for ``outcome`` (a text the rerun draws), then for the rerun's end.
+
+    On a busy machine the form is read too early otherwise: its widgets are redrawn after the paste's notes.
+    """
     page.get_by_text("Coller un message eCall", exact=True).click()
     box = page.get_by_label(MESSAGE_LABEL)
     box.fill(json.dumps(message, indent=2))
     page.get_by_role("button", name="Pré-remplir").click()
+    page.get_by_text(outcome).first.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=TIMEOUT_MS)
 
 
 def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: str, severity) -> None:
     _open(page, app_url)
     fresh = page.evaluate(FIELDS_JS)
-    _paste(page, LYON_CAR)
+    _paste(page, LYON_CAR, "Pré-rempli depuis le message eCall")
     shown, text = _estimate(page)
     expected = ecall_answer(severity, incident_from_msd(LYON_CAR), band_thresholds(severity.card))["estimate"]
     assert shown == pytest.approx(expected["p_severe"], abs=1.1e-4)  # the API rounds to 4 decimals
@@ -72,8 +78,7 @@ def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: s
 def test_a_test_call_is_said_and_fills_nothing(page, app_url: str) -> None:
     _open(page, app_url)
     fresh = page.evaluate(FIELDS_JS)
-    _paste(page, TEST_CALL)
-    page.get_by_text("Appel de test : aucune estimation").wait_for(timeout=TIMEOUT_MS)
+    _paste(page, TEST_CALL, "Appel de test : aucune estimation")
     after = page.evaluate(FIELDS_JS)
     time_label = "Heure (si autre moment)"  # "now" may have turned a minute
     assert {k: v for k, v in after.items() if k != time_label} == {k: v for k, v in fresh.items() if k != time_label}
