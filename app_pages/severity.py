@@ -43,7 +43,8 @@ record = severity_result.current()
 if call is not None:
     try:
         incident = incident_from_form(call)
-        record = severity_result.estimate(model, past, incident, ecall_point=ecall_paste.ecall_point(incident))
+        record = severity_result.estimate(model, past, incident,
+                                          from_message=ecall_paste.is_pasted_message(incident))
     except IncidentError as error:
         result_panel.error(f"{field_label(error.field)} : {error.reason}")
         record = None

@@ -77,12 +77,9 @@ def _prefill(*, communes: Callable[[str], list[tuple[str, str]]], extra_keys: tu
     state[severity_form.ECALL_INCIDENT_KEY] = intake.incident_from_form(prefill.form)
 
 
-def ecall_point(incident: dict[str, Any]) -> bool | None:
-    """For an incident about to be estimated: None unless it is exactly the last pre-fill's; then whether it
-    has the message's point (which of the card's eCall calibrations applies)."""
-    if st.session_state.get(severity_form.ECALL_INCIDENT_KEY) != incident:
-        return None
-    return "lat" in incident
+def is_pasted_message(incident: dict[str, Any]) -> bool:
+    """The incident about to be estimated is exactly the last pre-fill's (the operator added nothing)."""
+    return st.session_state.get(severity_form.ECALL_INCIDENT_KEY) == incident
 
 
 def _mark_notes_previous() -> None:

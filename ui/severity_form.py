@@ -54,7 +54,7 @@ FOCUS_KEY: Final = "severity_focus_place"  # set on a new call: the cursor goes 
 ECALL_TEXT_KEY: Final = "severity_ecall_text"
 ECALL_STATUS_KEY: Final = "severity_ecall_status"
 ECALL_NOTES_KEY: Final = "severity_ecall_notes"
-#: The incident the last eCall pre-fill gave (see ui.ecall_paste.ecall_point).
+#: The incident the last eCall pre-fill gave (see ui.ecall_paste.is_pasted_message).
 ECALL_INCIDENT_KEY: Final = "severity_ecall_incident"
 
 

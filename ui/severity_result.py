@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dispatch import bands, intake, nearby, session
-from core.dispatch.ecall import message_key_facts, recalibrate, with_message_support
+from core.dispatch.ecall import as_message_result, message_key_facts
 from core.dispatch.ecall_form import ECALL_ESTIMATE_NOTE
 from core.features.facts import describe_key_facts
 from core.formatting import format_count, format_percent
@@ -35,18 +35,18 @@ STACKED_WIDTH_PX: Final = 640
 
 
 def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping[str, Any], *,
-             ecall_point: bool | None = None) -> dict[str, Any]:
+             from_message: bool = False) -> dict[str, Any]:
     """Predict, compare with history, add the estimate to the session's list and return it.
 
-    ``ecall_point`` (not None) says the incident is exactly an eCall message's, with its point or not:
-    the card's eCall calibration then applies, as on the API's eCall route.
+    ``from_message`` says the incident is exactly a pasted eCall message's: it is then answered as the
+    API's eCall route answers (:func:`core.dispatch.ecall.as_message_result`).
     """
     result = predict_one(model, incident)
     told = bands.call_facts(incident)
     facts = told.key_facts
-    if ecall_point is not None:  # a message knows its own vehicle only: no "without a two-wheeler" facts
+    if from_message:  # a message knows its own vehicle only: no "without a two-wheeler" facts
         facts = message_key_facts(incident)
-        result = with_message_support(model, recalibrate(model, result, with_point=ecall_point), incident)
+        result = as_message_result(model, result, incident)
     band = None if told.empty else bands.severity_band(result["p_severe"], band_thresholds(model.card))
     missing = told.similar_missing
     similar = None if missing else nearby.similar_table(nearby.similar_nearby(past, incident, limit=SIMILAR_LIMIT,
@@ -61,7 +61,7 @@ def estimate(model: SeverityModel, past: nearby.PastAccidents, incident: Mapping
         "facts": facts,
         "similar": similar,
         "similar_missing": missing,
-        "ecall": ecall_point is not None,
+        "ecall": from_message,
         "row": session.estimate_row(len(estimates) + 1, incident, result, band, made_at=made_at),
     }
     estimates.append(record)

@@ -25,7 +25,7 @@ import numpy as np
 from core.dispatch.answer import machine_answer
 from core.ecall.mapping import EcallIncident
 from core.features.facts import known_key_facts
-from core.model.metrics import apply_calibration
+from core.model.metrics import recalibrate_targets
 from core.model.predict import past_support, predict_many
 from core.model.risk_bands import BandThresholds
 
@@ -50,8 +50,7 @@ def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *
         return {"estimate": None, "ecall": {**summary, "note": TEST_CALL_NOTE}}
     result = predict_many(model, [ecall.incident], explain=explain, parsed_out=parsed_out)[0]
     if "error" not in result:
-        result = with_message_support(model, recalibrate(model, result, with_point="lat" in ecall.incident),
-                                      ecall.incident)
+        result = as_message_result(model, result, ecall.incident)
         if ecall.location is not None and ecall.location.method == "nearest":
             # The mapping chose the nearest department for a point at sea or just abroad and says so; the
             # input check's "the place or the department is wrong" would contradict it.
@@ -59,16 +58,22 @@ def ecall_answer(model: Any, ecall: EcallIncident, thresholds: BandThresholds, *
     return {"estimate": machine_answer(result, thresholds), "ecall": summary}
 
 
-def recalibrate(model: Any, result: dict[str, Any], *, with_point: bool) -> dict[str, Any]:
-    """One result with the card's eCall calibration applied to p_severe and p_fatal (killed within severe).
+def as_message_result(model: Any, result: dict[str, Any], incident: Mapping[str, Any]) -> dict[str, Any]:
+    """A prediction of a message's incident, read as a message's: what the API and the page show.
 
-    ``with_point`` chooses the map: the incident has the message's point, or not (an untrusted, unknown
-    or far position: the department at most).
+    The card's eCall calibration is applied (the map with the point when the incident has it, else the
+    one without), and the comparable past accidents share :func:`message_key_facts` only.
     """
+    return _with_message_support(model, _recalibrate(model, result, with_point="lat" in incident), incident)
+
+
+def _recalibrate(model: Any, result: dict[str, Any], *, with_point: bool) -> dict[str, Any]:
+    """One result with the card's eCall calibration applied to p_severe and p_fatal (killed within severe)."""
     maps = model.card.ecall.calibration
     calibration = maps.with_point if with_point else maps.without_point
-    severe = float(apply_calibration(_as_map(calibration.severe), np.array([result["p_severe"]]))[0])
-    fatal = min(severe, float(apply_calibration(_as_map(calibration.fatal), np.array([result["p_fatal"]]))[0]))
+    severe, fatal = (float(p[0]) for p in recalibrate_targets(
+        {"severe": _as_map(calibration.severe), "fatal": _as_map(calibration.fatal)},
+        np.array([result["p_severe"]]), np.array([result["p_fatal"]])))
     out = dict(result)
     out["p_severe"], out["p_fatal"] = severe, fatal
     out["worst_injury"] = {"unharmed": 0.0, "light": 1.0 - severe, "hospitalised": severe - fatal, "killed": fatal}
@@ -90,11 +95,11 @@ def message_key_facts(incident: Mapping[str, Any]) -> dict[str, int]:
             if not (name in _PRESENCE_ONLY and value == 0)}
 
 
-def with_message_support(model: Any, result: dict[str, Any], incident: Mapping[str, Any]) -> dict[str, Any]:
+def _with_message_support(model: Any, result: dict[str, Any], incident: Mapping[str, Any]) -> dict[str, Any]:
     """A result whose ``support`` figures count the past accidents sharing :func:`message_key_facts`."""
     count, share = past_support(model, message_key_facts(incident))
     return {**result, "support": count, "support_severe_share": share}
 
 
-def _as_map(isotonic: Any) -> dict[str, list[float]]:
-    return {"x": list(isotonic.x), "y": list(isotonic.y)}
+def _as_map(isotonic: Any) -> dict[str, tuple[float, ...]]:
+    return {"x": isotonic.x, "y": isotonic.y}

@@ -12,9 +12,10 @@ line and column. And the incident must go back into the form's own terms
 :func:`core.dispatch.intake.incident_from_form`: a form filled from a message and
 submitted untouched gives the message's incident again, field for field.
 
-The form's estimate is the full-call model's. It counts the calling vehicle as
-the only vehicle until the operator adds the others; the API's eCall route
-recalibrates for a message alone, the form cannot know when the call is complete.
+The form counts the calling vehicle as the only vehicle until the operator adds
+the others. While it holds exactly the message's incident, the page answers it
+as the API's eCall route does (:func:`core.dispatch.ecall.as_message_result`);
+once a fact is added or changed, as a full call.
 """
 
 from __future__ import annotations

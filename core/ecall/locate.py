@@ -83,14 +83,9 @@ def locate(lat: float, lon: float) -> Location:
     if len(inside):
         dep = codes[int(min(inside))]  # on a shared border, the first in INSEE order
         return Location(dep, nearest_commune(dep, lat, lon), "inside", 0.0)
-    boxes = places.department_bboxes()
-    candidates = [dep for dep, (min_lon, min_lat, max_lon, max_lat) in boxes.items()
-                  if min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
-                  and min_lat - _SEARCH_DEG <= lat <= max_lat + _SEARCH_DEG]
+    candidates, distances = _departments_near(lat, lon)
     if not candidates:
         return Location(None, None, "outside", math.inf)
-    distances = department_distance_km(np.array(candidates, dtype=object), np.full(len(candidates), lat),
-                                       np.full(len(candidates), lon))
     best = int(np.nanargmin(distances))
     dep, distance = candidates[best], float(distances[best])
     if distance > NEAR_KM:
@@ -120,14 +115,18 @@ def other_department_km(dep: str, lat: float, lon: float) -> float:
     >>> other_department_km("974", -20.88, 55.45)  # Saint-Denis, by the sea
     inf
     """
-    boxes = places.department_bboxes()
-    others = [code for code, (min_lon, min_lat, max_lon, max_lat) in boxes.items()
-              if code != dep and min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
-              and min_lat - _SEARCH_DEG <= lat <= max_lat + _SEARCH_DEG]
-    if not others:
-        return math.inf
-    return float(np.nanmin(department_distance_km(np.array(others, dtype=object), np.full(len(others), lat),
-                                                  np.full(len(others), lon))))
+    others, distances = _departments_near(lat, lon, excluding=dep)
+    return float(np.nanmin(distances)) if others else math.inf
+
+
+def _departments_near(lat: float, lon: float, *, excluding: str | None = None) -> tuple[list[str], np.ndarray]:
+    """The departments whose box reaches within :data:`_SEARCH_DEG` of the point, and its distance to each (km)."""
+    near = [dep for dep, (min_lon, min_lat, max_lon, max_lat) in places.department_bboxes().items()
+            if dep != excluding and min_lon - _SEARCH_DEG <= lon <= max_lon + _SEARCH_DEG
+            and min_lat - _SEARCH_DEG <= lat <= max_lat + _SEARCH_DEG]
+    if not near:
+        return [], np.empty(0)
+    return near, department_distance_km(np.array(near, dtype=object), np.full(len(near), lat), np.full(len(near), lon))
 
 
 def nearest_commune(dep: str, lat: float, lon: float) -> str | None:

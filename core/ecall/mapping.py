@@ -35,6 +35,7 @@ from core import codebook, places
 from core.ecall.locate import Location, locate, other_department_km, time_zone
 from core.ecall.msd import Msd, read_msd
 from core.ecall.sun import DUSK_OR_DAWN, FULL_DAY, light_code, solar_elevation
+from core.formatting import format_decimal
 from core.incident.fields import FIELD_LABELS, INCIDENT_FIELDS
 
 #: EN 15722 vehicle class -> BAAC catv code, with why when the choice is not one to one.
@@ -60,8 +61,6 @@ _OTHER_VEHICLES: Final = {"field": "other_vehicles", "label": "Autres véhicules
 #: A point whose position cannot be trusted keeps its department only when no other one is this near (km).
 #: (The standard says "untrusted" when the position is not within 150 m with 95 % confidence.)
 UNTRUSTED_MARGIN_KM: Final = 2.0
-#: Incident fields an MSD can tell.
-MESSAGE_FIELDS: Final = ("lat", "lon", "dep", "com", "datetime", "lum", "vehicles", "n_people")
 
 #: The README's mapping table: MSD field, incident fields, rule (French, as the page words it).
 MAPPING_ROWS: Final = (
@@ -219,14 +218,12 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
                                    + (" ; département gardé" if kept else f" ni le département ({why})")})
         if kept:
             incident["dep"] = location.dep
-            facts.append({"field": "dep", "label": FIELD_LABELS["dep"], "value": location.dep,
-                          "text": f"{places.department_name(location.dep)} ({location.dep})"})
+            facts.append(_department_fact(location.dep))
         return
     incident.update(lat=msd.latitude, lon=msd.longitude, dep=location.dep)
     facts.append({"field": "place", "label": "Position", "value": [msd.latitude, msd.longitude],
-                  "text": f"{msd.latitude:.5f}, {msd.longitude:.5f}".replace(".", ",")})
-    facts.append({"field": "dep", "label": FIELD_LABELS["dep"], "value": location.dep,
-                  "text": f"{places.department_name(location.dep)} ({location.dep})"})
+                  "text": f"{format_decimal(msd.latitude, 5)}, {format_decimal(msd.longitude, 5)}"})
+    facts.append(_department_fact(location.dep))
     if location.com is not None:
         incident["com"] = location.com
         facts.append({"field": "com", "label": FIELD_LABELS["com"], "value": location.com,
@@ -235,7 +232,12 @@ def _place(msd: Msd, location: Location, incident: dict[str, Any], facts: list[d
     if location.method == "nearest":
         warnings.append({"field": "vehicleLocation",
                          "reason": f"point hors des contours (en mer, sur une limite ou juste à l’étranger), à "
-                                   f"{location.distance_km:.1f} km du département le plus proche".replace(".", ",")})
+                                   f"{format_decimal(location.distance_km)} km du département le plus proche"})
+
+
+def _department_fact(dep: str) -> dict[str, Any]:
+    return {"field": "dep", "label": FIELD_LABELS["dep"], "value": dep,
+            "text": f"{places.department_name(dep)} ({dep})"}
 
 
 def _time(msd: Msd, zone: str, incident: dict[str, Any], facts: list[dict[str, Any]],

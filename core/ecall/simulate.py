@@ -49,9 +49,8 @@ CLASS_OF_CATV: Final[dict[int, str]] = {
 _VEHICLES_SQL: Final = """
     SELECT v.acc_id, v.veh, v.catv, count(u.acc_id) FILTER (WHERE u.catu IN (1, 2)) AS occupants
     FROM vehicles v
-    JOIN accidents a ON a.acc_id = v.acc_id
     LEFT JOIN users u ON u.acc_id = v.acc_id AND u.veh = v.veh
-    WHERE a.acc_id IN (SELECT unnest(?::BIGINT[]))
+    WHERE v.acc_id IN (SELECT unnest(?::BIGINT[]))
     GROUP BY v.acc_id, v.veh, v.catv
     ORDER BY v.acc_id, v.veh
 """

@@ -211,6 +211,20 @@ def apply_calibration(calibrator: Mapping[str, Sequence[float]], p: np.ndarray) 
     return np.interp(p, calibrator["x"], calibrator["y"])
 
 
+def recalibrate_targets(maps: Mapping[str, Mapping[str, Sequence[float]]], p_severe: np.ndarray,
+                        p_fatal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated probabilities mapped once more (the card's eCall maps), with p_fatal <= p_severe.
+
+    Examples
+    --------
+    >>> maps = {"severe": {"x": [0.0, 1.0], "y": [0.0, 0.5]}, "fatal": {"x": [0.0, 1.0], "y": [0.0, 1.0]}}
+    >>> [v.tolist() for v in recalibrate_targets(maps, np.array([0.6]), np.array([0.4]))]
+    [[0.3], [0.3]]
+    """
+    severe = apply_calibration(maps["severe"], p_severe)
+    return severe, np.minimum(severe, apply_calibration(maps["fatal"], p_fatal))
+
+
 def calibrate_targets(calibrators: Mapping[str, Mapping[str, Sequence[float]]], raw_severe: np.ndarray,
                       raw_fatal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated p_severe and p_fatal, with p_fatal <= p_severe.

@@ -60,6 +60,7 @@ from core.model.metrics import (
     calibration_table,
     choose_thresholds,
     fit_isotonic,
+    recalibrate_targets,
     threshold_metrics,
 )
 from core.model.spec import (
@@ -238,9 +239,8 @@ def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: 
     def scored(x: np.ndarray, *, ecall_maps: Mapping[str, Any] | None = None) -> dict[str, Any]:
         severe, fatal = calibrate_targets(calibrators, raw_predict(fits["severe"].booster, x),
                                           raw_predict(fits["fatal"].booster, x))
-        if ecall_maps is not None:  # as core.dispatch.ecall.recalibrate does
-            severe = apply_calibration(ecall_maps["severe"], severe)
-            fatal = np.minimum(severe, apply_calibration(ecall_maps["fatal"], fatal))
+        if ecall_maps is not None:  # as the API and the page apply them (core.dispatch.ecall)
+            severe, fatal = recalibrate_targets(ecall_maps, severe, fatal)
         return {"severe": binary_metrics(y["severe"], severe), "fatal": binary_metrics(y["fatal"], fatal)}
 
     msd_only = mask_fields(data.columns, test, 1.0, np.random.default_rng(SEED),
