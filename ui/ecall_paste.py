@@ -23,6 +23,7 @@ from ui import severity_form
 from ui.text import plain
 
 PANEL_KEY: Final = "severity_ecall_panel"
+FORM_KEY: Final = "severity_ecall_form"
 BUTTON_KEY: Final = "severity_ecall_prefill"
 NOTES_BOX_KEY: Final = "severity_ecall_box"
 #: The form pre-filled by the last click, for the page to estimate once.
@@ -43,11 +44,14 @@ def paste_block(*, communes: Callable[[str], list[tuple[str, str]]], extra_keys:
     extra_keys : tuple of str
         Session keys dropped by a pre-fill (the estimate shown belongs to the form it replaces).
     """
-    with st.expander("Coller un message eCall", icon=":material/sos:", key=PANEL_KEY):
+    with (st.expander("Coller un message eCall", icon=":material/sos:", key=PANEL_KEY),
+          st.form(FORM_KEY, border=False, enter_to_submit=False)):
+        # A form sends the text and the click in one message: with a bare button, a click made before the
+        # text area's blur had been sent reached the server with the old (empty) text, now and then.
         st.text_area("Message eCall décodé (MSD, JSON)", key=severity_form.ECALL_TEXT_KEY, height=150,
                      max_chars=MAX_MESSAGE_CHARS, placeholder=_PLACEHOLDER)
-        st.button("Pré-remplir", key=BUTTON_KEY, on_click=_prefill, icon=":material/input:",
-                  kwargs={"communes": communes, "extra_keys": extra_keys})
+        st.form_submit_button("Pré-remplir", key=BUTTON_KEY, on_click=_prefill, icon=":material/input:",
+                              kwargs={"communes": communes, "extra_keys": extra_keys})
         st.caption("Le formulaire repart de zéro (comme « Nouvel appel ») et reçoit ce que dit le message : lieu, "
                    "date et heure, luminosité calculée, véhicule appelant, personnes à bord. Ajoutez ensuite ce "
                    "que dit l’appelant.")

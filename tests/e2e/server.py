@@ -84,3 +84,19 @@ def block_outside(page: object, base_url: str) -> list[str]:
 
     page.route("**/*", only_local)
     return outside
+
+
+SETTLED_JS: Final = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+        && document.querySelector('[data-stale=true]') === null;
+}"""
+
+
+def settle(page: object, timeout_ms: float) -> None:
+    """Wait until the app's script has finished its run and no element is left stale from the one before.
+
+    Call it once something the run draws is on screen (so the run has begun): reading the page earlier, on a
+    busy machine, reads widgets the run has not redrawn yet.
+    """
+    page.wait_for_function(SETTLED_JS, timeout=timeout_ms)

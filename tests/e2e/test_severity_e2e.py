@@ -20,6 +20,7 @@ from core.features import words
 from core.formatting import format_percent
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import predict_one
+from tests.e2e.server import settle
 from tests.test_severity_page import first_known_2020_accident
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,7 @@ def _open(page, app_url: str) -> None:
     page.get_by_role("button", name="Estimer la gravité").wait_for(timeout=TIMEOUT_MS)
     page.wait_for_function("(n) => document.querySelectorAll('[data-testid=stNumberInput]').length >= n",
                            arg=NUMBER_INPUTS, timeout=TIMEOUT_MS)
+    settle(page, TIMEOUT_MS)
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -87,6 +89,7 @@ def _wait_enabled(page, label: str) -> None:
 def _estimate(page) -> tuple[float, str]:
     headline = page.get_by_test_id("severity-estimate")
     headline.wait_for(timeout=TIMEOUT_MS)
+    settle(page, TIMEOUT_MS)
     return float(headline.get_attribute("data-p-severe")), headline.inner_text()
 
 
@@ -197,6 +200,7 @@ def test_new_call_gives_back_a_fresh_page(page, app_url: str) -> None:
     page.get_by_role("button", name="Nouvel appel").click()
     page.get_by_test_id("severity-estimate").wait_for(state="detached", timeout=TIMEOUT_MS)
     page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
+    settle(page, TIMEOUT_MS)
     after = page.evaluate(FIELDS_JS)
     time_label = "Heure (si autre moment)"
     assert {k: v for k, v in after.items() if k != time_label} == {k: v for k, v in fresh.items() if k != time_label}

@@ -15,6 +15,7 @@ from core.dispatch.ecall import ecall_answer
 from core.ecall.mapping import incident_from_msd
 from core.model.loading import SeverityModel, load_model
 from core.model.risk_bands import band_thresholds
+from tests.e2e.server import settle
 from tests.e2e.test_severity_e2e import FIELDS_JS, TIMEOUT_MS, _estimate, _open
 from tests.test_severity_ecall import LYON_CAR, TEST_CALL
 
@@ -37,7 +38,7 @@ def _paste(page, message: dict, outcome: str) -> None:
     box.fill(json.dumps(message, indent=2))
     page.get_by_role("button", name="Pré-remplir").click()
     page.get_by_text(outcome).first.wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=TIMEOUT_MS)
+    settle(page, TIMEOUT_MS)
 
 
 def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: str, severity) -> None:
@@ -71,6 +72,7 @@ def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: s
     page.get_by_role("button", name="Nouvel appel").click()
     page.get_by_test_id("severity-estimate").wait_for(state="detached", timeout=TIMEOUT_MS)
     notes.wait_for(state="detached", timeout=TIMEOUT_MS)
+    settle(page, TIMEOUT_MS)
     assert page.get_by_label(MESSAGE_LABEL).input_value() == ""
     assert page.evaluate(FIELDS_JS)["Département"] == fresh["Département"]
 
