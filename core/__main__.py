@@ -1,4 +1,4 @@
-"""Command line of Gravité: ``python -m core ingest|store|train|evaluate|predict|serve|keys``."""
+"""Command line of Gravité: ``python -m core COMMAND`` (ingest, train, retrain, promote, evaluate, predict, serve…)."""
 
 from __future__ import annotations
 
@@ -60,22 +60,104 @@ def _store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> object:
+    from core.model.fitting import TrainingPlan
+
+    base = TrainingPlan()
+    if getattr(args, "validation_year", None):
+        base = TrainingPlan(validation_year=args.validation_year, test_year=args.validation_year + 1)
+    if args.quick:  # a quick model for trying the lifecycle: 10 % of the accidents, one start year
+        base = dataclasses.replace(base, sample=0.1, candidates=(2015,), max_rounds=200)
+    return base
+
+
 def _train(args: argparse.Namespace) -> int:
+    import tempfile
+
     from core import store
-    from core.model.fitting import START_YEAR_CANDIDATES
+    from core.lifecycle.registry import promote, register
+    from core.lifecycle.tracking import log_training, tracking_client
     from core.model.report import format_card
     from core.model.spec import TARGETS
     from core.model.train import train
 
-    steps = 8 + len(TARGETS) * (len(START_YEAR_CANDIDATES) + 2)
+    plan = _plan(args)
+    steps = 8 + len(TARGETS) * (len(plan.start_years) + 2)
     con = store.connect()
     try:
-        with stage_bar(steps, width=52) as progress:
-            card = train(con, models_dir=Path(args.models), progress=progress)
+        with tempfile.TemporaryDirectory(prefix="gravite-training-") as folder, stage_bar(steps, width=52) as bar:
+            card = train(con, models_dir=Path(folder), progress=bar, plan=plan)
+            client = tracking_client()
+            run_id = log_training(client, card, Path(folder), tags={"gravite.kind": "training"})
+            version = register(client, run_id)
+            if not args.no_promote:
+                promote(client, version, models_dir=Path(args.models),
+                        reason="python -m core train (mis en service par la personne qui l’a lancé)")
     finally:
         con.close()
     print(format_card(card))
-    print(f"model written to {args.models} in {card.training_seconds:.0f} s")
+    where = (f"in service in {args.models}" if not args.no_promote
+             else f"not in service: `python -m core promote {version}` to serve it")
+    print(f"model trained in {card.training_seconds:.0f} s; MLflow run {run_id}, version {version} of "
+          f"gravite-severity, {where}")
+    return 0
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from core.ingest import download
+    from core.ingest.sources import FOLDER, Source
+    from core.lifecycle.retrain import retrain
+
+    sources = [Source.parse(folder) for folder in args.source or ()]
+    if args.download:
+        sources += [Source(FOLDER, folder) for folder in
+                    download.download_years(args.download, Path(args.data) / "raw", base_url=args.base_url)]
+    plan = _plan(args)
+    with stage_bar(22, width=52) as bar:
+        result = retrain(new_sources=sources, data_dir=Path(args.data), models_dir=Path(args.models),
+                         gate_year=args.gate_year, plan=plan, progress=bar)
+    print(result.report)
+    return 0 if result.promoted else 3
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from core.lifecycle.registry import promote
+    from core.lifecycle.tracking import tracking_client
+
+    reason = args.reason or "décision d’une personne (python -m core promote)"
+    served = promote(tracking_client(Path(args.data)), args.version, reason=reason, models_dir=Path(args.models))
+    print(f"version {served.version} en service ({args.models}) : {reason}\n"
+          "L’API la charge avec POST /v1/model/reload ; la page, au prochain chargement.")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from core.lifecycle.registry import rollback
+    from core.lifecycle.tracking import tracking_client
+
+    served = rollback(tracking_client(Path(args.data)), models_dir=Path(args.models))
+    print(f"version {served.version} remise en service ({served.reason})")
+    return 0
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from core.api.settings import ApiSettings
+    from core.lifecycle.drift import format_drift
+    from core.lifecycle.watch import watch_drift
+
+    audit = None if args.year else Path(args.audit or ApiSettings.from_env().audit_file)
+    report = watch_drift(year=args.year, audit_file=audit, data_dir=Path(args.data), models_dir=Path(args.models))
+    print(format_drift(report))
+    print(f"rapport joint au run {report['run_id']} (version {report['version']}) et à data/lifecycle/drift.json")
+    return 1 if report["flagged"] else 0
+
+
+def _time_travel(args: argparse.Namespace) -> int:
+    from core.lifecycle.time_travel import time_travel
+
+    with stage_bar(30, width=52) as bar:
+        record = time_travel(data_dir=Path(args.data), plan=_plan(args), progress=bar)
+    print(record["report"])
     return 0
 
 
@@ -194,9 +276,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = commands.add_parser("store", help="rebuild the DuckDB database from the Parquet store")
     store.add_argument("--out", default=str(config.DATA_DIR))
     store.set_defaults(func=_store)
-    train = commands.add_parser("train", help="train, calibrate and evaluate the severity model (writes models/)")
+    train = commands.add_parser("train", help="train, calibrate and evaluate the severity model; log the run in "
+                                               "MLflow, register it and put it in service in models/")
     train.add_argument("--models", default=str(config.MODELS_DIR), help="output folder (default: models/)")
+    train.add_argument("--no-promote", action="store_true", help="register the version without serving it")
+    train.add_argument("--validation-year", type=int, default=None,
+                       help="train up to this year, test on the next (default: 2019, tested on 2020)")
+    train.add_argument("--quick", action="store_true", help="a quick model (10 %% sample), to try the lifecycle")
     train.set_defaults(func=_train)
+    retrain = commands.add_parser(
+        "retrain", help="add new yearly files to the store, train a challenger, judge it against the champion on "
+                        "the newest year and put it in service only if the gate passes (exit 3 when refused)")
+    retrain.add_argument("--source", action="append", metavar="DIR", help="a folder of yearly files (repeatable)")
+    retrain.add_argument("--download", nargs="+", type=int, metavar="YEAR",
+                         help="fetch these years' official files from data.gouv.fr first")
+    retrain.add_argument("--gate-year", type=int, default=None,
+                         help="the year both models are judged on (default: the store's newest)")
+    retrain.add_argument("--quick", action="store_true", help="a quick challenger (10 %% sample)")
+    retrain.add_argument("--data", default=str(config.DATA_DIR), help="store and tracking folder (default: data/)")
+    retrain.add_argument("--models", default=str(config.MODELS_DIR))
+    retrain.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
+    retrain.set_defaults(func=_retrain)
+    promote = commands.add_parser("promote", help="put a registered version in service (a person's decision)")
+    promote.add_argument("version", type=int)
+    promote.add_argument("--reason", default=None, help="why, kept with the version and in models/registry.json")
+    promote.add_argument("--data", default=str(config.DATA_DIR))
+    promote.add_argument("--models", default=str(config.MODELS_DIR))
+    promote.set_defaults(func=_promote)
+    rollback = commands.add_parser("rollback", help="put back the version in service before the champion")
+    rollback.add_argument("--data", default=str(config.DATA_DIR))
+    rollback.add_argument("--models", default=str(config.MODELS_DIR))
+    rollback.set_defaults(func=_rollback)
+    drift = commands.add_parser("drift", help="population stability of the incidents scored by the API (its audit "
+                                              "log) or of a store year against the training years (exit 1 when "
+                                              "a field drifts)")
+    drift.add_argument("--year", type=int, default=None, help="compare this year of the store instead of the log")
+    drift.add_argument("--audit", default=None, help="the audit log (default: the API's, GRAVITE_API_AUDIT_FILE)")
+    drift.add_argument("--data", default=str(config.DATA_DIR))
+    drift.add_argument("--models", default=str(config.MODELS_DIR))
+    drift.set_defaults(func=_drift)
+    travel = commands.add_parser("time-travel", help="demonstration: a champion trained up to 2018 and a challenger "
+                                                     "up to 2019 judged by the gate on 2020 (own registry)")
+    travel.add_argument("--quick", action="store_true", help="quick models (10 %% sample): about a minute")
+    travel.add_argument("--data", default=str(config.DATA_DIR))
+    travel.set_defaults(func=_time_travel)
     evaluate = commands.add_parser("evaluate", help="print the metrics of the severity model's card")
     evaluate.add_argument("--models", default=str(config.MODELS_DIR))
     evaluate.set_defaults(func=_evaluate)
@@ -232,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except IngestRefused as error:
+        print(f"erreur : {error}", file=sys.stderr)
+        return 2
+    except LookupError as error:  # core.lifecycle.registry.RegistryError
         print(f"erreur : {error}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as error:

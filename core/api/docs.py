@@ -237,10 +237,22 @@ class BandCut(_Strict):
     to: float
 
 
+class RegistryVersion(_Strict):
+    """Which registered version of ``gravite-severity`` (MLflow) is in service, since when and why."""
+
+    name: str
+    version: int
+    run_id: str
+    promoted: str
+    reason: str
+
+
 class ModelAnswer(_Strict):
     """``GET /v1/model``: the model in service."""
 
     model_version: str
+    registry: RegistryVersion | None = Field(
+        description="the registered version in service; null for a model not registered on this installation")
     created: str
     years: ModelYears
     inputs: list[str]

@@ -137,6 +137,7 @@ def model_summary(served: Served) -> dict[str, Any]:
 
     return {
         "model_version": card.model_version,
+        "registry": served.model.registry,
         "created": card.created,
         "years": {"history": list(card.years.history), "training": list(card.years.training),
                   "training_fatal": list(card.years.training_fatal), "validation": card.years.validation,

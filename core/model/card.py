@@ -29,7 +29,7 @@ from typing import Any
 
 from core.model.card_figures import Bands, ByTarget, EcallFigures, Metrics, ThresholdSet, rule_problems
 from core.model.metrics import BAND_RULES, band_cutoffs
-from core.model.spec import ModelCardError
+from core.model.spec import MAX_ROUNDS, ModelCardError
 from core.model.typed_json import EntryError, Share, read_typed
 
 YearRange = tuple[int, int]
@@ -202,6 +202,19 @@ class DataFingerprint:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """How much of the data and of the boosting a model was trained with (a quick model says so)."""
+
+    sample: float | None
+    max_rounds: int
+
+    @property
+    def is_quick(self) -> bool:
+        """Trained on a sample or with fewer rounds than the shipped settings allow: never for service."""
+        return self.sample is not None
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """The severity model's card: protocol, settings, calibration, thresholds, bands, figures, files.
 
@@ -233,6 +246,7 @@ class ModelCard:
     data_fingerprint: DataFingerprint
     training_seconds: float
     files: dict[str, str]
+    plan: Plan = Plan(None, MAX_ROUNDS)
 
     def _problems(self) -> Iterator[tuple[str, str]]:
         yield from rule_problems("thresholds", self.thresholds)

@@ -26,7 +26,7 @@ writes the card.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -40,7 +40,7 @@ from core.features.training import training_frame
 from core.incident.fields import CODED_FIELDS
 from core.incident.parse import parse_incident
 from core.model.metrics import binary_metrics
-from core.model.spec import HISTORY_FIRST_YEAR, SEED, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
+from core.model.spec import HISTORY_FIRST_YEAR, MAX_ROUNDS, SEED, TARGETS, TEST_YEAR, THREADS, VALIDATION_YEAR
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 START_YEAR_CANDIDATES: Final = (2005, 2010, 2015, 2018)
 N_FOLDS: Final = 2
-MAX_ROUNDS: Final = 3000
 EARLY_STOPPING_ROUNDS: Final = 40
 #: Start years whose validation AUC is within this of the best are ties: the latest of them is kept.
 START_YEAR_TOLERANCE: Final = 0.001
@@ -59,6 +58,50 @@ MASK_GROUPS: Final = (
     ("lat", "lon"), ("dep",), ("com",), ("year", "month", "day", "hour", "minute", "weekday"),
     *((name,) for name in CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",),
 )
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Which years a model learns, is validated and is tested on, and how much work training does.
+
+    The shipped model is the default plan: trained on years up to 2019, validated on 2019, tested on 2020.
+    A retraining on a new year moves both years on (:mod:`core.lifecycle.retrain`); the time-travel
+    demonstration trains an older model with ``validation_year=2018``. ``sample`` and ``max_rounds`` make a
+    quick, smaller model (tests, demonstrations), never the one put in service by ``python -m core train``.
+
+    Examples
+    --------
+    >>> TrainingPlan().start_years
+    (2005, 2010, 2015, 2018)
+    >>> TrainingPlan(validation_year=2018, test_year=2019).start_years
+    (2005, 2010, 2015)
+    """
+
+    validation_year: int = VALIDATION_YEAR
+    test_year: int = TEST_YEAR
+    candidates: tuple[int, ...] = field(default=START_YEAR_CANDIDATES)
+    max_rounds: int = MAX_ROUNDS
+    #: Share of each year's accidents kept, but the test year's, scored whole (None: all of them).
+    sample: float | None = None
+
+    def __post_init__(self) -> None:
+        if not HISTORY_FIRST_YEAR < self.validation_year < self.test_year:
+            raise ValueError(f"validation year {self.validation_year} and test year {self.test_year}: the test "
+                             f"year must come after the validation year, both after {HISTORY_FIRST_YEAR}")
+        if self.sample is not None and not 0 < self.sample <= 1:
+            raise ValueError(f"sample {self.sample} is not a share in (0, 1]")
+        if self.max_rounds < 1:
+            raise ValueError(f"max_rounds {self.max_rounds} is below 1")
+
+    @property
+    def start_years(self) -> tuple[int, ...]:
+        """The candidate first training years that come before the validation year (at least one)."""
+        return tuple(y for y in self.candidates if y < self.validation_year) or (self.validation_year - 1,)
+
+    @property
+    def is_shipped(self) -> bool:
+        """The plan of the model ``python -m core train`` puts in ``models/``."""
+        return self == TrainingPlan()
 
 
 def mask_fields(columns: IncidentColumns, rows: np.ndarray, rate: float, rng: np.random.Generator,
@@ -140,10 +183,11 @@ class TrainingData:
     #: ``ecall_rows`` tells which accidents have one.
     x_ecall: dict[str, np.ndarray]
     ecall_rows: np.ndarray
+    plan: TrainingPlan
 
     def training_rows(self, start_year: int) -> np.ndarray:
-        """Rows of the years ``start_year`` to the validation year (the shipped model's training rows)."""
-        return (self.years >= start_year) & (self.years <= VALIDATION_YEAR)
+        """Rows of the years ``start_year`` to the validation year (the final model's training rows)."""
+        return (self.years >= start_year) & (self.years <= self.plan.validation_year)
 
 
 @dataclass
@@ -157,37 +201,45 @@ class TargetFit:
 
 
 def prepare_training_data(con: duckdb.DuckDBPyConnection, rng: np.random.Generator,
-                          step: Callable[[str], None]) -> TrainingData:
+                          step: Callable[[str], None], plan: TrainingPlan | None = None) -> TrainingData:
     """Read the store, build clean and masked features, subsample negatives and draw the validation folds."""
+    plan = plan or TrainingPlan()
+    validation_year, test_year = plan.validation_year, plan.test_year
     step("reading accidents from the store")
-    frame = training_frame(con, first_year=HISTORY_FIRST_YEAR, last_year=TEST_YEAR)
+    frame = training_frame(con, first_year=HISTORY_FIRST_YEAR, last_year=test_year)
+    if not (frame["year"] == validation_year).any() or not (frame["year"] == test_year).any():
+        raise ValueError(f"the store has no accident of {validation_year} or of {test_year}: a model needs both "
+                         "(ingest them first)")
+    if plan.sample is not None:  # its own generator: the rest of training draws as without a sample
+        kept = (np.random.default_rng(SEED + 2).random(len(frame)) < plan.sample) | (frame["year"] == test_year)
+        frame = frame.loc[kept].reset_index(drop=True)
     years = frame["year"].to_numpy()
     labels = {"severe": frame["severe"].to_numpy().astype(np.int8), "fatal": frame["fatal"].to_numpy().astype(np.int8)}
     columns = columns_from_frame(frame)
     step("counting place history (years before the test year)")
-    history = build_place_history(con, first_year=HISTORY_FIRST_YEAR, last_year=VALIDATION_YEAR)
+    history = build_place_history(con, first_year=HISTORY_FIRST_YEAR, last_year=validation_year)
     step("building features")
     x_clean = build_features(columns, history)
     x_masked, weight = {}, {}
     for target, settings in TARGETS.items():
-        masked = mask_fields(columns, years <= VALIDATION_YEAR, settings.mask_rate, rng)
+        masked = mask_fields(columns, years <= validation_year, settings.mask_rate, rng)
         x_masked[target] = build_features(masked, history)
         kept = (labels[target] == 1) | (rng.random(len(years)) < settings.negative_share)
         weight[target] = np.where(labels[target] == 1, 1.0, kept / settings.negative_share)
-    validation = years == VALIDATION_YEAR
+    validation = years == validation_year
     folds = np.full(len(years), -1)
     folds[validation] = rng.permutation(validation.sum()) % N_FOLDS
-    step(f"replaying {VALIDATION_YEAR} and {TEST_YEAR} as eCall messages")
+    step(f"replaying {validation_year} and {test_year} as eCall messages")
     # Own generators, seeded alike in both modes (the same vehicles), so that the rest of training draws as before.
     x_ecall = {}
     for mode in ECALL_MODES:
         x_ecall[mode], ecall_rows = _ecall_features(con, frame, validation, history, np.random.default_rng(SEED),
                                                     trusted=mode == "trusted")
-        x_test, test_rows = _ecall_features(con, frame, years == TEST_YEAR, history,
+        x_test, test_rows = _ecall_features(con, frame, years == test_year, history,
                                             np.random.default_rng(SEED + 1), trusted=mode == "trusted")
         x_ecall[mode][test_rows], ecall_rows = x_test[test_rows], ecall_rows | test_rows
     return TrainingData(frame, years, labels, columns, history, x_clean, x_masked, weight, validation,
-                        years == TEST_YEAR, folds, x_ecall, ecall_rows)
+                        years == test_year, folds, x_ecall, ecall_rows, plan)
 
 
 #: The two ways an eCall message reaches the model: with its point (trusted) and without (untrusted position).
@@ -227,7 +279,7 @@ def _fit_rows(data: TrainingData, target: str, rows: np.ndarray, *, rounds: int,
 def _cross_fit(data: TrainingData, target: str, start_year: int, *, only_fold: int | None = None,
                done: Mapping[int, tuple[np.ndarray, int]] | None = None) -> CrossFit:
     """Train on ``start_year``.. the year before validation + the other folds of it, predict each held fold."""
-    earlier = (data.years >= start_year) & (data.years < VALIDATION_YEAR)
+    earlier = (data.years >= start_year) & (data.years < data.plan.validation_year)
     oof = np.full(len(data.years), np.nan)
     oof_ecall = {mode: np.full(len(data.years), np.nan) for mode in ECALL_MODES}
     rounds = []
@@ -240,7 +292,7 @@ def _cross_fit(data: TrainingData, target: str, start_year: int, *, only_fold: i
                 oof_ecall[mode][messages] = values
         else:
             booster = _fit_rows(data, target, earlier | (data.validation & (data.folds != fold)),
-                                rounds=MAX_ROUNDS, held=held)
+                                rounds=data.plan.max_rounds, held=held)
             best = booster.best_iteration + 1
             oof[held] = raw_predict(booster[:best], data.x_clean[held])
             for mode in ECALL_MODES:
@@ -254,19 +306,20 @@ def fit_target(data: TrainingData, target: str, step: Callable[[str], None]) -> 
     label = data.labels[target]
     held = data.validation & (data.folds == 0)
     candidates, fold0 = [], {}
-    for start in START_YEAR_CANDIDATES:
-        step(f"{target}: validation fit from {start} (held half of {VALIDATION_YEAR})")
+    validation_year = data.plan.validation_year
+    for start in data.plan.start_years:
+        step(f"{target}: validation fit from {start} (held half of {validation_year})")
         fit = _cross_fit(data, target, start, only_fold=0)
         metrics = binary_metrics(label[held], fit.oof[held])
         fold0[start] = (fit.oof[held], fit.rounds[0],
                         {mode: values[held & data.ecall_rows] for mode, values in fit.oof_ecall.items()})
-        trained_on = ((data.years >= start) & (data.years < VALIDATION_YEAR)) | (data.validation & (data.folds != 0))
+        trained_on = ((data.years >= start) & (data.years < validation_year)) | (data.validation & (data.folds != 0))
         candidates.append({"start_year": start, "rounds": fit.rounds[0], "training_rows": int(trained_on.sum()),
                            **{k: metrics[k] for k in ("auc", "log_loss", "brier")}})
     start = choose_start_year(candidates)
-    step(f"{target}: validation fit from {start} (other half of {VALIDATION_YEAR})")
+    step(f"{target}: validation fit from {start} (other half of {validation_year})")
     cross_fit = _cross_fit(data, target, start, done={0: fold0[start]})
-    step(f"{target}: final fit on {start}-{VALIDATION_YEAR}")
+    step(f"{target}: final fit on {start}-{validation_year}")
     booster = _fit_rows(data, target, data.training_rows(start), rounds=int(round(np.mean(cross_fit.rounds))))
     return TargetFit(candidates, start, cross_fit, booster)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -35,6 +35,7 @@ from core.model.spec import (
     MODEL_FILE,
     MODEL_FILES,
     MODEL_VERSION,
+    REGISTRY_FILE,
     SUPPORT_FILE,
     TARGETS,
     TREES_FILE,
@@ -67,6 +68,8 @@ class SeverityModel:
     history: PlaceHistory
     support_codes: np.ndarray  # (combinations, len(KEY_FACTS)), -1 = unknown in the store
     support_counts: np.ndarray  # (combinations, 3): accidents, severe, fatal
+    #: Which registered version this is (``registry.json``: name, version, run_id, promoted, reason), or None.
+    registry: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def version(self) -> str:
@@ -179,4 +182,18 @@ def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> 
     history = load_place_history(counts_path=models_dir / HISTORY_COUNTS_FILE,
                                  totals_path=models_dir / HISTORY_TOTALS_FILE)
     return SeverityModel(models_dir, trees, card, history,
-                         rows[:, :len(KEY_FACTS)], rows[:, len(KEY_FACTS):].astype(np.float64))
+                         rows[:, :len(KEY_FACTS)], rows[:, len(KEY_FACTS):].astype(np.float64),
+                         read_registry_note(models_dir))
+
+
+def read_registry_note(models_dir: Path = config.MODELS_DIR) -> dict[str, Any] | None:
+    """Which registered version ``models_dir`` holds (``registry.json``, written when a version is put in
+    service), or None for a model not registered on this installation."""
+    path = Path(models_dir) / REGISTRY_FILE
+    try:
+        note = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        raise ModelCardError(f"{path} is not JSON: put a version back with `python -m core promote VERSION`") from None
+    return note if isinstance(note, dict) else None

@@ -12,6 +12,8 @@ the other (training pulls in scikit-learn and XGBoost; prediction must not).
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +24,9 @@ FATAL_MODEL_FILE: Final = "severity_fatal.ubj"
 CARD_FILE: Final = "severity_card.json"
 SUPPORT_FILE: Final = "severity_support.json"
 TREES_FILE: Final = "severity_trees.parquet"
+#: Which registered version (MLflow, :mod:`core.lifecycle.registry`) ``models/`` holds; absent for a model trained
+#: here and not registered yet.
+REGISTRY_FILE: Final = "registry.json"
 #: The place history (:mod:`core.features.history`): counts per place and year, and totals per place.
 HISTORY_COUNTS_FILE: Final = "place_history.parquet"
 HISTORY_TOTALS_FILE: Final = "place_totals.parquet"
@@ -34,6 +39,8 @@ VALIDATION_YEAR: Final = 2019
 TEST_YEAR: Final = 2020
 SEED: Final = 20240604
 THREADS: Final = 2
+#: Most boosting rounds of a validation fit (early stopping ends it well before).
+MAX_ROUNDS: Final = 3000
 
 _COMMON_PARAMS: Final = {
     "objective": "binary:logistic",
@@ -102,3 +109,18 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def install_model_files(staging: Path, models_dir: Path) -> None:
+    """Move a complete model (card and files) from ``staging`` into ``models_dir``, the card last; remove ``staging``.
+
+    Until the card is in, :func:`core.model.loading.load_model` refuses the mixed folder (the files' SHA-256
+    differ from the old card's), so a crash midway never serves half a model. Every other file of
+    ``staging`` (the registry's note) follows the card.
+    """
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*MODEL_FILES, CARD_FILE):
+        os.replace(staging / name, models_dir / name)
+    for rest in staging.iterdir():
+        os.replace(rest, models_dir / rest.name)
+    shutil.rmtree(staging)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pyarrow.parquet as pq
 
-from core import codebook, config
+from core import config
 from core.features.build import build_features
 from core.features.columns import IncidentColumns
 from core.features.facts import KEY_FACTS, key_facts
@@ -43,6 +42,7 @@ from core.model.fitting import (
     START_YEAR_TOLERANCE,
     TargetFit,
     TrainingData,
+    TrainingPlan,
     fit_target,
     mask_fields,
     prepare_training_data,
@@ -72,14 +72,15 @@ from core.model.spec import (
     MODEL_FILE,
     MODEL_FILES,
     MODEL_VERSION,
+    REGISTRY_FILE,
     SEED,
     SUPPORT_FILE,
     TARGETS,
-    TEST_YEAR,
     TREES_FILE,
-    VALIDATION_YEAR,
     file_sha256,
+    install_model_files,
 )
+from core.model.subgroups import subgroup_masks
 from core.model.trees import tree_table
 
 if TYPE_CHECKING:
@@ -151,22 +152,6 @@ def _logistic_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndar
     return pipeline.predict_proba(x_test)[:, 1]
 
 
-def _subgroups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Boolean masks of the card's subgroups over the rows of ``frame``."""
-    lum = frame["lum"].to_numpy(dtype=float, na_value=np.nan)
-    agg = frame["agg"].to_numpy(dtype=float, na_value=np.nan)
-    overseas = frame["dep"].fillna("").str.len().to_numpy() == 3
-    pedestrians = frame["n_pedestrians"].to_numpy() > 0
-    two_wheeler = np.array([any(c in codebook.TWO_WHEELER_CATV for c in v) for v in frame["vehicles"]])
-    return {
-        "urban (agg 2)": agg == 2, "rural (agg 1)": agg == 1,
-        "metropolitan": ~overseas, "overseas": overseas,
-        "day (lum 1)": lum == 1, "dusk or dawn (lum 2)": lum == 2, "night (lum 3-5)": lum >= 3,
-        "pedestrian involved": pedestrians, "no pedestrian": ~pedestrians,
-        "two-wheeler involved": two_wheeler, "no two-wheeler": ~two_wheeler,
-    }
-
-
 def _test_predictions(data: TrainingData, fits: Mapping[str, TargetFit],
                       calibrators: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Calibrated p_severe and p_fatal of every test-year accident."""
@@ -180,7 +165,7 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
                   thresholds: Mapping[str, Any], predicted: Mapping[str, np.ndarray],
                   rng: np.random.Generator) -> dict[str, Any]:
     """Every figure of the test year: model, baselines, first-call fields, calibration, subgroups."""
-    test = data.test
+    test, test_year = data.test, data.plan.test_year
     p_severe, p_fatal = predicted["severe"], predicted["fatal"]
     y = {target: data.labels[target][test] for target in TARGETS}
     baselines: dict[str, dict[str, Any]] = {"base_rate": {}, "logistic_regression": {}}
@@ -197,10 +182,10 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
     subgroups = {
         name: {"severe": binary_metrics(y["severe"][rows], p_severe[rows]),
                "fatal_auc": binary_metrics(y["fatal"][rows], p_fatal[rows])["auc"]}
-        for name, rows in _subgroups(data.frame.loc[test].reset_index(drop=True)).items()
+        for name, rows in subgroup_masks(data.frame.loc[test].reset_index(drop=True)).items()
     }
     return {
-        "year": TEST_YEAR,
+        "year": test_year,
         **{target: binary_metrics(y[target], predicted[target]) for target in TARGETS},
         "baselines": baselines,
         "first_call_fields_only": {"fields": list(FIRST_CALL_FIELDS), "severe": binary_metrics(y["severe"], p_first)},
@@ -227,6 +212,7 @@ def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: 
     """The card's ``ecall`` entry: the eCall calibrations, fitted out of fold on the validation year's messages
     with and without their point, and the test year's figures on the accidents that have a message."""
     validation = data.validation & data.ecall_rows
+    validation_year, test_year = data.plan.validation_year, data.plan.test_year
     maps = {}
     for mode, key in (("trusted", "with_point"), ("untrusted", "without_point")):
         p_validation = calibrate_targets(calibrators, fits["severe"].cross_fit.oof_ecall[mode][validation],
@@ -249,12 +235,12 @@ def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: 
         "simulation": "each accident replayed as the MSD one of its vehicles with an EN 15722 class (drawn at "
                       "random) would have sent: point, UTC time, class, occupants as passengers, automatic "
                       "activation; mapped by core.ecall.mapping as the API maps a message",
-        "fitted_on": f"isotonic maps on the full-call calibrated, out-of-fold predictions of {VALIDATION_YEAR}'s "
+        "fitted_on": f"isotonic maps on the full-call calibrated, out-of-fold predictions of {validation_year}'s "
                      f"messages ({int(validation.sum())} accidents), with their point (trusted position) and "
                      "without (positionCanBeTrusted = false: department at most)",
         "calibration": maps,
         "test": {
-            "year": TEST_YEAR,
+            "year": test_year,
             "rows": int(test.sum()),
             "full_call": scored(data.x_clean[test]),
             "msd_facts": scored(build_features(msd_only, data.history)[test]),
@@ -265,7 +251,7 @@ def _ecall_card(data: TrainingData, fits: Mapping[str, TargetFit], calibrators: 
     }
 
 
-def _band_card(thresholds: Mapping[str, Any], *, y_validation: np.ndarray, p_validation: np.ndarray,
+def _band_card(thresholds: Mapping[str, Any], plan: TrainingPlan, *, y_validation: np.ndarray, p_validation: np.ndarray,
                y_test: np.ndarray, p_test: np.ndarray) -> dict[str, Any]:
     """The risk bands of p_severe: their rule, cut-offs and, per band, accidents and observed severe rate.
 
@@ -273,24 +259,25 @@ def _band_card(thresholds: Mapping[str, Any], *, y_validation: np.ndarray, p_val
     information and played no part in the choice.
     """
     medium_from, high_from = band_cutoffs(thresholds)
+    validation_year, test_year = plan.validation_year, plan.test_year
     medium_rule, high_rule = BAND_RULES["medium_from"], BAND_RULES["high_from"]
     fallback = thresholds[high_rule].get("fallback")
     return {
         "target": "severe",
         "rule": (f"low: p_severe < the {medium_rule} threshold, the highest that still flags "
-                 f"{RECALL_RULES[medium_rule]:.0%} of the {VALIDATION_YEAR} severe accidents (low holds at most "
+                 f"{RECALL_RULES[medium_rule]:.0%} of the {validation_year} severe accidents (low holds at most "
                  f"{1 - RECALL_RULES[medium_rule]:.0%} of them); high: p_severe >= the {high_rule} threshold, the "
-                 f"lowest at which at least {PRECISION_RULES[high_rule]:.0%} of the {VALIDATION_YEAR} accidents "
+                 f"lowest at which at least {PRECISION_RULES[high_rule]:.0%} of the {validation_year} accidents "
                  f"flagged were severe (the best_f1 threshold if none reaches it); medium: in between. "
-                 f"Chosen on {VALIDATION_YEAR} only."),
+                 f"Chosen on {validation_year} only."),
         "medium_from": {"rule": medium_rule, "threshold": medium_from},
         "high_from": {"rule": high_rule, "threshold": high_from, "fallback": fallback,
                       **({"note": f"no threshold reached {PRECISION_RULES[high_rule]:.0%} precision on "
-                                  f"{VALIDATION_YEAR}: the best_f1 threshold is used"} if fallback else {})},
-        "validation": {"year": VALIDATION_YEAR, "chosen_on": True,
+                                  f"{validation_year}: the best_f1 threshold is used"} if fallback else {})},
+        "validation": {"year": validation_year, "chosen_on": True,
                        **band_figures(y_validation, p_validation, medium_from=medium_from, high_from=high_from)},
-        "test": {"year": TEST_YEAR, "chosen_on": False,
-                 "note": f"test-year figures, for information only: {TEST_YEAR} was not used to choose the bands",
+        "test": {"year": test_year, "chosen_on": False,
+                 "note": f"test-year figures, for information only: {test_year} was not used to choose the bands",
                  **band_figures(y_test, p_test, medium_from=medium_from, high_from=high_from)},
     }
 
@@ -318,12 +305,13 @@ def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_di
         [v for v, kept in zip(data.columns.vehicles, rows, strict=True) if kept],
     )
     support = support_table(columns, data.labels["severe"][rows], data.labels["fatal"][rows])
-    support["years"] = [fits["severe"].start_year, VALIDATION_YEAR]
+    support["years"] = [fits["severe"].start_year, data.plan.validation_year]
     (models_dir / SUPPORT_FILE).write_text(json.dumps(support, separators=(",", ":")))
 
 
 def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DIR,
-          parquet_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> ModelCard:
+          parquet_dir: Path | None = None, progress: Callable[[str], None] | None = None,
+          plan: TrainingPlan | None = None) -> ModelCard:
     """Train, calibrate, evaluate and save the severity model; returns the card.
 
     Parameters
@@ -337,6 +325,8 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
         The store folder, for the data fingerprint (default: the app's store).
     progress : callable, optional
         Called with the name of each step as it starts.
+    plan : TrainingPlan, optional
+        Validation and test years, candidate start years, rounds and sample (default: the shipped model's).
 
     Returns
     -------
@@ -352,7 +342,9 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
     started = time.perf_counter()
     step = progress or (lambda _name: None)
     rng = np.random.default_rng(SEED)
-    data = prepare_training_data(con, rng, step)
+    plan = plan or TrainingPlan()
+    validation_year, test_year = plan.validation_year, plan.test_year
+    data = prepare_training_data(con, rng, step, plan)
     fits = {target: fit_target(data, target, step) for target in TARGETS}
 
     step("calibration and thresholds on the validation year")
@@ -363,13 +355,13 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
                                                 fits["fatal"].cross_fit.oof[validation]), strict=True))
     thresholds = {t: choose_thresholds(data.labels[t][validation], p_val[t]) for t in TARGETS}
 
-    step(f"eCall calibration on {VALIDATION_YEAR}'s messages, figures on {TEST_YEAR}'s")
+    step(f"eCall calibration on {validation_year}'s messages, figures on {test_year}'s")
     ecall = _ecall_card(data, fits, calibrators)
 
-    step(f"scoring {TEST_YEAR} and the baselines")
+    step(f"scoring {test_year} and the baselines")
     predicted = _test_predictions(data, fits, calibrators)
     test_metrics = _test_metrics(data, fits, calibrators, thresholds, predicted, rng)
-    bands = _band_card(thresholds["severe"], y_validation=data.labels["severe"][validation],
+    bands = _band_card(thresholds["severe"], data.plan, y_validation=data.labels["severe"][validation],
                        p_validation=p_val["severe"], y_test=data.labels["severe"][data.test],
                        p_test=predicted["severe"])
 
@@ -390,8 +382,8 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
             "worst_injury": "killed = p_fatal, hospitalised = p_severe - p_fatal, light = 1 - p_severe, "
                             "unharmed = 0 (BAAC records injury accidents only)",
         },
-        "years": {"history": [HISTORY_FIRST_YEAR, VALIDATION_YEAR], "training": [severe_start, VALIDATION_YEAR],
-                  "training_fatal": [fatal_start, VALIDATION_YEAR], "validation": VALIDATION_YEAR, "test": TEST_YEAR},
+        "years": {"history": [HISTORY_FIRST_YEAR, validation_year], "training": [severe_start, validation_year],
+                  "training_fatal": [fatal_start, validation_year], "validation": validation_year, "test": test_year},
         "training_rows": int(data.training_rows(severe_start).sum()),
         "training_rows_fatal": int(data.training_rows(fatal_start).sum()),
         "start_year": {
@@ -399,8 +391,8 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
             "chosen_fatal": fatal_start,
             "candidates": fits["severe"].candidates,
             "candidates_fatal": fits["fatal"].candidates,
-            "how": f"each candidate trained (shipped settings) on its years up to {VALIDATION_YEAR - 1} plus a "
-                   f"random half of {VALIDATION_YEAR}, scored by ROC-AUC on the other half. Candidates within "
+            "how": f"each candidate trained (shipped settings) on its years up to {validation_year - 1} plus a "
+                   f"random half of {validation_year}, scored by ROC-AUC on the other half. Candidates within "
                    f"{START_YEAR_TOLERANCE} AUC of the best are ties (the standard error of an AUC on ~29,000 "
                    "accidents is about 0.002); among ties the latest start year is kept: fewer years recorded "
                    "under the pre-2018 hospitalisation rule and a quicker training.",
@@ -415,15 +407,15 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
         },
         "calibration": {
             "method": "isotonic, linear between breakpoints",
-            "fitted_on": f"out-of-fold predictions of {VALIDATION_YEAR} (models trained on the earlier years and "
-                         f"the other half of {VALIDATION_YEAR}, with the shipped settings)",
+            "fitted_on": f"out-of-fold predictions of {validation_year} (models trained on the earlier years and "
+                         f"the other half of {validation_year}, with the shipped settings)",
             **calibrators,
         },
         "thresholds": thresholds,
         "bands": bands,
         "metrics": {
             "validation": {
-                "year": VALIDATION_YEAR,
+                "year": validation_year,
                 "note": "out-of-fold predictions; the calibration maps were fitted on these same predictions, "
                         "so the calibrated figures here (ECE in particular) are not test figures",
                 **{t: binary_metrics(data.labels[t][validation], p_val[t]) for t in TARGETS},
@@ -436,14 +428,13 @@ def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DI
         "importance": _importance_by_field(fits["severe"].booster),
         "data_fingerprint": data_fingerprint(data.frame, Path(parquet_dir or config.parquet_dir())),
         "training_seconds": round(time.perf_counter() - started, 1),
+        "plan": {"sample": plan.sample, "max_rounds": plan.max_rounds},
     }
     card["files"] = {name: file_sha256(staging / name) for name in MODEL_FILES}
     checked = parse_card(card, source=CARD_FILE)  # never put in service a model whose card load_model would refuse
     (staging / CARD_FILE).write_text(json.dumps(card, indent=1, ensure_ascii=False))
-    models_dir.mkdir(parents=True, exist_ok=True)
-    for name in (*MODEL_FILES, CARD_FILE):  # the card last: until it is in, load_model refuses the mixed folder
-        os.replace(staging / name, models_dir / name)
-    staging.rmdir()
+    (models_dir / REGISTRY_FILE).unlink(missing_ok=True)  # a model trained here is no registered version
+    install_model_files(staging, models_dir)
     return checked
 
 

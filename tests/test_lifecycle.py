@@ -1,0 +1,172 @@
+"""The model's lifecycle on real data: tracked runs, the registry, the gate, retraining on the 2021 excerpt.
+
+Each test works on a copy of the real store and of the committed model in its
+own folder, with a local MLflow store there: the app's ``data/`` and
+``models/`` are never touched. Challengers are quick models (5 % of the
+accidents but the gate year's, one start year, at most 60 rounds), so that the
+whole path (ingest, training, logging, registering, scoring both models,
+deciding, promoting) runs in about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from core import config, store
+from core.__main__ import main
+from core.features.training import training_frame
+from core.ingest.sources import Source
+from core.lifecycle import registry
+from core.lifecycle.gate import GateRules, score_year
+from core.lifecycle.retrain import retrain
+from core.lifecycle.status import GATE_FILE, read_status
+from core.lifecycle.tracking import MODEL_NAME, tracking_client
+from core.model.fitting import TrainingPlan
+from core.model.loading import load_model, read_registry_note
+from core.model.predict import predict_many
+from core.model.spec import CARD_FILE, MODEL_FILES, file_sha256
+from tests.conftest import EXCERPT_2021
+
+QUICK = TrainingPlan(candidates=(2015,), max_rounds=60, sample=0.05)
+#: Tolerances no challenger can fail: the run must then promote.
+OPEN_GATE = GateRules(auc_tolerance=1.0, max_ece=1.0, subgroup_tolerance=1.0, min_accidents=1)
+
+
+def _hashes(models_dir: Path) -> dict[str, str]:
+    return {name: file_sha256(models_dir / name) for name in (CARD_FILE, *MODEL_FILES)}
+
+
+@pytest.fixture(scope="module")
+def installation(full_store: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A data folder holding a copy of the real store, and a copy of the committed model."""
+    root = tmp_path_factory.mktemp("lifecycle")
+    shutil.copytree(full_store, config.parquet_dir(root / "data"))
+    shutil.copytree(config.MODELS_DIR, root / "models", ignore=shutil.ignore_patterns("registry.json"))
+    return {"data": root / "data", "models": root / "models"}
+
+
+@pytest.fixture(scope="module")
+def excerpt_retrain(installation):
+    """``retrain --source`` the 2021 excerpt with the shipped gate: the store gets 2021, 2021 is the gate year."""
+    before = _hashes(installation["models"])
+    result = retrain(new_sources=[Source("folder", EXCERPT_2021)], data_dir=installation["data"],
+                     models_dir=installation["models"], plan=QUICK)
+    return result, before
+
+
+def test_retrain_on_the_2021_excerpt_ingests_it_and_refuses_on_20_accidents(installation, excerpt_retrain) -> None:
+    result, before = excerpt_retrain
+    con = store.connect(config.parquet_dir(installation["data"]))
+    try:
+        counted = con.execute("SELECT count(*) FROM accidents WHERE year = 2021").fetchone()[0]
+    finally:
+        con.close()
+    expected = sum(1 for _ in (EXCERPT_2021 / "caracteristiques-2021.csv").open(encoding="utf-8")) - 1
+    assert counted == expected == result.decision["n"]
+    assert result.decision["year"] == 2021
+    assert not result.promoted
+    evidence = [c for c in result.decision["checks"] if c["rule"] == "evidence"]
+    assert evidence and not evidence[0]["passed"]
+    assert f"ne compte que {expected} accidents" in result.report
+    assert "reste en service" in result.report
+    assert _hashes(installation["models"]) == before  # the champion stays, file for file
+    assert read_registry_note(installation["models"])["version"] == result.champion_version == 1
+    assert read_status(GATE_FILE, data_dir=installation["data"])["report"] == result.report
+
+
+def test_the_challenger_run_is_in_the_tracking_store_with_its_figures_and_files(installation, excerpt_retrain) -> None:
+    result, _ = excerpt_retrain
+    client = tracking_client(installation["data"])
+    version = client.get_model_version(MODEL_NAME, str(result.challenger_version))
+    run = client.get_run(version.run_id)
+    card_path = Path(client.download_artifacts(run.info.run_id, f"model/{CARD_FILE}",
+                                               str(installation["data"].parent / "card")))
+    card = json.loads(card_path.read_text())
+    assert run.data.params["years.validation"] == "2020" and run.data.params["years.test"] == "2021"
+    assert run.data.params["plan.sample"] == "0.05"
+    assert run.data.metrics["test.severe.auc"] == pytest.approx(card["metrics"]["test"]["severe"]["auc"])
+    assert run.data.metrics["validation.fatal.ece"] == pytest.approx(card["metrics"]["validation"]["fatal"]["ece"])
+    assert any(k.startswith("test.subgroup.") for k in run.data.metrics)
+    assert run.data.tags["gravite.kind"] == "challenger"
+    assert run.data.tags["gravite.gate"] == "refusé"
+    assert run.data.tags["gravite.data_fingerprint"] == card["data_fingerprint"]["hash"]
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    assert files == {f"model/{name}" for name in (CARD_FILE, *MODEL_FILES)}
+    plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert plots == {"plots/calibration.png", "plots/start_years.png"}
+    assert (installation["data"] / "mlflow" / "mlflow.db").exists()
+    gate = json.loads(Path(client.download_artifacts(run.info.run_id, "gate.json",
+                                                     str(installation["data"].parent / "gate"))).read_text())
+    assert gate["decision"] == result.decision
+
+
+def test_the_gate_scores_the_champion_as_its_card_says(installation, store_con) -> None:
+    """The gate scores through the service's path; the card was computed by training's own: they must agree."""
+    champion = load_model(installation["models"])
+    figures = score_year(champion, store_con, 2020)
+    assert figures["n"] == champion.card.metrics.test.severe.n
+    assert figures["severe"]["auc"] == pytest.approx(champion.card.metrics.test.severe.auc, abs=1e-6)
+    assert figures["severe"]["ece"] == pytest.approx(champion.card.metrics.test.severe.ece, abs=1e-6)
+    for name, subgroup in champion.card.metrics.test.subgroups.items():
+        assert figures["subgroups"][name]["severe_auc"] == pytest.approx(subgroup.severe.auc, abs=1e-6)
+
+
+def test_a_challenger_worse_on_2020_is_refused_and_one_that_passes_is_served_then_rolled_back(
+        installation, excerpt_retrain, store_con) -> None:
+    before = _hashes(installation["models"])
+    refused = retrain(data_dir=installation["data"], models_dir=installation["models"], gate_year=2020, plan=QUICK)
+    # Judged here, independently of the gate's code: 2020's accidents through predict_many, sklearn's AUC.
+    frame = training_frame(store_con, first_year=2020, last_year=2020)
+    incidents = [_incident(row) for row in frame.to_dict("records")]
+    served_p = np.array([r["p_severe"] for r in predict_many(load_model(installation["models"]), incidents,
+                                                              explain=False)])
+    assert roc_auc_score(frame["severe"].astype(int), served_p) == pytest.approx(
+        [c for c in refused.decision["checks"] if c["rule"] == "auc"][0]["champion"], abs=1e-6)
+    challenger_auc = [c for c in refused.decision["checks"] if c["rule"] == "auc"][0]["challenger"]
+    challenger_ece = [c for c in refused.decision["checks"] if c["rule"] == "ece"][0]["challenger"]
+    should_pass = (roc_auc_score(frame["severe"].astype(int), served_p) - challenger_auc <= 0.002
+                   and challenger_ece <= 0.02)
+    assert refused.promoted is should_pass is False  # 5 % of the data, 60 rounds: worse than the shipped model
+    assert _hashes(installation["models"]) == before
+    passed = retrain(data_dir=installation["data"], models_dir=installation["models"], gate_year=2020, plan=QUICK,
+                     rules=OPEN_GATE)
+    assert passed.promoted and "est mis en service" in passed.report
+    served = load_model(installation["models"])
+    assert served.card.plan.sample == 0.05
+    assert read_registry_note(installation["models"])["version"] == passed.challenger_version
+    client = tracking_client(installation["data"])
+    assert int(registry.champion(client).version) == passed.challenger_version
+    assert registry.champions(client) == [1, passed.challenger_version]
+    # A person's decision: back to the version before, by the command line.
+    assert main(["rollback", "--data", str(installation["data"]), "--models", str(installation["models"])]) == 0
+    assert _hashes(installation["models"]) == before
+    assert int(registry.champion(client).version) == 1
+    assert main(["rollback", "--data", str(installation["data"]), "--models", str(installation["models"])]) == 2
+    assert main(["promote", "999", "--data", str(installation["data"]), "--models", str(installation["models"])]) == 2
+    assert _hashes(installation["models"]) == before
+
+
+_INCIDENT_KEYS = ("dep", "com", "lat", "lon", "lum", "atm", "agg", "int", "col", "catr", "surf", "vma", "obs",
+                  "vehicles", "n_pedestrians", "n_people")
+
+
+def _incident(row: dict) -> dict:
+    """A stored accident as a dispatch client sends it (the JSON contract: known fields only, a datetime)."""
+    incident = {}
+    for key in _INCIDENT_KEYS:
+        value = row[key]
+        if isinstance(value, np.ndarray):
+            incident[key] = [int(code) for code in value]
+        elif value is not None and value is not pd.NA and value == value:
+            incident[key] = value
+    when = [row[key] for key in ("year", "month", "day", "hour", "minute")]
+    if all(value is not None and value == value for value in when):
+        incident["datetime"] = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}".format(*when)
+    return incident
