@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
 STORE := data/parquet/gravite.duckdb
 PORT ?= 8501
 
-.PHONY: run test setup data browser lint train bench clean-data api
+.PHONY: run test setup data browser lint train bench clean-data api mlflow
 
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
@@ -42,6 +42,14 @@ data: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# The MLflow UI on the tracking store of `python -m core train|retrain` (data/mlflow/, or MLFLOW_TRACKING_URI).
+MLFLOW_PORT ?= 5000
+mlflow: setup
+	mkdir -p data/mlflow/artifacts
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/data/mlflow/mlflow.db}" \
+		--default-artifact-root "$(CURDIR)/data/mlflow/artifacts"
+
 # Style, security (S) and complexity (C901) rules, and the import contracts of pyproject.toml (layers).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -50,7 +58,7 @@ lint: $(STAMP)
 bench: setup
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
-# Rebuild the committed severity model and its card (make run needs no training).
+# Rebuild the severity model and its card, log the run in MLflow, register it and serve it (make run needs no training).
 train: setup
 	$(PY) -m core train
 

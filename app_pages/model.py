@@ -7,13 +7,16 @@ import streamlit as st
 from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.dispatch import bands
 from core.formatting import format_count, format_decimal, format_percent
+from core.lifecycle import views
+from core.lifecycle.status import DRIFT_FILE, GATE_FILE, TIME_TRAVEL_FILE, read_status
 from core.model import report
 from core.model.spec import ModelCardError, ModelMissingError
 from ui import data, severity_data
 
 st.title("Fiabilité du modèle")
 try:
-    card = severity_data.severity_model().card
+    model = severity_data.severity_model()
+    card = model.card
 except (ModelMissingError, ModelCardError) as error:
     st.error(str(error))
     st.stop()
@@ -22,7 +25,7 @@ years, test = card.years, card.metrics.test
 first, last = years.training
 fatal_first, fatal_last = years.training_fatal
 fatal_note = "" if years.training_fatal == years.training else f" ({fatal_first}–{fatal_last} pour « tué »)"
-st.caption(f"Modèle de gravité version {card.model_version}, entraîné le {card.created[:10]}.")
+st.caption(f"{views.served_sentence(card.model_version, model.registry)} Entraîné le {card.created[:10]}.")
 
 st.header("Ce qu’il estime, avec quelles données")
 st.markdown(
@@ -89,6 +92,38 @@ st.table(report.subgroup_table(card), hide_index=True)
 st.subheader("Comparaison avec les travaux publiés")
 st.table(report.peers_table(card), hide_index=True)
 st.caption(report.peers_note(card))
+
+st.header("Cycle de vie : réentraînement, mise en service, dérive")
+st.markdown(
+    "Chaque entraînement est suivi dans MLflow (`make mlflow`) et enregistré comme une version de "
+    "« gravite-severity ». Quand une nouvelle année arrive, `python -m core retrain` entraîne un challenger et le "
+    "juge contre le modèle en service sur la même année, la plus récente : il n’est mis en service que si sa "
+    "ROC-AUC (grave) ne baisse pas de plus de 0,002, si son erreur de calibration reste au plus 0,02 et si aucun "
+    "sous-groupe ne perd plus de 0,02. Sinon le modèle en service reste, et le rapport dit pourquoi.")
+gate = read_status(GATE_FILE)
+st.subheader("Dernière décision du portail")
+if gate is None:
+    st.caption("Aucun réentraînement n’a encore été jugé sur cette installation.")
+else:
+    st.markdown(views.gate_sentence(gate))
+    st.table(views.gate_rows(gate), hide_index=True)
+travel = read_status(TIME_TRAVEL_FILE)
+if travel is not None:
+    st.subheader("Démonstration : le portail en 2020")
+    st.markdown(views.gate_sentence(travel) + (" Modèles rapides (10 % des accidents)." if travel["quick"] else ""))
+    st.table(views.gate_rows(travel), hide_index=True)
+drift = read_status(DRIFT_FILE)
+st.subheader("Dérive des données")
+if drift is None:
+    st.caption("Aucun rapport de dérive sur cette installation : `python -m core drift` compare les incidents "
+               "estimés par l’API (son journal d’audit), ou `--year` une nouvelle année, aux années d’entraînement.")
+else:
+    st.markdown(views.drift_sentence(drift))
+    st.caption("Indice de stabilité de la population (PSI) par champ : au-delà de 0,2, la population a changé, "
+               "vérifier avant de se fier aux estimations. Jusqu’en 2018, la vitesse maximale autorisée n’était pas "
+               "relevée et les coordonnées manquaient souvent : une année récente s’écarte donc toujours des années "
+               "d’entraînement sur ces champs.")
+    st.table(views.drift_rows(drift), hide_index=True)
 
 st.header("Limites")
 st.markdown("\n".join(f"- {limit}" for limit in report.limits(card, data.yearly_totals())))

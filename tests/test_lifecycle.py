@@ -26,12 +26,13 @@ from core.ingest.sources import Source
 from core.lifecycle import registry
 from core.lifecycle.gate import GateRules, score_year
 from core.lifecycle.retrain import retrain
-from core.lifecycle.status import GATE_FILE, read_status
-from core.lifecycle.tracking import MODEL_NAME, tracking_client
+from core.lifecycle.status import DRIFT_FILE, GATE_FILE, read_status
+from core.lifecycle.tracking import MODEL_NAME, metric_name, tracking_client
 from core.model.fitting import TrainingPlan
 from core.model.loading import load_model, read_registry_note
 from core.model.predict import predict_many
 from core.model.spec import CARD_FILE, MODEL_FILES, file_sha256
+from tests.apptest import run_page
 from tests.conftest import EXCERPT_2021
 
 QUICK = TrainingPlan(candidates=(2015,), max_rounds=60, sample=0.05)
@@ -170,3 +171,52 @@ def _incident(row: dict) -> dict:
     if all(value is not None and value == value for value in when):
         incident["datetime"] = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}".format(*when)
     return incident
+
+
+@pytest.fixture(scope="module")
+def drift_2020(installation, excerpt_retrain) -> tuple[int, dict]:
+    """``python -m core drift --year 2020`` on the installation: its exit code and the report it kept."""
+    code = main(["drift", "--year", "2020", "--data", str(installation["data"]), "--models",
+                 str(installation["models"])])
+    return code, read_status(DRIFT_FILE, data_dir=installation["data"])
+
+
+def test_drift_of_2020_is_logged_to_the_champion_run_and_kept_for_the_page(installation, drift_2020) -> None:
+    """Exit 1 when a field drifts, the report's PSI as metrics of the champion's run and as an artifact."""
+    code, report = drift_2020
+    assert code == (1 if report["flagged"] else 0)
+    assert report["version"] == read_registry_note(installation["models"])["version"]
+    client = tracking_client(installation["data"])
+    run = client.get_run(report["run_id"])
+    for entry in report["fields"]:
+        assert run.data.metrics[metric_name("drift", "psi", entry["field"])] == pytest.approx(entry["psi"])
+    logged = [a.path for a in client.list_artifacts(report["run_id"], "drift")]
+    assert len(logged) == 1 and logged[0].endswith("-2020.json")
+
+
+def test_model_page_shows_the_gate_decision_and_the_drift_table(installation, drift_2020, monkeypatch) -> None:
+    monkeypatch.setattr(config, "DATA_DIR", installation["data"])
+    app = run_page(str(config.ROOT / "app_pages" / "model.py"))
+    gate = read_status(GATE_FILE, data_dir=installation["data"])
+    drift = read_status(DRIFT_FILE, data_dir=installation["data"])
+    shown = next(t.value for t in app.table if "Règle" in t.value.columns)
+    assert len(shown) == len(gate["decision"]["checks"])
+    auc = next(c for c in gate["decision"]["checks"] if c["rule"] == "auc")
+    row = shown[shown["Règle"] == "ROC-AUC (grave)"].iloc[0]
+    assert row["Champion"] == f"{auc['champion']:.3f}".replace(".", ",")
+    assert row["Résultat"].startswith("refusé")
+    table = next(t.value for t in app.table if "PSI" in t.value.columns)
+    assert len(table) == len(drift["fields"]) + 1
+    top = drift["fields"][0]
+    assert table.iloc[0]["PSI"] == f"{top['psi']:.2f}".replace(".", ",")
+    text = " ".join(m.value for m in app.markdown)
+    assert "est resté en service" in text and "2021 (20 accidents)" in text
+
+
+def test_model_page_without_lifecycle_records_says_so(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path)
+    app = run_page(str(config.ROOT / "app_pages" / "model.py"))
+    captions = " ".join(c.value for c in app.caption)
+    assert "Aucun réentraînement n’a encore été jugé" in captions
+    assert "Aucun rapport de dérive" in captions
+    assert not [t for t in app.table if "Règle" in t.value.columns]

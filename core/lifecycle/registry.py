@@ -93,7 +93,7 @@ def _version(client: MlflowClient, version: int) -> ModelVersion:
     try:
         return client.get_model_version(MODEL_NAME, str(version))
     except MlflowException:
-        known = ", ".join(v.version for v in client.search_model_versions(f"name = '{MODEL_NAME}'")) or "aucune"
+        known = ", ".join(str(v.version) for v in client.search_model_versions(f"name = '{MODEL_NAME}'")) or "aucune"
         raise RegistryError(f"la version {version} de {MODEL_NAME} n’existe pas (versions : {known})") from None
 
 

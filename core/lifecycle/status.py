@@ -20,15 +20,20 @@ from core import config
 
 GATE_FILE: Final = "gate.json"
 DRIFT_FILE: Final = "drift.json"
+#: The time-travel demonstration's record (:mod:`core.lifecycle.time_travel`).
+TIME_TRAVEL_FILE: Final = "time_travel.json"
 LIFECYCLE_SUBDIR: Final = "lifecycle"
 
 
-def lifecycle_dir(data_dir: Path = config.DATA_DIR) -> Path:
-    """``data/lifecycle/``: the last gate decision and drift report of this installation."""
-    return Path(data_dir) / LIFECYCLE_SUBDIR
+def lifecycle_dir(data_dir: Path | None = None) -> Path:
+    """``data/lifecycle/``: the last gate decision and drift report of this installation.
+
+    ``config.DATA_DIR`` is read at each call (not when this module is imported), so a test can point it elsewhere.
+    """
+    return Path(data_dir or config.DATA_DIR) / LIFECYCLE_SUBDIR
 
 
-def write_status(name: str, content: dict[str, Any], *, data_dir: Path = config.DATA_DIR) -> Path:
+def write_status(name: str, content: dict[str, Any], *, data_dir: Path | None = None) -> Path:
     """Write ``content`` as ``data/lifecycle/<name>`` (whole, then renamed); returns the path."""
     folder = lifecycle_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -39,7 +44,7 @@ def write_status(name: str, content: dict[str, Any], *, data_dir: Path = config.
     return path
 
 
-def read_status(name: str, *, data_dir: Path = config.DATA_DIR) -> dict[str, Any] | None:
+def read_status(name: str, *, data_dir: Path | None = None) -> dict[str, Any] | None:
     """The last ``gate.json`` or ``drift.json`` of this installation, or None when there is none (or unreadable).
 
     Examples

@@ -23,13 +23,12 @@ from core import config, store
 from core.lifecycle.gate import GATE_RULES, GateRules, decide, format_decision, score_year
 from core.lifecycle.registry import promote, register
 from core.lifecycle.retrain import model_words
-from core.lifecycle.status import write_status
+from core.lifecycle.status import TIME_TRAVEL_FILE, write_status
 from core.lifecycle.tracking import log_training, tracking_client
 from core.model.fitting import TrainingPlan
 from core.model.loading import load_model
 from core.model.train import train
 
-TIME_TRAVEL_FILE: Final = "time_travel.json"
 #: Champion validated on the first year, challenger on the second, both judged on the third.
 YEARS: Final = (2018, 2019, 2020)
 
