@@ -51,6 +51,23 @@ FIELDS_JS = r"""() => {
 }"""
 
 
+def read_fields(page) -> dict:
+    """The form's widgets (:data:`FIELDS_JS`), read until two reads 300 ms apart agree.
+
+    A read while the page is still drawing (even once the script has finished, the browser may lag) can miss
+    a widget or see it half-drawn; a test comparing two snapshots would then see a change that is not there,
+    or miss one that is.
+    """
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    last = page.evaluate(FIELDS_JS)
+    while True:
+        page.wait_for_timeout(300)
+        current = page.evaluate(FIELDS_JS)
+        if current == last or time.monotonic() > deadline:
+            return current
+        last = current
+
+
 @pytest.fixture(scope="module")
 def severity() -> SeverityModel:
     return load_model()
@@ -173,7 +190,7 @@ def test_new_call_gives_back_a_fresh_page(page, app_url: str) -> None:
     """Part of a call typed with the mouse, an estimate, then "Nouvel appel": every field as on a fresh page."""
     _open(page, app_url)
     page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
-    fresh = page.evaluate(FIELDS_JS)
+    fresh = read_fields(page)
     assert len(fresh) > 50  # place, everyday vehicles, the BAAC list, people, conditions, time
     _choose(page, "Département", "13 – Bouches-du-Rhône")
     _wait_enabled(page, "Commune")
@@ -193,7 +210,7 @@ def test_new_call_gives_back_a_fresh_page(page, app_url: str) -> None:
     page.get_by_text("Autre date et heure").click()
     page.get_by_role("button", name="Estimer la gravité").click()
     _estimate(page)
-    filled = page.evaluate(FIELDS_JS)
+    filled = read_fields(page)
     changed = {label for label in fresh if filled[label] != fresh[label]}
     assert {"Département", "Commune", "Moto", "Tramway", "Piétons", "Agglomération", "Luminosité",
             "Conditions atmosphériques", "Vitesse maximale autorisée"} <= changed
@@ -201,7 +218,7 @@ def test_new_call_gives_back_a_fresh_page(page, app_url: str) -> None:
     page.get_by_test_id("severity-estimate").wait_for(state="detached", timeout=TIMEOUT_MS)
     page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
     settle(page, TIMEOUT_MS)
-    after = page.evaluate(FIELDS_JS)
+    after = read_fields(page)
     time_label = "Heure (si autre moment)"
     assert {k: v for k, v in after.items() if k != time_label} == {k: v for k, v in fresh.items() if k != time_label}
     shown = [dt.datetime.strptime("".join(snapshot[time_label]["segments"]), "%H%M") for snapshot in (fresh, after)]

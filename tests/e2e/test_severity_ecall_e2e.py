@@ -16,7 +16,7 @@ from core.ecall.mapping import incident_from_msd
 from core.model.loading import SeverityModel, load_model
 from core.model.risk_bands import band_thresholds
 from tests.e2e.server import settle
-from tests.e2e.test_severity_e2e import FIELDS_JS, TIMEOUT_MS, _estimate, _open
+from tests.e2e.test_severity_e2e import TIMEOUT_MS, _estimate, _open, read_fields
 from tests.test_severity_ecall import LYON_CAR, TEST_CALL
 
 pytestmark = pytest.mark.e2e
@@ -43,13 +43,14 @@ def _paste(page, message: dict, outcome: str) -> None:
 
 def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: str, severity) -> None:
     _open(page, app_url)
-    fresh = page.evaluate(FIELDS_JS)
+    fresh = read_fields(page)
+    assert fresh["Moment de l’accident"]["checked"] == ["Maintenant"]
     _paste(page, LYON_CAR, "Pré-rempli depuis le message eCall")
     shown, text = _estimate(page)
     expected = ecall_answer(severity, incident_from_msd(LYON_CAR), band_thresholds(severity.card))["estimate"]
     assert shown == pytest.approx(expected["p_severe"], abs=1.1e-4)  # the API rounds to 4 decimals
     assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
-    fields = page.evaluate(FIELDS_JS)
+    fields = read_fields(page)
     assert fields["Département"]["values"] == ["69 – Rhône"]
     assert fields["Commune"]["values"] == ["Lyon 2e Arrondissement (69382)"]
     assert fields["Coordonnées GPS (latitude, longitude)"]["values"] == ["45.7578, 4.832"]
@@ -74,14 +75,14 @@ def test_a_pasted_message_fills_the_form_and_gives_its_estimate(page, app_url: s
     notes.wait_for(state="detached", timeout=TIMEOUT_MS)
     settle(page, TIMEOUT_MS)
     assert page.get_by_label(MESSAGE_LABEL).input_value() == ""
-    assert page.evaluate(FIELDS_JS)["Département"] == fresh["Département"]
+    assert read_fields(page)["Département"] == fresh["Département"]
 
 
 def test_a_test_call_is_said_and_fills_nothing(page, app_url: str) -> None:
     _open(page, app_url)
-    fresh = page.evaluate(FIELDS_JS)
+    fresh = read_fields(page)
     _paste(page, TEST_CALL, "Appel de test : aucune estimation")
-    after = page.evaluate(FIELDS_JS)
+    after = read_fields(page)
     time_label = "Heure (si autre moment)"  # "now" may have turned a minute
     assert {k: v for k, v in after.items() if k != time_label} == {k: v for k, v in fresh.items() if k != time_label}
     assert page.get_by_test_id("severity-estimate").count() == 0
