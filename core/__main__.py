@@ -75,8 +75,8 @@ def _train(args: argparse.Namespace) -> int:
     import tempfile
 
     from core import store
-    from core.lifecycle.registry import promote, register
-    from core.lifecycle.tracking import log_training, tracking_client
+    from core.lifecycle.registry import ensure_champion, promote, register
+    from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
     from core.model.report import format_card
     from core.model.spec import TARGETS
     from core.model.train import train
@@ -86,17 +86,19 @@ def _train(args: argparse.Namespace) -> int:
     con = store.connect()
     try:
         with tempfile.TemporaryDirectory(prefix="gravite-training-") as folder, stage_bar(steps, width=52) as bar:
-            card = train(con, models_dir=Path(folder), progress=bar, plan=plan)
             client = tracking_client()
-            run_id = log_training(client, card, Path(folder), tags={"gravite.kind": "training"})
+            ensure_champion(client, models_dir=Path(args.models))  # the model served until now: a version too
+            card = train(con, models_dir=Path(folder), progress=bar, plan=plan)
+            run_id = log_training(client, card, Path(folder), tags={"gravite.kind": "training"},
+                                  roc=test_year_roc(Path(folder), con))
             version = register(client, run_id)
-            if not args.no_promote:
+            if not args.no_promote and not args.quick:
                 promote(client, version, models_dir=Path(args.models),
                         reason="python -m core train (mis en service par la personne qui l’a lancé)")
     finally:
         con.close()
     print(format_card(card))
-    where = (f"in service in {args.models}" if not args.no_promote
+    where = (f"in service in {args.models}" if not args.no_promote and not args.quick
              else f"not in service: `python -m core promote {version}` to serve it")
     print(f"model trained in {card.training_seconds:.0f} s; MLflow run {run_id}, version {version} of "
           f"gravite-severity, {where}")
@@ -107,13 +109,16 @@ def _retrain(args: argparse.Namespace) -> int:
     from core.ingest import download
     from core.ingest.sources import FOLDER, Source
     from core.lifecycle.retrain import retrain
+    from core.model.spec import TARGETS
 
-    sources = [Source.parse(folder) for folder in args.source or ()]
+    # Absolute paths: the store's report keeps them, and the next retrain rebuilds from them wherever it runs.
+    sources = [Source(FOLDER, Path(folder).resolve()) for folder in args.source or ()]
     if args.download:
         sources += [Source(FOLDER, folder) for folder in
                     download.download_years(args.download, Path(args.data) / "raw", base_url=args.base_url)]
     plan = _plan(args)
-    with stage_bar(22, width=52) as bar:
+    steps = bool(sources) + 1 + 8 + len(TARGETS) * (len(plan.start_years) + 2) + 3
+    with stage_bar(steps, width=52) as bar:
         result = retrain(new_sources=sources, data_dir=Path(args.data), models_dir=Path(args.models),
                          gate_year=args.gate_year, plan=plan, progress=bar)
     print(result.report)
@@ -140,6 +145,10 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Exit status of ``drift`` when a field or the predicted risk drifts (2 is an error, 1 a crash).
+DRIFT_EXIT = 4
+
+
 def _drift(args: argparse.Namespace) -> int:
     from core.api.settings import ApiSettings
     from core.lifecycle.drift import format_drift
@@ -148,25 +157,28 @@ def _drift(args: argparse.Namespace) -> int:
     audit = None if args.year else Path(args.audit or ApiSettings.from_env().audit_file)
     report = watch_drift(year=args.year, audit_file=audit, data_dir=Path(args.data), models_dir=Path(args.models))
     print(format_drift(report))
-    print(f"rapport joint au run {report['run_id']} (version {report['version']}) et à data/lifecycle/drift.json")
-    return 1 if report["flagged"] else 0
+    print(f"rapport joint au run {report['run_id']} (version {report['version']}) et à {report['kept_in']}")
+    return DRIFT_EXIT if report["flagged"] else 0
 
 
 def _time_travel(args: argparse.Namespace) -> int:
     from core.lifecycle.time_travel import time_travel
 
-    with stage_bar(30, width=52) as bar:
-        record = time_travel(data_dir=Path(args.data), plan=_plan(args), progress=bar)
+    plan = _plan(args)
+    with stage_bar(2 * (8 + 2 * (len(plan.start_years) + 2)) + 1, width=52) as bar:
+        record = time_travel(data_dir=Path(args.data), plan=plan, progress=bar)
     print(record["report"])
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from core.lifecycle.views import served_sentence
     from core.model.loading import load_model
     from core.model.report import format_card
 
     loaded = load_model(Path(args.models))
     print(format_card(loaded.card))
+    print(served_sentence(loaded.version, loaded.registry))
     return 0
 
 
@@ -282,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--no-promote", action="store_true", help="register the version without serving it")
     train.add_argument("--validation-year", type=int, default=None,
                        help="train up to this year, test on the next (default: 2019, tested on 2020)")
-    train.add_argument("--quick", action="store_true", help="a quick model (10 %% sample), to try the lifecycle")
+    train.add_argument("--quick", action="store_true",
+                       help="a quick model (10 %% sample) to try the lifecycle: registered, never served")
     train.set_defaults(func=_train)
     retrain = commands.add_parser(
         "retrain", help="add new yearly files to the store, train a challenger, judge it against the champion on "
@@ -292,7 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          help="fetch these years' official files from data.gouv.fr first")
     retrain.add_argument("--gate-year", type=int, default=None,
                          help="the year both models are judged on (default: the store's newest)")
-    retrain.add_argument("--quick", action="store_true", help="a quick challenger (10 %% sample)")
+    retrain.add_argument("--quick", action="store_true",
+                         help="a quick challenger (10 %% sample): judged and reported, never put in service")
     retrain.add_argument("--data", default=str(config.DATA_DIR), help="store and tracking folder (default: data/)")
     retrain.add_argument("--models", default=str(config.MODELS_DIR))
     retrain.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
@@ -308,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rollback.add_argument("--models", default=str(config.MODELS_DIR))
     rollback.set_defaults(func=_rollback)
     drift = commands.add_parser("drift", help="population stability of the incidents scored by the API (its audit "
-                                              "log) or of a store year against the training years (exit 1 when "
+                                              "log) or of a store year against the training years (exit 4 when "
                                               "a field drifts)")
     drift.add_argument("--year", type=int, default=None, help="compare this year of the store instead of the log")
     drift.add_argument("--audit", default=None, help="the audit log (default: the API's, GRAVITE_API_AUDIT_FILE)")
@@ -317,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     drift.set_defaults(func=_drift)
     travel = commands.add_parser("time-travel", help="demonstration: a champion trained up to 2018 and a challenger "
                                                      "up to 2019 judged by the gate on 2020 (own registry)")
-    travel.add_argument("--quick", action="store_true", help="quick models (10 %% sample): about a minute")
+    travel.add_argument("--quick", action="store_true", help="quick models (10 %% sample): 2 to 5 minutes")
     travel.add_argument("--data", default=str(config.DATA_DIR))
     travel.set_defaults(func=_time_travel)
     evaluate = commands.add_parser("evaluate", help="print the metrics of the severity model's card")
@@ -355,9 +369,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except IngestRefused as error:
-        print(f"erreur : {error}", file=sys.stderr)
-        return 2
-    except LookupError as error:  # core.lifecycle.registry.RegistryError
         print(f"erreur : {error}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as error:

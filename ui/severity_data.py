@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from core import config
 from core.dispatch import nearby, picker
 from core.maps import deck
 from core.model.loading import SeverityModel, load_model
 from core.model.predict import warm_up
+from core.model.spec import CARD_FILE, REGISTRY_FILE
 from ui import data
 
 
-@st.cache_resource(show_spinner="Chargement du modèle de gravité…")
 def severity_model() -> SeverityModel:
-    """The committed model, loaded and checked against its card once per server, and warmed up."""
+    """The model in service (``models/``), loaded, checked against its card and warmed up once per version.
+
+    A version put in service by ``python -m core promote`` (or a retraining) is picked up at the next rerun of
+    any page: the cache is keyed by the card's and the registry note's change times.
+    """
+    return _loaded_model(model_stamp(config.MODELS_DIR))
+
+
+def model_stamp(models_dir: Path) -> tuple[int, int]:
+    """When the card and the registry note last changed (0 when absent): a new model gives a new stamp."""
+    return tuple(path.stat().st_mtime_ns if path.exists() else 0
+                 for path in (models_dir / CARD_FILE, models_dir / REGISTRY_FILE))
+
+
+@st.cache_resource(show_spinner="Chargement du modèle de gravité…", max_entries=1)
+def _loaded_model(stamp: tuple[int, int]) -> SeverityModel:  # noqa: ARG001 (the cache's key)
     model = load_model()
     warm_up(model)
     return model
 
 
-@st.cache_resource(show_spinner="Chargement des accidents passés…")
 def past_accidents() -> nearby.PastAccidents:
     """The accidents of the model's history years, in memory, for "similar accidents nearby"."""
     first, last = severity_model().card.years.history
-    return nearby.load_past_accidents(data.connection(), first_year=int(first), last_year=int(last))
+    return _past_accidents(int(first), int(last))
+
+
+@st.cache_resource(show_spinner="Chargement des accidents passés…", max_entries=1)
+def _past_accidents(first: int, last: int) -> nearby.PastAccidents:
+    return nearby.load_past_accidents(data.connection(), first_year=first, last_year=last)
 
 
 @st.cache_resource(show_spinner=False)

@@ -506,11 +506,14 @@ def _field_entry(field: DriftField, reference: IncidentColumns, current: Inciden
     expected, actual = field.values(reference), field.values(current)
     expected_counts, actual_counts = bin_counts(expected, actual, binning=field.binning)
     psi = stability_from_counts(expected_counts, actual_counts)
+    chance = chance_stability(expected_counts, int(actual_counts.sum()))
     return {
-        "field": field.name, "label": field.label, "psi": psi, "flagged": psi > threshold,
+        # Flagged only beyond what chance alone gives on so few incidents: a few hundred calls spread over
+        # 100 departments are no drift.
+        "field": field.name, "label": field.label, "psi": psi, "flagged": psi > max(threshold, chance),
         "unknown_share": {"reference": float(expected_counts[-1] / expected_counts.sum()),
                           "current": float(actual_counts[-1] / actual_counts.sum())},
-        "bins": len(expected_counts), "chance": chance_stability(expected_counts, int(actual_counts.sum())),
+        "bins": len(expected_counts), "chance": chance,
     }
 
 
@@ -521,10 +524,10 @@ def _risk_entry(model: SeverityModel, reference: IncidentColumns, current: Incid
     expected, actual = severe_probability(model, _take_rows(reference, sample)), severe_probability(model, current)
     expected_counts, actual_counts = bin_counts(expected, actual, binning="deciles")
     psi = stability_from_counts(expected_counts, actual_counts)
-    return {"label": RISK_LABEL, "psi": psi, "flagged": psi > threshold,
+    chance = chance_stability(expected_counts, len(actual), seed=seed)
+    return {"label": RISK_LABEL, "psi": psi, "flagged": psi > max(threshold, chance),
             "mean": {"reference": float(expected.mean()), "current": float(actual.mean())},
-            "rows": {"reference": len(sample), "current": len(actual)},
-            "chance": chance_stability(expected_counts, len(actual), seed=seed)}
+            "rows": {"reference": len(sample), "current": len(actual)}, "chance": chance}
 
 
 def drift_report(model: SeverityModel, reference: IncidentColumns, current: IncidentColumns, *, source: str,

@@ -30,6 +30,7 @@ from core.model.subgroups import subgroup_masks
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
     from core.model.loading import SeverityModel
 
@@ -48,6 +49,9 @@ class GateRules:
     min_accidents: int = 1000
     #: A subgroup with fewer accidents (or without both outcomes) is shown but not judged.
     min_subgroup_accidents: int = 300
+    #: A challenger trained on a sample (``--quick``) is judged but never put in service, unless this is set
+    #: (the lifecycle's own tests).
+    allow_quick: bool = False
 
 
 GATE_RULES: Final = GateRules()
@@ -61,10 +65,7 @@ def score_year(model: SeverityModel, con: duckdb.DuckDBPyConnection, year: int) 
     dict
         ``{"year", "n", "severe": binary_metrics, "fatal_auc", "subgroups": {name: {"n", "severe_auc"}}}``.
     """
-    frame = training_frame(con, first_year=year, last_year=year)
-    results = predict_columns(model, columns_from_frame(frame), explain=False)
-    p_severe = np.array([r["p_severe"] for r in results], dtype=np.float64)
-    p_fatal = np.array([r["p_fatal"] for r in results], dtype=np.float64)
+    frame, p_severe, p_fatal = year_predictions(model, con, year)
     severe = frame["severe"].to_numpy().astype(np.int8)
     fatal = frame["fatal"].to_numpy().astype(np.int8)
     subgroups = {}
@@ -74,8 +75,18 @@ def score_year(model: SeverityModel, con: duckdb.DuckDBPyConnection, year: int) 
             "fatal_auc": binary_metrics(fatal, p_fatal)["auc"], "subgroups": subgroups}
 
 
-def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *,
-           rules: GateRules = GATE_RULES) -> dict[str, Any]:
+def year_predictions(model: SeverityModel, con: duckdb.DuckDBPyConnection,
+                     year: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every accident of ``year`` (a training frame, with its outcomes) and the model's ``p_severe``, ``p_fatal``
+    through the service's path."""
+    frame = training_frame(con, first_year=year, last_year=year)
+    results = predict_columns(model, columns_from_frame(frame), explain=False)
+    return (frame, np.array([r["p_severe"] for r in results], dtype=np.float64),
+            np.array([r["p_fatal"] for r in results], dtype=np.float64))
+
+
+def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *, rules: GateRules = GATE_RULES,
+           challenger_sample: float | None = None) -> dict[str, Any]:
     """Apply the gate's rules to the two models' figures on the same year (:func:`score_year`).
 
     Returns
@@ -102,6 +113,10 @@ def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *,
     def check(rule: str, passed: bool, text: str, **values: float | None) -> None:
         checks.append({"rule": rule, "passed": bool(passed), "text": text, **values})
 
+    if challenger_sample is not None and not rules.allow_quick:
+        check("quick", False, f"challenger rapide, entraîné sur {format_decimal(challenger_sample * 100, 0)} % des "
+                              "accidents : jugé pour information, jamais mis en service par le portail",
+              challenger=challenger_sample)
     if n < rules.min_accidents:
         check("evidence", False, f"{year} ne compte que {format_count(n)} accidents, moins des "
                                  f"{format_count(rules.min_accidents)} qu’il faut pour départager deux modèles",
@@ -111,15 +126,15 @@ def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *,
         check("auc", False, f"ROC-AUC (grave) non calculable sur {year} (une seule issue parmi les accidents)",
               champion=old, challenger=new)
     else:
-        drop = old - new
+        drop = round(old - new, 9)  # a drop of exactly the tolerance passes, whatever the float noise
         check("auc", drop <= rules.auc_tolerance,
               f"ROC-AUC (grave) {_d(new)} contre {_d(old)} pour le champion"
               + (f" : plus bas de {_d(drop)}, au-delà de la tolérance de {_d(rules.auc_tolerance)}"
                  if drop > rules.auc_tolerance else ""), champion=old, challenger=new, limit=rules.auc_tolerance)
     ece = challenger["severe"]["ece"]
-    check("ece", ece is not None and ece <= rules.max_ece,
+    check("ece", ece is not None and round(ece, 9) <= rules.max_ece,
           f"erreur de calibration (ECE, grave) {_d(ece)}"
-          + (f" : au-delà du maximum de {_d(rules.max_ece)}" if ece is None or ece > rules.max_ece else
+          + (f" : au-delà du maximum de {_d(rules.max_ece)}" if ece is None or round(ece, 9) > rules.max_ece else
              f", au plus {_d(rules.max_ece)}"), champion=champion["severe"]["ece"], challenger=ece, limit=rules.max_ece)
     for name, figures in challenger["subgroups"].items():
         before = champion["subgroups"].get(name, {})
@@ -127,7 +142,7 @@ def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *,
         if (figures["n"] < rules.min_subgroup_accidents or figures["severe_auc"] is None
                 or before.get("severe_auc") is None):
             continue
-        drop = before["severe_auc"] - figures["severe_auc"]
+        drop = round(before["severe_auc"] - figures["severe_auc"], 9)
         if drop > rules.subgroup_tolerance:
             check(f"subgroup:{name}", False,
                   f"sous-groupe « {label} » : ROC-AUC {_d(figures['severe_auc'])} contre "
@@ -141,7 +156,7 @@ def decide(champion: Mapping[str, Any], challenger: Mapping[str, Any], *,
     return {"promote": not failed, "year": year, "n": n, "checks": checks, "reasons": failed,
             "rules": {"auc_tolerance": rules.auc_tolerance, "max_ece": rules.max_ece,
                       "subgroup_tolerance": rules.subgroup_tolerance, "min_accidents": rules.min_accidents,
-                      "min_subgroup_accidents": rules.min_subgroup_accidents}}
+                      "min_subgroup_accidents": rules.min_subgroup_accidents, "allow_quick": rules.allow_quick}}
 
 
 def _d(value: float | None) -> str:

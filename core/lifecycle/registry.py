@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from core import config
 from core.lifecycle.tracking import MODEL_ARTIFACTS, MODEL_NAME, log_training
 from core.model.loading import load_model, read_registry_note
-from core.model.spec import REGISTRY_FILE, install_model_files
+from core.model.spec import CARD_FILE, REGISTRY_FILE, file_sha256, install_model_files
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -38,7 +38,7 @@ CHAMPION: Final = "champion"
 HISTORY_TAG: Final = "gravite.champions"
 
 
-class RegistryError(LookupError):
+class RegistryError(ValueError):
     """A version that does not exist, a rollback with nothing to go back to; the message says what to do."""
 
 
@@ -136,16 +136,39 @@ def promote(client: MlflowClient, version: int, *, reason: str, models_dir: Path
         raise
     served = Served(int(chosen.version), chosen.run_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     reason)
+    # The note names the card it goes with: a note left beside another model (a crash, a `git pull` of a new
+    # committed model) is then ignored rather than believed (core.model.loading.read_registry_note).
     (staging / REGISTRY_FILE).write_text(json.dumps(
         {"name": MODEL_NAME, "version": served.version, "run_id": served.run_id, "promoted": served.promoted,
-         "reason": reason}, indent=1, ensure_ascii=False))
+         "reason": reason, "card_sha256": file_sha256(staging / CARD_FILE)}, indent=1, ensure_ascii=False))
     install_model_files(staging, models_dir)
-    client.set_registered_model_alias(MODEL_NAME, CHAMPION, str(served.version))
-    client.set_model_version_tag(MODEL_NAME, str(served.version), "gravite.promoted", served.promoted)
-    client.set_model_version_tag(MODEL_NAME, str(served.version), "gravite.reason", reason)
-    if history:
-        client.set_registered_model_tag(MODEL_NAME, HISTORY_TAG, json.dumps([*champions(client), served.version]))
+    _point_alias(client, served.version, promoted=served.promoted, reason=reason, history=history)
     return served
+
+
+def _point_alias(client: MlflowClient, version: int, *, promoted: str, reason: str, history: bool) -> None:
+    """Move ``champion`` to ``version`` and record it (once: promoting the champion again adds no step)."""
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, str(version))
+    client.set_model_version_tag(MODEL_NAME, str(version), "gravite.promoted", promoted)
+    client.set_model_version_tag(MODEL_NAME, str(version), "gravite.reason", reason)
+    steps = champions(client)
+    if history and steps[-1:] != [version]:
+        client.set_registered_model_tag(MODEL_NAME, HISTORY_TAG, json.dumps([*steps, version]))
+
+
+def repair_alias(client: MlflowClient, *, models_dir: Path = config.MODELS_DIR) -> int | None:
+    """Make ``champion`` name the version ``models/`` holds, when a crash left them apart; returns that version.
+
+    ``models/`` is what is served: its note (checked against its card) wins over the alias. Returns None when
+    ``models/`` holds no registered version.
+    """
+    note = read_registry_note(models_dir)
+    if note is None:
+        return None
+    current = champion(client)
+    if current is None or int(current.version) != note["version"]:
+        _point_alias(client, note["version"], promoted=note["promoted"], reason=note["reason"], history=True)
+    return int(note["version"])
 
 
 def rollback(client: MlflowClient, *, models_dir: Path = config.MODELS_DIR) -> Served:
@@ -168,14 +191,19 @@ def ensure_champion(client: MlflowClient, *, models_dir: Path = config.MODELS_DI
     as a run (its card's figures, its files) and registered as the first champion, so the gate always has one
     to compare with.
     """
-    current = champion(client)
-    if current is not None:
-        return int(current.version)
+    repaired = repair_alias(client, models_dir=models_dir)
+    if repaired is not None:
+        return repaired
+    # models/ serves a model the registry does not know: the committed one on a fresh installation, or one
+    # brought by a `git pull`. It is what is in service, so it is registered as such.
+    first = champion(client) is None
     model = load_model(models_dir)
     run_id = log_training(client, model.card, models_dir, run_name=f"modèle en service ({model.version})",
                           tags={"gravite.kind": "bootstrap"})
     version = register(client, run_id)
-    promote(client, version, reason="le modèle de models/ au premier usage du registre", models_dir=models_dir)
+    promote(client, version, models_dir=models_dir,
+            reason="le modèle de models/ au premier usage du registre" if first
+            else "le modèle trouvé dans models/, hors registre (livré ou entraîné à part)")
     return version
 
 

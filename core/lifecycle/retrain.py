@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from core.ingest.sources import PACKAGE, Source
 from core.lifecycle.gate import GATE_RULES, GateRules, decide, format_decision, score_year
 from core.lifecycle.registry import Served, ensure_champion, promote, register
 from core.lifecycle.status import GATE_FILE, write_status
-from core.lifecycle.tracking import log_training, tracking_client
+from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
 from core.model.fitting import TrainingPlan
 from core.model.loading import load_model
 from core.model.train import train
@@ -51,12 +52,40 @@ class RetrainResult:
 
 
 def store_sources(parquet_dir: Path) -> list[Source]:
-    """The sources the store was built from (its ingest report), to rebuild it with a new year beside them."""
-    import json
+    """The sources the store was built from (its ingest report), to rebuild it with a new year beside them.
 
+    Raises
+    ------
+    ValueError
+        When a folder the store was built from is gone (or was recorded relative to another working folder).
+    """
     report = json.loads((Path(parquet_dir) / "ingest_report.json").read_text())
     package = Source(PACKAGE)
-    return [package if label == package.label else Source.parse(label) for label in report["sources"]]
+    sources = [package if label == package.label else Source.parse(label) for label in report["sources"]]
+    for source in sources:
+        if source.path is not None and not source.path.is_dir():
+            raise ValueError(f"le magasin a été construit avec le dossier {source.path}, introuvable d’ici : "
+                             "reconstruisez-le (`python -m core ingest --source package --source DOSSIER…`) ou "
+                             "lancez retrain depuis le dossier d’où il a été construit")
+    return sources
+
+
+def judged_year(counts: dict[int, int], *, min_accidents: int) -> tuple[int, list[int]]:
+    """The newest year with at least ``min_accidents`` (the newest complete one), and the later years left out.
+
+    A year still being filled (an excerpt, the first months of a year) cannot judge two models; it stays in the
+    store, and the report says it was left out.
+
+    Examples
+    --------
+    >>> judged_year({2019: 58840, 2020: 47744, 2021: 20}, min_accidents=1000)
+    (2020, [2021])
+    """
+    years = sorted(counts)
+    complete = [year for year in years if counts[year] >= min_accidents]
+    if not complete:
+        raise ValueError(f"aucune année du magasin ne compte {min_accidents} accidents : rien pour juger")
+    return complete[-1], [year for year in years if year > complete[-1]]
 
 
 def model_words(version: int, card_years: Any) -> str:
@@ -98,35 +127,47 @@ def retrain(*, new_sources: Sequence[Source] = (), data_dir: Path = config.DATA_
         run_ingest([*store_sources(parquet), *new_sources], data_dir)
     con = store.connect(parquet)
     try:
-        years = [row[0] for row in con.cursor().execute("SELECT DISTINCT year FROM accidents ORDER BY year").fetchall()]
-        gate_year = gate_year or years[-1]
-        if gate_year not in years or gate_year - 1 not in years:
-            raise ValueError(f"the store has no accidents of {gate_year} or {gate_year - 1}: the gate year and the "
-                             "year before it are both needed")
+        counts = dict(con.cursor().execute("SELECT year, count(*) FROM accidents GROUP BY year").fetchall())
+        left_out: list[int] = []
+        if gate_year is None:
+            gate_year, left_out = judged_year(counts, min_accidents=rules.min_accidents)
+        elif counts.get(gate_year, 0) < rules.min_accidents:  # refused before hours of training, not after
+            raise ValueError(f"{gate_year} ne compte que {counts.get(gate_year, 0)} accidents, moins des "
+                             f"{rules.min_accidents} qu’il faut pour départager deux modèles : choisissez une année "
+                             "complète")
+        if gate_year not in counts or gate_year - 1 not in counts:
+            raise ValueError(f"le magasin n’a pas d’accidents de {gate_year} ou de {gate_year - 1} : l’année de "
+                             "jugement et celle d’avant sont nécessaires")
         say("the champion (the model in service)")
         client = tracking_client(data_dir)
         champion_version = ensure_champion(client, models_dir=models_dir)
         champion = load_model(models_dir)
         if champion.card.years.validation >= gate_year:
-            raise ValueError(f"the champion was trained on years up to {champion.card.years.validation}: it "
-                             f"cannot be judged on {gate_year}; choose a later --gate-year")
+            raise ValueError(f"le champion a été entraîné jusqu’en {champion.card.years.validation} : il ne peut "
+                             f"pas être jugé sur {gate_year} ; choisissez une --gate-year plus récente")
         plan = dataclasses.replace(plan or TrainingPlan(), validation_year=gate_year - 1, test_year=gate_year)
         with tempfile.TemporaryDirectory(prefix="gravite-challenger-") as folder:
             challenger_dir = Path(folder) / "models"
             card = train(con, models_dir=challenger_dir, parquet_dir=parquet, plan=plan,
                          progress=lambda step: say(f"challenger: {step}"))
             say("logging and registering the challenger")
-            run_id = log_training(client, card, challenger_dir, tags={"gravite.kind": "challenger"})
+            run_id = log_training(client, card, challenger_dir, tags={"gravite.kind": "challenger"},
+                                  roc=test_year_roc(challenger_dir, con))
             challenger_version = register(client, run_id)
             say(f"scoring both models on {gate_year}")
             challenger = load_model(challenger_dir)
             decision = decide(score_year(champion, con, gate_year), score_year(challenger, con, gate_year),
-                              rules=rules)
+                              rules=rules, challenger_sample=plan.sample)
+            decision["left_out"] = {str(year): counts[year] for year in left_out}
     finally:
         con.close()
     names = {"champion": model_words(champion_version, champion.card.years),
              "challenger": model_words(challenger_version, card.years)}
     report = format_decision(decision, **names)
+    if left_out:
+        report += "\n" + "\n".join(
+            f"{year} ({counts[year]} accidents) est dans le magasin mais trop incomplète pour juger : laissée hors "
+            "de l’entraînement et du jugement" for year in left_out)
     served = None
     if decision["promote"]:
         say("putting the challenger in service")

@@ -24,7 +24,7 @@ from core.lifecycle.gate import GATE_RULES, GateRules, decide, format_decision, 
 from core.lifecycle.registry import promote, register
 from core.lifecycle.retrain import model_words
 from core.lifecycle.status import TIME_TRAVEL_FILE, write_status
-from core.lifecycle.tracking import log_training, tracking_client
+from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
 from core.model.fitting import TrainingPlan
 from core.model.loading import load_model
 from core.model.train import train
@@ -42,7 +42,7 @@ def time_travel(*, data_dir: Path = config.DATA_DIR, plan: TrainingPlan | None =
     say = progress or (lambda _step: None)
     data_dir = Path(data_dir)
     own = data_dir / "time-travel"
-    client = tracking_client(own)
+    client = tracking_client(own, local=True)  # never a team's registry, even with MLFLOW_TRACKING_URI
     plan = plan or TrainingPlan()
     champion_year, challenger_year, gate_year = YEARS
     con = store.connect(config.parquet_dir(data_dir))
@@ -53,7 +53,8 @@ def time_travel(*, data_dir: Path = config.DATA_DIR, plan: TrainingPlan | None =
             card = train(con, models_dir=folder, parquet_dir=config.parquet_dir(data_dir),
                          plan=dataclasses.replace(plan, validation_year=validation, test_year=validation + 1),
                          progress=lambda step, role=role: say(f"{role}: {step}"))
-            run_id = log_training(client, card, folder, tags={"gravite.kind": f"time-travel {role}"})
+            run_id = log_training(client, card, folder, tags={"gravite.kind": f"time-travel {role}"},
+                                  roc=test_year_roc(folder, con))
             versions[role] = register(client, run_id)
             models[role] = load_model(folder)
         promote(client, versions["champion"], reason=f"démonstration : le modèle entraîné jusqu’à {champion_year}",

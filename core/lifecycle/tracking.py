@@ -45,34 +45,38 @@ def tracking_dir(data_dir: Path = config.DATA_DIR) -> Path:
     return Path(data_dir) / TRACKING_SUBDIR
 
 
-def tracking_uri(data_dir: Path = config.DATA_DIR) -> str:
+def tracking_uri(data_dir: Path = config.DATA_DIR, *, local: bool = False) -> str:
     """``MLFLOW_TRACKING_URI`` when set (a team's server), else the local SQLite store under ``data_dir``.
+
+    ``local`` always gives the local store: a demonstration or a test must never write into a team's registry.
 
     Examples
     --------
-    >>> tracking_uri(Path("/srv/gravite/data")) if "MLFLOW_TRACKING_URI" not in os.environ else "sqlite:///..."
+    >>> tracking_uri(Path("/srv/gravite/data"), local=True)
     'sqlite:////srv/gravite/data/mlflow/mlflow.db'
     """
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{tracking_dir(data_dir).resolve() / 'mlflow.db'}"
+    team = None if local else os.environ.get("MLFLOW_TRACKING_URI")
+    return team or f"sqlite:///{tracking_dir(data_dir).resolve() / 'mlflow.db'}"
 
 
-def tracking_client(data_dir: Path = config.DATA_DIR) -> MlflowClient:
-    """A client on the tracking store, the experiment created on first use (its artifacts beside the database)."""
+def tracking_client(data_dir: Path = config.DATA_DIR, *, local: bool = False) -> MlflowClient:
+    """A client on the tracking store, the experiment created on first use (its artifacts beside the database).
+
+    ``local``: the store under ``data_dir`` even when ``MLFLOW_TRACKING_URI`` is set (see :func:`tracking_uri`).
+    """
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the CLI prints its own steps
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     for noisy in ("alembic", "mlflow.store.db.utils"):  # the SQLite store's schema messages on first use
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    uri = tracking_uri(data_dir)
-    if uri.startswith("sqlite:///"):
+    uri = tracking_uri(data_dir, local=local)
+    own = uri == tracking_uri(data_dir, local=True)
+    if own:
         tracking_dir(data_dir).mkdir(parents=True, exist_ok=True)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     if client.get_experiment_by_name(EXPERIMENT) is None:
-        local = uri.startswith("sqlite:///") and "MLFLOW_TRACKING_URI" not in os.environ
         client.create_experiment(EXPERIMENT, artifact_location=(tracking_dir(data_dir).resolve() / "artifacts").as_uri()
-                                 if local else None)
-    mlflow.set_tracking_uri(uri)
+                                 if own else None)
     return client
 
 
@@ -143,8 +147,9 @@ def card_metrics(card: ModelCard) -> dict[str, float]:
 
 
 @contextmanager
-def _plots(card: ModelCard) -> Iterator[Path]:
-    """The card's calibration curves (test year, per target) and the validation start-year comparison as PNG."""
+def _plots(card: ModelCard, roc: Mapping[str, tuple[Any, Any]] | None) -> Iterator[Path]:
+    """The card's calibration curves (test year, per target), the validation start-year comparison, and the
+    test year's ROC curves when ``roc`` gives them (``{target: (outcomes, probabilities)}``), as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,11 +182,28 @@ def _plots(card: ModelCard) -> Iterator[Path]:
         figure.tight_layout()
         figure.savefig(Path(folder) / "start_years.png", dpi=110)
         plt.close(figure)
+        if roc:
+            from sklearn.metrics import roc_auc_score, roc_curve
+
+            figure, axis = plt.subplots(figsize=(5, 5))
+            axis.plot([0, 1], [0, 1], color="grey", linewidth=1, linestyle="--", label="hasard")
+            for target, (outcomes, probabilities) in roc.items():
+                false_positive, true_positive, _ = roc_curve(outcomes, probabilities)
+                axis.plot(false_positive, true_positive,
+                          label=f"p_{target} (AUC {roc_auc_score(outcomes, probabilities):.3f})")
+            axis.set_title(f"Courbes ROC, {card.years.test}")
+            axis.set_xlabel("taux de faux positifs")
+            axis.set_ylabel("taux de vrais positifs")
+            axis.legend()
+            figure.tight_layout()
+            figure.savefig(Path(folder) / "roc.png", dpi=110)
+            plt.close(figure)
         yield Path(folder)
 
 
 def log_training(client: MlflowClient, card: ModelCard, models_dir: Path, *, run_name: str | None = None,
-                 tags: Mapping[str, str] | None = None) -> str:
+                 tags: Mapping[str, str] | None = None,
+                 roc: Mapping[str, tuple[Any, Any]] | None = None) -> str:
     """Log one training run: parameters, figures, card, plots and the model's files; returns the run id.
 
     Parameters
@@ -196,6 +218,9 @@ def log_training(client: MlflowClient, card: ModelCard, models_dir: Path, *, run
         Shown in the MLflow UI (default: the years it was trained and tested on).
     tags : mapping, optional
         More tags (``gravite.kind`` = ``training``, ``challenger``, ``bootstrap`` …).
+    roc : mapping, optional
+        ``{target: (outcomes, probabilities)}`` of the test year, for the ROC plot
+        (:func:`test_year_roc`); without it, only the card's plots are drawn.
     """
     from mlflow.entities import Metric, Param, RunTag
 
@@ -211,7 +236,7 @@ def log_training(client: MlflowClient, card: ModelCard, models_dir: Path, *, run
                                                        f"/{card.years.test}")])
         client.log_dict(run_id, {"names": list(card.features.names), "inputs": list(card.inputs)}, "features.json")
         client.log_dict(run_id, _data_fingerprint(card), "data_fingerprint.json")
-        with _plots(card) as folder:
+        with _plots(card, roc) as folder:
             client.log_artifacts(run_id, str(folder), "plots")
         for file in (CARD_FILE, *MODEL_FILES):
             client.log_artifact(run_id, str(Path(models_dir) / file), MODEL_ARTIFACTS)
@@ -227,3 +252,14 @@ def _data_fingerprint(card: ModelCard) -> dict[str, Any]:
     return {"hash": fingerprint.hash, "rows_per_year": fingerprint.rows_per_year,
             "severe_per_year": fingerprint.severe_per_year,
             "files": {name: {"bytes": f.bytes, "sha256": f.sha256} for name, f in fingerprint.files.items()}}
+
+
+def test_year_roc(models_dir: Path, con: Any) -> dict[str, tuple[Any, Any]]:
+    """The outcomes and probabilities of the model of ``models_dir`` on its card's test year, per target."""
+    from core.lifecycle.gate import year_predictions
+    from core.model.loading import load_model
+
+    model = load_model(models_dir)
+    frame, p_severe, p_fatal = year_predictions(model, con, model.card.years.test)
+    return {"severe": (frame["severe"].to_numpy().astype(int), p_severe),
+            "fatal": (frame["fatal"].to_numpy().astype(int), p_fatal)}

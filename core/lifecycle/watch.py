@@ -68,5 +68,5 @@ def watch_drift(*, year: int | None = None, audit_file: Path | None = None, data
     client.log_batch(run_id, metrics=[
         *(Metric(metric_name("drift", "psi", entry["field"]), entry["psi"], millis, 0) for entry in report["fields"]),
         Metric("drift.psi.risk", report["risk"]["psi"], millis, 0)])
-    write_status(DRIFT_FILE, report, data_dir=data_dir)
+    report["kept_in"] = str(write_status(DRIFT_FILE, report, data_dir=data_dir))
     return report

@@ -188,7 +188,7 @@ def load_model(models_dir: Path = config.MODELS_DIR, *, verify: bool = True) -> 
 
 def read_registry_note(models_dir: Path = config.MODELS_DIR) -> dict[str, Any] | None:
     """Which registered version ``models_dir`` holds (``registry.json``, written when a version is put in
-    service), or None for a model not registered on this installation."""
+    service), or None for a model not registered on this installation, or when the note belongs to another card."""
     path = Path(models_dir) / REGISTRY_FILE
     try:
         note = json.loads(path.read_text())
@@ -196,4 +196,6 @@ def read_registry_note(models_dir: Path = config.MODELS_DIR) -> dict[str, Any] |
         return None
     except (ValueError, UnicodeDecodeError):
         raise ModelCardError(f"{path} is not JSON: put a version back with `python -m core promote VERSION`") from None
-    return note if isinstance(note, dict) else None
+    if not isinstance(note, dict) or note.get("card_sha256") != file_sha256(Path(models_dir) / CARD_FILE):
+        return None  # written beside another card (a crash mid-promotion, a new committed model): not this model
+    return note
