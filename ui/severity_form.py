@@ -77,6 +77,8 @@ def fresh_values() -> dict[str, Any]:
     values.update({coded_key(name): None for name in CODED_KEYS})
     values.update({EVERYDAY_KEY.format(key=v.key): 0 for v in intake.EVERYDAY_VEHICLES})
     values.update({BAAC_KEY.format(code=code): 0 for code in intake.BAAC_VEHICLES})
+    values.update({PERSON_KEY.format(index=index, fact=fact): None
+                   for index in range(DESCRIBED_PEOPLE) for fact, *_ in _PERSON_FACTS})
     return values
 
 
@@ -119,6 +121,9 @@ def form_values(call: intake.CallForm) -> dict[str, Any]:
     for code, count in call.vehicles.items():
         key = everyday.get(code) or BAAC_KEY.format(code=code)
         values[key] += int(count)
+    for index, person in enumerate(call.people[:DESCRIBED_PEOPLE]):
+        for (fact, *_), value in zip(_PERSON_FACTS, person, strict=True):
+            values[PERSON_KEY.format(index=index, fact=fact)] = value
     return values
 
 
@@ -254,6 +259,39 @@ def _vehicle_counts() -> dict[int, int]:
     return counts
 
 
+#: People the form can describe, and the session key of each of their facts.
+DESCRIBED_PEOPLE: Final = 4
+PERSON_KEY: Final = "severity_person_{index}_{fact}"
+#: Each fact of a person: its label and its codes (None: a number, the age).
+_PERSON_FACTS: Final = (("role", "Rôle", "catu", (1, 2, 3)), ("age", "Âge (ans)", None, None),
+                        ("sex", "Sexe", "sexe", (1, 2)), ("equipment", "Équipement utilisé", "secu1",
+                                                          (0, 1, 2, 3, 4, 5, 6, 7, 9)))
+
+
+def _described_people() -> tuple[tuple[int | None, ...], ...]:
+    """Up to :data:`DESCRIBED_PEOPLE` people the caller describes (a child, an elderly pedestrian, no helmet…)."""
+    with st.expander("Décrire les personnes (âge, sexe, équipement) si l’appelant le dit", icon=":material/person:"):
+        st.caption("Facultatif : ne décrivez que ce que l’appelant dit, une ligne par personne. Un âge approximatif "
+                   "suffit (enfant : 8, adolescent : 16, personne âgée : 80).")
+        people = []
+        for index in range(DESCRIBED_PEOPLE):
+            row = st.columns(4)
+            person = []
+            for column, (fact, label, variable, codes) in zip(row, _PERSON_FACTS, strict=True):
+                key = PERSON_KEY.format(index=index, fact=fact)
+                shown_label = f"{label} ({index + 1})"
+                if codes is None:
+                    value = column.number_input(shown_label, min_value=0, max_value=110, value=None, step=1,
+                                                placeholder=intake.UNKNOWN_LABEL, key=key)
+                else:
+                    value = column.selectbox(shown_label, [None, *codes], key=key, placeholder=intake.UNKNOWN_LABEL,
+                                             format_func=lambda c, v=variable: intake.UNKNOWN_LABEL if c is None
+                                             else codebook.label(v, c))
+                person.append(None if value is None else int(value))
+            people.append(tuple(person))
+    return tuple(person for person in people if any(fact is not None for fact in person))
+
+
 def _coded(variable: str, column: Any = st) -> int | None:
     return column.selectbox(FIELD_LABELS[variable], [None, *sorted(codebook.codes_of(variable))],
                             format_func=_unknown_or(variable), key=coded_key(variable),
@@ -282,6 +320,7 @@ def call_form() -> intake.CallForm | None:
                                                placeholder=intake.UNKNOWN_LABEL, key=PEDESTRIANS_KEY)
         n_people = people[1].number_input("Personnes impliquées (piétons compris)", min_value=1, max_value=500,
                                           value=None, step=1, placeholder=intake.UNKNOWN_LABEL, key=PEOPLE_KEY)
+        described = _described_people()
         agg = _choice("agg", [2, 1], _unknown_or("agg"), key=coded_key("agg"))
 
         st.markdown("**4. Choc et conditions**")
@@ -314,5 +353,5 @@ def call_form() -> intake.CallForm | None:
         when=dt.datetime.combine(day, hour) if day is not None and hour is not None else None,
         vehicles=vehicles, n_pedestrians=None if n_pedestrians is None else int(n_pedestrians),
         n_people=None if n_people is None else int(n_people), obs=obs, col=col, atm=atm, lum=lum, surf=surf,
-        catr=catr, vma=vma, agg=agg, intersection=intersection,
+        catr=catr, vma=vma, agg=agg, intersection=intersection, people=described,
     )

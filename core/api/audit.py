@@ -30,6 +30,8 @@ from typing import Any, Final
 
 import orjson
 
+from core.incident.fields import PERSON_FIELDS
+
 #: Bytes written by this process between two checks of the file's size.
 _CHECK_EVERY: Final = 64 * 1024
 #: The MSD field the audit never writes: the vehicle's identity is not needed to account for an estimate.
@@ -44,10 +46,16 @@ def audit_incident(parsed: dict[str, Any] | None) -> dict[str, Any] | None:
 
     Examples
     --------
-    >>> audit_incident({"id": None, "dep": "59", "atm": None, "vehicles": (7, 2)})
-    {'dep': '59', 'vehicles': (7, 2)}
+    >>> audit_incident({"id": None, "dep": "59", "atm": None, "vehicles": (7, 2), "people": ((3, 80, None, None),)})
+    {'dep': '59', 'vehicles': (7, 2), 'people': [{'role': 3, 'age': 80}]}
     """
-    return None if parsed is None else {key: value for key, value in parsed.items() if value is not None}
+    if parsed is None:
+        return None
+    kept = {key: value for key, value in parsed.items() if value is not None}
+    if "people" in kept:  # as the caller sends them, so that the audit line reads back as an incident
+        kept["people"] = [{key: value for key, value in zip(PERSON_FIELDS, person, strict=True) if value is not None}
+                          for person in kept["people"]]
+    return kept
 
 
 def audit_msd(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from core.features.columns import columns_from_incidents
 from core.features.words import describe_field
-from core.incident.fields import CODED_FIELDS, FIELD_LABELS, IncidentError, shown
+from core.incident.fields import CODED_FIELDS, FIELD_LABELS, PERSON_FIELDS, IncidentError, shown
 from core.incident.parse import parse_incident
 from core.place_data import MAINLAND_TIME_ZONE, TIME_ZONES
 
@@ -173,6 +173,9 @@ class CallForm:
     vma: int | None = None
     agg: int | None = None
     intersection: int | None = None
+    #: The people the caller described: ``(role, age, sex, equipment)``, each None when not said; a person
+    #: with nothing said is left out.
+    people: tuple[tuple[int | None, int | None, int | None, int | None], ...] = ()
 
 
 def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -216,6 +219,10 @@ def incident_from_form(form: CallForm, *, now: dt.datetime | None = None) -> dic
         incident["n_pedestrians"] = int(form.n_pedestrians)
     if form.n_people is not None:
         incident["n_people"] = int(form.n_people)
+    described = [{key: int(value) for key, value in zip(PERSON_FIELDS, person, strict=True) if value is not None}
+                 for person in form.people]
+    if any(described):
+        incident["people"] = [person for person in described if person]
     parse_incident(incident)
     return incident
 

@@ -29,6 +29,7 @@ from core.features.names import (
     VEHICLE_KINDS,
     WINDOWS,
 )
+from core.features.people import PEOPLE_FEATURES, people_features
 
 # Pseudo-counts of the smoothed observed/expected ratios (in expected events):
 # a place with few accidents stays close to the national rate.
@@ -142,6 +143,7 @@ def _incident_features(columns: IncidentColumns) -> dict[str, np.ndarray]:
         "overseas": _is_overseas(columns.dep, num["lat"], num["lon"]),
         "n_occupants": num["n_people"] - num["n_pedestrians"],
         **_vehicle_features(columns.vehicles, num["n_pedestrians"]),
+        **dict(zip(PEOPLE_FEATURES, people_features(columns.described()).T, strict=True)),
     }
 
 

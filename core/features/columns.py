@@ -40,15 +40,34 @@ class IncidentColumns:
         INSEE codes as str, ``""`` when unknown.
     vehicles : list
         Per incident, a tuple of ``catv`` codes, or None when unknown.
+    people : list, optional
+        Per incident, the people described (:mod:`core.features.people`: ``(role, age, sex, equipment)`` tuples),
+        or None when nobody was; None for the whole batch when no incident describes anyone.
     """
 
     numeric: dict[str, np.ndarray]
     dep: np.ndarray
     com: np.ndarray
     vehicles: list[tuple[int, ...] | None]
+    people: list[tuple[tuple[int | None, ...], ...] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.vehicles)
+
+    def described(self) -> list[tuple[tuple[int | None, ...], ...] | None]:
+        """Per incident, its people, or None (every row None when the batch describes nobody)."""
+        return self.people if self.people is not None else [None] * len(self)
+
+    def take(self, rows: np.ndarray | slice) -> IncidentColumns:
+        """The incidents at ``rows`` (a boolean mask, positions or a slice), in that order."""
+        if isinstance(rows, slice):
+            picked = range(len(self))[rows]
+        else:
+            rows = np.asarray(rows)
+            picked = np.flatnonzero(rows) if rows.dtype == bool else rows
+        return IncidentColumns({k: v[rows] for k, v in self.numeric.items()}, self.dep[rows], self.com[rows],
+                               [self.vehicles[i] for i in picked],
+                               None if self.people is None else [self.people[i] for i in picked])
 
 
 #: A parsed incident's numeric fields as a tuple, in NUMERIC_COLUMNS order.
@@ -71,7 +90,9 @@ def columns_from_incidents(incidents: Sequence[Mapping[str, Any]]) -> IncidentCo
     numeric = dict(zip(NUMERIC_COLUMNS, matrix.T, strict=True))
     dep = np.array([i["dep"] or "" for i in incidents], dtype=object)
     com = np.array([i["com"] or "" for i in incidents], dtype=object)
-    return IncidentColumns(numeric, dep, com, [i["vehicles"] for i in incidents])
+    people = [i.get("people") for i in incidents]
+    return IncidentColumns(numeric, dep, com, [i["vehicles"] for i in incidents],
+                           people if any(p is not None for p in people) else None)
 
 
 def columns_from_frame(frame: pd.DataFrame) -> IncidentColumns:
@@ -80,7 +101,15 @@ def columns_from_frame(frame: pd.DataFrame) -> IncidentColumns:
     dep = frame["dep"].fillna("").to_numpy(dtype=object)
     com = frame["com"].fillna("").to_numpy(dtype=object)
     vehicles = [None if v is None else tuple(int(c) for c in v) for v in frame["vehicles"].tolist()]
-    return IncidentColumns(numeric, dep, com, vehicles)
+    people = None
+    if "people" in frame.columns:  # the store's users as a caller would describe them (training_frame)
+        people = [None if p is None else tuple(map(_person, p)) for p in frame["people"].tolist()]
+    return IncidentColumns(numeric, dep, com, vehicles, people)
+
+
+def _person(stored: Mapping[str, Any]) -> tuple[int | None, ...]:
+    """A user row of the store as :mod:`core.features.people` reads a person (None for a missing value)."""
+    return tuple(None if stored[key] is None else int(stored[key]) for key in ("role", "age", "sex", "equipment"))
 
 
 def flat_vehicles(vehicles: Sequence[tuple[int, ...] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 from core import codebook
+from core.features.people import PEOPLE_FEATURES
 
 #: Place levels of the history: store column -> short French name for explanations.
 HISTORY_LEVELS: Final[dict[str, str]] = {
@@ -59,6 +60,7 @@ FEATURE_NAMES: Final = (
     "lat", "lon", "overseas",
     "n_people", "n_pedestrians", "n_occupants",
     "n_vehicles", *(f"n_{kind}" for kind in KIND_NAMES), "heaviest_mass", "lightest_mass", "vulnerable_vs_heavy",
+    *PEOPLE_FEATURES,
     *HISTORY_FEATURES,
 )
 
@@ -79,5 +81,6 @@ FEATURE_SOURCE: Final[dict[str, str]] = {
     **dict.fromkeys(
         ("n_vehicles", *(f"n_{kind}" for kind in KIND_NAMES), "heaviest_mass", "lightest_mass",
          "vulnerable_vs_heavy"), "vehicles"),
+    **dict.fromkeys(PEOPLE_FEATURES, "people"),
     **{name: ("place" if name.startswith("h3_") else name.split("_")[0]) for name in HISTORY_FEATURES},
 }

@@ -35,11 +35,21 @@ TRAINING_SQL: Final = """
                         CASE WHEN bool_or(obs = 0) THEN 0 END) AS obs
         FROM vehicles GROUP BY acc_id
     ), u AS (
-        SELECT acc_id, count(*) FILTER (WHERE catu = ?) AS n_pedestrians FROM users GROUP BY acc_id
+        -- Each person as a caller could describe them (core.features.people): role (catu; the pre-2019 code 4,
+        -- a pedestrian on rollers or a scooter, is a pedestrian), age in the accident's year (0 to 110),
+        -- sex, equipment used (secu1; 8 "Non déterminable" is unknown).
+        SELECT u.acc_id, count(*) FILTER (WHERE u.catu = ?) AS n_pedestrians,
+               list({'role': CASE WHEN u.catu = 4 THEN 3 WHEN u.catu IN (1, 2, 3) THEN u.catu END,
+                     'age': CASE WHEN a.year - u.birth_year BETWEEN 0 AND 110 THEN a.year - u.birth_year END,
+                     'sex': CASE WHEN u.sexe IN (1, 2) THEN u.sexe END,
+                     'equipment': CASE WHEN u.secu1 <> 8 THEN u.secu1 END} ORDER BY u.veh, u.catu) AS people
+        FROM users u JOIN accidents a USING (acc_id)
+        WHERE a.year BETWEEN ? AND ?
+        GROUP BY u.acc_id
     )
     SELECT a.acc_id, a.year, a.month, a.day, a.hour, a.minute, a.weekday, a.dep, a.com, a.lat, a.lon,
            a.lum, a.atm, a.agg, a.int, a.col, a.catr, a.surf, a.vma, v.obs, v.vehicles,
-           coalesce(u.n_pedestrians, 0) AS n_pedestrians, a.n_users AS n_people,
+           coalesce(u.n_pedestrians, 0) AS n_pedestrians, a.n_users AS n_people, u.people,
            a.severe, a.n_killed > 0 AS fatal,
            CASE WHEN a.n_killed > 0 THEN 2 WHEN a.n_hospitalised > 0 THEN 1 ELSE 0 END AS worst
     FROM accidents a LEFT JOIN v USING (acc_id) LEFT JOIN u USING (acc_id)
@@ -67,7 +77,8 @@ def training_frame(con: duckdb.DuckDBPyConnection, *, first_year: int, last_year
     """
     cursor = con.cursor()
     try:
-        return cursor.execute(TRAINING_SQL, [codebook.PEDESTRIAN_CATU, first_year, last_year]).fetch_df()
+        return cursor.execute(TRAINING_SQL, [codebook.PEDESTRIAN_CATU, first_year, last_year,
+                                             first_year, last_year]).fetch_df()
     finally:
         cursor.close()
 
@@ -105,6 +116,10 @@ def incident_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     vehicles = row.get("vehicles")
     if vehicles is not None:
         incident["vehicles"] = [int(c) for c in vehicles]
+    people = row.get("people")
+    if people is not None:
+        incident["people"] = [{key: int(person[key]) for key in ("role", "age", "sex", "equipment")
+                               if person[key] is not None} for person in people]
     return incident
 
 

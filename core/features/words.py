@@ -177,6 +177,8 @@ def describe_field(source: str, columns: IncidentColumns, row: int, features: np
     """
     if source == "vehicles":
         return _vehicle_words(columns.vehicles[row])
+    if source == "people":
+        return people_words(columns.described()[row])
     if source in _HISTORY_LEVELS:
         history = ""
         if features is not None:
@@ -192,6 +194,29 @@ def describe_field(source: str, columns: IncidentColumns, row: int, features: np
     if wording is None:
         raise KeyError(f"no description for {source!r}")
     return wording(source, float(columns.numeric[source][row]))
+
+
+def people_words(persons: tuple[tuple[int | None, ...], ...] | None) -> str:
+    """The people a caller described, in the codebook's words.
+
+    Examples
+    --------
+    >>> people_words(((3, 82, 2, None), (1, 40, 1, 1)))
+    'Piéton, 82 ans, Féminin ; Conducteur, 40 ans, Masculin, Ceinture'
+    >>> people_words(None) == UNKNOWN_VALUE
+    True
+    """
+    if persons is None:
+        return UNKNOWN_VALUE
+    described = []
+    for role, age, sex, equipment in persons:
+        parts = [codebook.label("catu", role) if role is not None else "Personne"]
+        if age is not None:
+            parts.append(f"{age} an{'s' if age > 1 else ''}")
+        parts += [codebook.label(name, code) for name, code in (("sexe", sex), ("secu1", equipment))
+                  if code is not None]
+        described.append(", ".join(parts))
+    return " ; ".join(described)
 
 
 #: The words of a field that is one number: coded fields, speed limit, people.
@@ -289,9 +314,9 @@ class FieldWords:
     def known(self, source: str) -> np.ndarray:
         """Which incidents give field ``source``: exactly those whose words are not ``non renseigné``."""
         columns = self._columns
-        if source == "vehicles":
-            return np.fromiter(map(operator.is_not, columns.vehicles, itertools.repeat(None)), dtype=bool,
-                               count=len(columns))
+        if source in ("vehicles", "people"):
+            values = columns.vehicles if source == "vehicles" else columns.described()
+            return np.fromiter(map(operator.is_not, values, itertools.repeat(None)), dtype=bool, count=len(columns))
         if source in ("dep", "com"):
             return np.fromiter(map(bool, columns.dep if source == "dep" else columns.com), dtype=bool,
                                count=len(columns))
@@ -305,6 +330,9 @@ class FieldWords:
         if source == "vehicles":
             vehicles = columns.vehicles if rows is None else [columns.vehicles[row] for row in rows.tolist()]
             return _words_of_keys([(codes,) for codes in vehicles], _vehicle_words)
+        if source == "people":
+            people = columns.described() if rows is None else [columns.described()[row] for row in rows.tolist()]
+            return _words_of_keys([(persons,) for persons in people], people_words)
         if source in ("dep", "com"):
             codes = _list_of(columns.dep if source == "dep" else columns.com, rows)
             return _words_of_keys(list(zip(itertools.repeat(source), codes, self._histories(source, rows))),

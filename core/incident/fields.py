@@ -24,8 +24,11 @@ CODED_FIELDS: Final = ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")
 
 #: Every field an incident may carry (all optional); ``id`` is echoed back untouched.
 INCIDENT_FIELDS: Final = (
-    "lat", "lon", "dep", "com", "datetime", *CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people",
+    "lat", "lon", "dep", "com", "datetime", *CODED_FIELDS, "vma", "vehicles", "n_pedestrians", "n_people", "people",
 )
+#: What may be said of one person (``people``): BAAC ``catu``, age in years, BAAC ``sexe``, 2019+ ``secu1``.
+PERSON_FIELDS: Final = ("role", "age", "sex", "equipment")
+MAX_AGE: Final = 110
 PASSTHROUGH_FIELDS: Final = ("id",)
 
 #: Numeric columns of a parsed incident (None = unknown).
@@ -52,6 +55,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "vehicles": "Véhicules",
     "n_pedestrians": "Piétons",
     "n_people": "Personnes impliquées",
+    "people": "Personnes décrites (âge, sexe, équipement)",
 }
 
 MAX_PEOPLE: Final = 500

@@ -23,10 +23,12 @@ from core import codebook, places
 from core.incident.fields import (
     CODED_FIELDS,
     INCIDENT_FIELDS,
+    MAX_AGE,
     MAX_ID_LENGTH,
     MAX_PEOPLE,
     MAX_VEHICLES,
     PASSTHROUGH_FIELDS,
+    PERSON_FIELDS,
     SHOWN_DIGITS,
     UNKNOWN_NOTE,
     IncidentError,
@@ -180,6 +182,50 @@ def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
     return tuple(codes)
 
 
+#: Codes of a person's facts: ``catu`` without the pre-2019 code 4, ``sexe``, ``secu1`` without 8 "Non
+#: déterminable" (read as unknown, as -1 is).
+_PERSON_CODES: Final = {"role": frozenset({1, 2, 3}), "sex": codebook.valid_codes("sexe"),
+                        "equipment": codebook.valid_codes("secu1") - {8}}
+_PERSON_UNKNOWN: Final = {"role": {-1, 0}, "sex": {-1, 0}, "equipment": {-1, 8}}
+_PEOPLE_EXPECTED: Final = ("une liste de personnes décrites, chacune un objet {role, age, sex, equipment} aux champs "
+                           "facultatifs (ex. [{\"role\": 3, \"age\": 80}])")
+
+
+def _parse_people(value: Any) -> tuple[tuple[int | None, ...], ...] | None:
+    """The people the caller described, as ``(role, age, sex, equipment)`` tuples; None when nobody was."""
+    if value is None or _is_minus_one(value):
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise IncidentError("people", f"attendu {_PEOPLE_EXPECTED}, reçu {shown(value)} ({UNKNOWN_NOTE})")
+    if not value:
+        return None
+    if len(value) > MAX_PEOPLE:
+        raise IncidentError("people", f"{len(value)} personnes : au plus {MAX_PEOPLE}")
+    return tuple(_parse_person(f"people[{position}]", item) for position, item in enumerate(value))
+
+
+def _parse_person(where: str, item: Any) -> tuple[int | None, ...]:
+    if not isinstance(item, Mapping):
+        raise IncidentError(where, f"attendu un objet {{role, age, sex, equipment}}, reçu {kind_of(item)}")
+    if not set(PERSON_FIELDS).issuperset(item):
+        key = next(key for key in item if key not in PERSON_FIELDS)
+        raise IncidentError(f"{where}.{key}" if isinstance(key, str) else where,
+                            f"champ inconnu ; champs admis : {', '.join(PERSON_FIELDS)}")
+    person = []
+    for key in PERSON_FIELDS:
+        field = f"{where}.{key}"
+        if key == "age":
+            person.append(_parse_count(field, item.get(key), low=0, high=MAX_AGE, what="un âge en années"))
+            continue
+        codes = _PERSON_CODES[key]
+        code = _as_integer(field, item.get(key), what=f"un code entier ({code_ranges(codes)})")
+        if code is not None and code not in _PERSON_UNKNOWN[key] and code not in codes:
+            raise IncidentError(field, f"code {shown(code)} inconnu ; codes admis : {code_ranges(codes)} "
+                                       f"({UNKNOWN_NOTE})")
+        person.append(None if code is None or code in _PERSON_UNKNOWN[key] else code)
+    return tuple(person)
+
+
 def _parse_place_code(field: str, value: Any) -> str | None:
     if type(value) is str:
         if len(value) > 12:
@@ -278,13 +324,15 @@ def parse_incident(obj: Any) -> dict[str, Any]:
         ``com`` (INSEE codes), ``datetime`` (ISO local time, or a date alone),
         ``lum``, ``atm``, ``agg``, ``int``, ``col``, ``catr``, ``surf``, ``obs``
         (codebook codes), ``vma`` (km/h), ``vehicles`` (list of ``catv`` codes, one
-        per vehicle), ``n_pedestrians``, ``n_people``; ``id`` is echoed back.
+        per vehicle), ``n_pedestrians``, ``n_people``, ``people`` (the people described, each
+        ``{"role", "age", "sex", "equipment"}``, every key optional); ``id`` is echoed back.
 
     Returns
     -------
     dict
         Keys :data:`core.incident.fields.NUMERIC_COLUMNS` (int or float, or None), ``dep``, ``com``
-        (str or None), ``vehicles`` (tuple of ints or None), ``id``.
+        (str or None), ``vehicles`` (tuple of ints or None), ``people`` (tuple of ``(role, age, sex,
+        equipment)`` tuples, or None), ``id``.
 
     Raises
     ------
@@ -329,6 +377,10 @@ def parse_incident(obj: Any) -> dict[str, Any]:
                                            what="un nombre de piétons")
     parsed["n_people"] = _parse_count("n_people", obj.get("n_people"), low=1, high=MAX_PEOPLE,
                                       what="un nombre de personnes")
+    parsed["people"] = _parse_people(obj.get("people"))
+    if parsed["people"] is not None and parsed["n_people"] is not None and len(parsed["people"]) > parsed["n_people"]:
+        raise IncidentError("people", f"{len(parsed['people'])} personnes décrites pour {parsed['n_people']} "
+                                      "personnes impliquées (n_people) : décrivez-en au plus autant")
     if None not in (parsed["n_people"], parsed["n_pedestrians"]) and parsed["n_pedestrians"] > parsed["n_people"]:
         raise IncidentError(
             "n_pedestrians", f"{parsed['n_pedestrians']} piétons pour {parsed['n_people']} personnes en tout : "

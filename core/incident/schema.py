@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from core import codebook, places
-from core.incident.fields import CODED_FIELDS, FIELD_LABELS, MAX_ID_LENGTH, MAX_PEOPLE, MAX_VEHICLES
+from core.incident.fields import CODED_FIELDS, FIELD_LABELS, MAX_AGE, MAX_ID_LENGTH, MAX_PEOPLE, MAX_VEHICLES
 
 _UNKNOWN: Final = "absent, null ou -1 : inconnu"
 #: Local date and time as the parser reads them (seconds optional), or a date alone.
@@ -38,6 +38,21 @@ def _code(field: str) -> dict[str, Any]:
 def _count(field: str, low: int, high: int) -> dict[str, Any]:
     return _nullable({"anyOf": [{"type": "integer", "minimum": low, "maximum": high}, {"const": -1}]},
                      f"{FIELD_LABELS[field]} : de {low} à {high} ({_UNKNOWN})")
+
+
+def _person_schema() -> dict[str, Any]:
+    """One person described: every fact optional (the parser's codes, :mod:`core.incident.parse`)."""
+    def coded(field: str, codes: list[int], what: str) -> dict[str, Any]:
+        return _nullable({"type": "integer", "enum": [-1, *codes]}, f"{what} : code BAAC « {field} » ({_UNKNOWN})")
+
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "role": coded("catu", [1, 2, 3], "Conducteur (1), passager (2) ou piéton (3)"),
+        "age": _nullable({"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_AGE}, {"const": -1}]},
+                         f"Âge en années, approximatif si besoin, de 0 à {MAX_AGE} ({_UNKNOWN})"),
+        "sex": coded("sexe", sorted(codebook.valid_codes("sexe")), "Sexe : masculin (1), féminin (2)"),
+        "equipment": coded("secu1", sorted(codebook.valid_codes("secu1")),
+                           "Équipement de sécurité utilisé (0 aucun, 1 ceinture, 2 casque…, 8 : inconnu)"),
+    }}
 
 
 def incident_schema() -> dict[str, Any]:
@@ -73,6 +88,9 @@ def incident_schema() -> dict[str, Any]:
                               "(0, -1 ou null : véhicule indéterminé ; null au lieu de la liste : véhicules inconnus)"),
         "n_pedestrians": _count("n_pedestrians", 0, MAX_PEOPLE),
         "n_people": _count("n_people", 1, MAX_PEOPLE),
+        "people": _nullable({"type": "array", "maxItems": MAX_PEOPLE, "items": _person_schema()},
+                            f"{FIELD_LABELS['people']} : les personnes dont l’appelant parle, pas forcément "
+                            "toutes (null ou liste vide : personne n’est décrit)"),
     }
     return {"type": "object", "title": "Incident", "properties": properties, "additionalProperties": False,
             "description": "Ce que l’appelant sait ; tout est facultatif (codes du fichier BAAC de l’ONISR)."}

@@ -463,17 +463,14 @@ def _concatenate(parts: Sequence[IncidentColumns]) -> IncidentColumns:
     """Incident columns one after the other."""
     if len(parts) == 1:
         return parts[0]
+    described = any(part.people is not None for part in parts)
     return IncidentColumns({name: np.concatenate([part.numeric[name] for part in parts]) for name in parts[0].numeric},
                            np.concatenate([part.dep for part in parts]), np.concatenate([part.com for part in parts]),
-                           [vehicles for part in parts for vehicles in part.vehicles])
+                           [vehicles for part in parts for vehicles in part.vehicles],
+                           [person for part in parts for person in part.described()] if described else None)
 
 
 # --- The report ------------------------------------------------------------------------------------------------------
-
-
-def _take_rows(columns: IncidentColumns, rows: np.ndarray) -> IncidentColumns:
-    return IncidentColumns({name: values[rows] for name, values in columns.numeric.items()}, columns.dep[rows],
-                           columns.com[rows], [columns.vehicles[row] for row in rows.tolist()])
 
 
 def severe_probability(model: SeverityModel, columns: IncidentColumns) -> np.ndarray:
@@ -494,7 +491,7 @@ def severe_probability(model: SeverityModel, columns: IncidentColumns) -> np.nda
     calibration = model.calibrators["severe"]
     probabilities = []
     for start in range(0, len(columns), _PREDICT_BLOCK):
-        block = _take_rows(columns, np.arange(start, min(start + _PREDICT_BLOCK, len(columns))))
+        block = columns.take(np.arange(start, min(start + _PREDICT_BLOCK, len(columns))))
         x = build_features(block, model.history)
         raw = model.severe.inplace_predict(x, validate_features=False).astype(np.float64)
         probabilities.append(apply_calibration(calibration, raw))
@@ -521,7 +518,7 @@ def _risk_entry(model: SeverityModel, reference: IncidentColumns, current: Incid
                 risk_sample: int, seed: int) -> dict[str, Any]:
     sample = np.sort(np.random.default_rng(seed).choice(len(reference), size=min(risk_sample, len(reference)),
                                                         replace=False))
-    expected, actual = severe_probability(model, _take_rows(reference, sample)), severe_probability(model, current)
+    expected, actual = severe_probability(model, reference.take(sample)), severe_probability(model, current)
     expected_counts, actual_counts = bin_counts(expected, actual, binning="deciles")
     psi = stability_from_counts(expected_counts, actual_counts)
     chance = chance_stability(expected_counts, len(actual), seed=seed)

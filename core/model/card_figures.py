@@ -179,6 +179,25 @@ class EcallFigures:
 
 
 @dataclass(frozen=True)
+class PeopleFigures:
+    """The test year with the people described one way: both targets, and severe ROC-AUC where a pedestrian was hit."""
+
+    severe: BinaryMetrics
+    fatal: BinaryMetrics
+    pedestrian_severe_auc: Share | None
+
+
+@dataclass(frozen=True)
+class PeopleModes:
+    """What describing the people changes (``metrics.test.people``): everyone described as recorded, some of
+    them (each left out with the training's rate, at least one kept), nobody."""
+
+    all_described: PeopleFigures
+    some_described: PeopleFigures
+    none_described: PeopleFigures
+
+
+@dataclass(frozen=True)
 class EvaluationMetrics:
     """Every figure of the test year (``metrics.test``), never used for a choice."""
 
@@ -190,6 +209,7 @@ class EvaluationMetrics:
     calibration_table: ByTarget[tuple[CalibrationBin, ...]]
     thresholds: ByTarget[ThresholdSet]
     subgroups: dict[str, Subgroup]
+    people: PeopleModes
 
     def _problems(self) -> Iterator[tuple[str, str]]:
         yield from rule_problems("thresholds", self.thresholds)

@@ -71,7 +71,7 @@ def predict_columns(model: SeverityModel, columns: IncidentColumns, *, explain: 
     """Predictions for a batch of canonical incidents (see :func:`predict_many` for raw JSON)."""
     results = []
     for start in range(0, len(columns), PREDICT_BLOCK):
-        block = columns if len(columns) <= PREDICT_BLOCK else _rows_of(columns, slice(start, start + PREDICT_BLOCK))
+        block = columns if len(columns) <= PREDICT_BLOCK else columns.take(slice(start, start + PREDICT_BLOCK))
         block_ids = None if ids is None else ids[start:start + PREDICT_BLOCK]
         results += _predict_block(model, block, explain=explain, ids=block_ids)
     return results
@@ -112,9 +112,6 @@ def _severe_leaves(model: SeverityModel) -> xgb.Booster:
     return leaves
 
 
-def _rows_of(columns: IncidentColumns, rows: slice) -> IncidentColumns:
-    return IncidentColumns({k: v[rows] for k, v in columns.numeric.items()}, columns.dep[rows],
-                             columns.com[rows], columns.vehicles[rows])
 
 
 def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: bool,

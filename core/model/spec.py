@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-MODEL_VERSION: Final = "1.2.0"  # 1.1: risk bands recall_95 / precision_75 in the card; 1.2: eCall
+MODEL_VERSION: Final = "2.0.0"  # 1.1: risk bands recall_95 / precision_75 in the card; 1.2: eCall; 2.0: people
 MODEL_FILE: Final = "severity.ubj"
 FATAL_MODEL_FILE: Final = "severity_fatal.ubj"
 CARD_FILE: Final = "severity_card.json"

@@ -43,6 +43,7 @@ from core.model.fitting import (
     TargetFit,
     TrainingData,
     TrainingPlan,
+    describe_some,
     fit_target,
     mask_fields,
     prepare_training_data,
@@ -179,10 +180,27 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
                              groups=[g for g in MASK_GROUPS if not set(g) & set(FIRST_CALL_FIELDS)])
     x_first = build_features(first_call, data.history)[test]
     p_first = apply_calibration(calibrators["severe"], raw_predict(fits["severe"].booster, x_first))
+    masks = subgroup_masks(data.frame.loc[test].reset_index(drop=True))
     subgroups = {
         name: {"severe": binary_metrics(y["severe"][rows], p_severe[rows]),
                "fatal_auc": binary_metrics(y["fatal"][rows], p_fatal[rows])["auc"]}
-        for name, rows in subgroup_masks(data.frame.loc[test].reset_index(drop=True)).items()
+        for name, rows in masks.items()
+    }
+    pedestrians = masks["pedestrian involved"]
+
+    def people_mode(columns: IncidentColumns) -> dict[str, Any]:
+        severe, fatal = calibrate_targets(calibrators, *(raw_predict(fits[t].booster, build_features(
+            columns, data.history)[test]) for t in TARGETS))
+        return {"severe": binary_metrics(y["severe"], severe), "fatal": binary_metrics(y["fatal"], fatal),
+                "pedestrian_severe_auc": binary_metrics(y["severe"][pedestrians], severe[pedestrians])["auc"]}
+
+    people = {
+        "all_described": {"severe": binary_metrics(y["severe"], p_severe),
+                          "fatal": binary_metrics(y["fatal"], p_fatal),
+                          "pedestrian_severe_auc": subgroups["pedestrian involved"]["severe"]["auc"]},
+        "some_described": people_mode(describe_some(data.columns, test, np.random.default_rng(SEED + 3),
+                                                    hidden_rate=0.0)),
+        "none_described": people_mode(mask_fields(data.columns, test, 1.0, rng, groups=[("people",)])),
     }
     return {
         "year": test_year,
@@ -196,6 +214,7 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
             for target in TARGETS
         },
         "subgroups": subgroups,
+        "people": people,
     }
 
 
@@ -300,10 +319,7 @@ def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_di
     save_place_history(data.history, counts_path=models_dir / HISTORY_COUNTS_FILE,
                        totals_path=models_dir / HISTORY_TOTALS_FILE)
     rows = data.training_rows(fits["severe"].start_year)
-    columns = IncidentColumns(
-        {k: v[rows] for k, v in data.columns.numeric.items()}, data.columns.dep[rows], data.columns.com[rows],
-        [v for v, kept in zip(data.columns.vehicles, rows, strict=True) if kept],
-    )
+    columns = data.columns.take(rows)
     support = support_table(columns, data.labels["severe"][rows], data.labels["fatal"][rows])
     support["years"] = [fits["severe"].start_year, data.plan.validation_year]
     (models_dir / SUPPORT_FILE).write_text(json.dumps(support, separators=(",", ":")))

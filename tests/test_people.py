@@ -1,0 +1,82 @@
+"""Call-time facts about the people involved (model v2): the input contract, the features, training's data.
+
+The features are checked against the store's users table read with plain SQL, and against hand-counted
+literal descriptions; the contract's refusals name the person and the fact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.features.columns import columns_from_frame, columns_from_incidents
+from core.features.people import PEOPLE_FEATURES, people_features
+from core.features.training import incident_from_row, training_frame
+from core.incident.fields import IncidentError
+from core.incident.parse import parse_incident
+
+
+def test_people_are_parsed_with_unknowns_as_none() -> None:
+    parsed = parse_incident({"n_people": 3, "people": [{"role": 3, "age": 81, "sex": 2}, {"equipment": 0},
+                                                        {"role": -1, "age": None, "sex": 0, "equipment": 8}]})
+    assert parsed["people"] == ((3, 81, 2, None), (None, None, None, 0), (None, None, None, None))
+    assert parse_incident({"people": []})["people"] is None
+    assert parse_incident({})["people"] is None
+
+
+@pytest.mark.parametrize(("people", "field", "reason"), [
+    ([{"role": 4}], "people[0].role", "code 4 inconnu"),
+    ([{"age": 130}], "people[0].age", "entre 0 et 110"),
+    ([{"sex": 1}, {"equipment": 12}], "people[1].equipment", "code 12 inconnu"),
+    ([{"name": "Paul"}], "people[0].name", "champ inconnu"),
+    (["piéton"], "people[0]", "attendu un objet"),
+    ("deux", "people", "attendu une liste"),
+])
+def test_a_wrong_person_is_refused_naming_it(people, field: str, reason: str) -> None:
+    with pytest.raises(IncidentError) as refused:
+        parse_incident({"people": people})
+    assert refused.value.field == field and reason in refused.value.reason
+
+
+def test_more_people_described_than_involved_is_refused() -> None:
+    with pytest.raises(IncidentError, match="3 personnes décrites pour 2"):
+        parse_incident({"n_people": 2, "people": [{}, {}, {}]})
+
+
+def test_features_of_literal_descriptions_counted_by_hand() -> None:
+    rows = people_features([((3, 82, 2, None), (1, 40, 1, 1), (2, 9, None, 3)), ((None, None, None, 0),), None])
+    first = dict(zip(PEOPLE_FEATURES, rows[0].tolist(), strict=True))
+    assert first == {"people_described": 3, "age_min": 9, "age_max": 82, "n_children": 1, "n_elderly": 1,
+                     "driver_age_min": 40, "driver_age_max": 40, "pedestrian_age_min": 82,
+                     "pedestrian_age_max": 82, "n_male": 1, "n_female": 1, "n_no_equipment": 0, "n_belt": 1,
+                     "n_helmet": 0}
+    second = dict(zip(PEOPLE_FEATURES, rows[1].tolist(), strict=True))
+    assert second["people_described"] == 1 and second["n_no_equipment"] == 1 and np.isnan(second["age_max"])
+    assert np.isnan(rows[2]).all()
+
+
+def test_training_people_are_the_store_users_as_callers_would_describe_them(store_con) -> None:
+    """Rules of the contract: a pedestrian on rollers (pre-2019 catu 4) is a pedestrian; an age outside 0-110
+    (a birth year mistyped) is unknown."""
+    frame = training_frame(store_con, first_year=2020, last_year=2020)
+    columns = columns_from_frame(frame)
+    expected = store_con.execute("""
+        SELECT a.acc_id, count(*) AS n, max(a.year - u.birth_year) FILTER (
+                   WHERE u.catu IN (3, 4) AND a.year - u.birth_year BETWEEN 0 AND 110) AS oldest_walker,
+               count(*) FILTER (WHERE u.sexe = 2) AS women
+        FROM users u JOIN accidents a USING (acc_id) WHERE a.year = 2020 GROUP BY a.acc_id ORDER BY a.acc_id
+    """).df().set_index("acc_id").reindex(frame["acc_id"])
+    features = people_features(columns.described())
+    index = {name: i for i, name in enumerate(PEOPLE_FEATURES)}
+    assert (features[:, index["people_described"]] == expected["n"].to_numpy()).all()
+    assert (features[:, index["n_female"]] == expected["women"].to_numpy()).all()
+    walkers = expected["oldest_walker"].to_numpy(dtype=float, na_value=np.nan)
+    assert np.array_equal(features[:, index["pedestrian_age_max"]], walkers, equal_nan=True)
+
+
+def test_a_store_accident_sent_as_a_call_gives_the_same_people(store_con) -> None:
+    frame = training_frame(store_con, first_year=2019, last_year=2019).head(300)
+    from_store = columns_from_frame(frame)
+    from_calls = columns_from_incidents([parse_incident(incident_from_row(row)) for row in frame.to_dict("records")])
+    assert np.array_equal(people_features(from_store.described()), people_features(from_calls.described()),
+                          equal_nan=True)
