@@ -15,13 +15,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from core import config, store
 from core.__main__ import main
-from core.features.training import training_frame
+from core.features.training import incident_from_row, training_frame
 from core.ingest.sources import Source
 from core.lifecycle import registry
 from core.lifecycle.gate import GateRules, score_year
@@ -140,7 +139,7 @@ def test_a_challenger_worse_on_2020_is_refused_and_one_that_passes_is_served_the
                       rules=JUDGE_QUICK)
     # Judged here, independently of the gate's code: 2020's accidents through predict_many, sklearn's AUC.
     frame = training_frame(store_con, first_year=2020, last_year=2020)
-    incidents = [_incident(row) for row in frame.to_dict("records")]
+    incidents = [incident_from_row(row) for row in frame.to_dict("records")]
     served_p = np.array([r["p_severe"] for r in predict_many(load_model(installation["models"]), incidents,
                                                               explain=False)])
     assert roc_auc_score(frame["severe"].astype(int), served_p) == pytest.approx(
@@ -169,23 +168,6 @@ def test_a_challenger_worse_on_2020_is_refused_and_one_that_passes_is_served_the
     assert _hashes(installation["models"]) == before
 
 
-_INCIDENT_KEYS = ("dep", "com", "lat", "lon", "lum", "atm", "agg", "int", "col", "catr", "surf", "vma", "obs",
-                  "vehicles", "n_pedestrians", "n_people")
-
-
-def _incident(row: dict) -> dict:
-    """A stored accident as a dispatch client sends it (the JSON contract: known fields only, a datetime)."""
-    incident = {}
-    for key in _INCIDENT_KEYS:
-        value = row[key]
-        if isinstance(value, np.ndarray):
-            incident[key] = [int(code) for code in value]
-        elif value is not None and value is not pd.NA and value == value:
-            incident[key] = value
-    when = [row[key] for key in ("year", "month", "day", "hour", "minute")]
-    if all(value is not None and value == value for value in when):
-        incident["datetime"] = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}".format(*when)
-    return incident
 
 
 @pytest.fixture(scope="module")
