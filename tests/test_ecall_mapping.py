@@ -175,7 +175,8 @@ def test_a_message_in_paris_gives_place_local_time_light_vehicle_and_people() ->
     parsed = parse_incident(ecall.incident)
     assert (parsed["year"], parsed["month"], parsed["day"], parsed["hour"], parsed["minute"]) == (2020, 7, 5, 16, 0)
     assert parsed["weekday"] == 6  # a Sunday
-    assert set(ecall.unknown) == {"atm", "agg", "int", "col", "catr", "surf", "obs", "vma", "n_pedestrians"}
+    assert set(ecall.unknown) == {"atm", "agg", "int", "col", "catr", "surf", "obs", "vma", "n_pedestrians",
+                                  "people"}  # who is hurt: the operator asks
 
 
 def test_a_manual_call_is_shown_as_such_and_propulsion_is_a_signal_not_a_fact() -> None:

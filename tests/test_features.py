@@ -33,18 +33,21 @@ ACCIDENT_201900000001 = {
     "datetime": "2019-11-30T01:30", "lat": 48.89621, "lon": 2.47012, "dep": "93", "com": "93053",
     "lum": 4, "atm": 1, "agg": 1, "int": 1, "col": 2, "catr": 1, "surf": 1, "vma": 70, "obs": 1,
     "vehicles": [17, 7], "n_pedestrians": 0, "n_people": 3,
+    # Its users (BAAC, catu / birth year / sexe): drivers born 1959 (man) and 1993 (woman), a passenger born 2002.
+    "people": [{"role": 1, "age": 60, "sex": 1}, {"role": 1, "age": 26, "sex": 2}, {"role": 2, "age": 17, "sex": 2}],
 }
 # 201900000134: a car alone hits a tree at night on a departmental road (Seine-et-Marne), one killed.
 ACCIDENT_201900000134 = {
     "datetime": "2019-09-20T20:55", "lat": 48.88102, "lon": 2.78033, "dep": "77", "com": "77132",
     "lum": 3, "atm": 1, "agg": 1, "int": 3, "col": 6, "catr": 3, "surf": 1, "vma": 80, "obs": 2,
-    "vehicles": [7], "n_pedestrians": 0, "n_people": 1,
+    "vehicles": [7], "n_pedestrians": 0, "n_people": 1, "people": [{"role": 1, "age": 31, "sex": 1}],
 }
 # 201900000011: a car hits a pedestrian in Marseille, daytime.
 ACCIDENT_201900000011 = {
     "datetime": "2019-11-28T13:45", "lat": 43.287899, "lon": 5.39117, "dep": "13", "com": "13206",
     "lum": 1, "atm": 1, "agg": 2, "int": 1, "col": 6, "catr": 4, "surf": 1, "vma": 50, "obs": 0,
     "vehicles": [7], "n_pedestrians": 1, "n_people": 2,
+    "people": [{"role": 1, "age": 56, "sex": 1}, {"role": 3, "age": 49, "sex": 1}],
 }
 LITERAL_ACCIDENTS = {
     201900000001: ACCIDENT_201900000001,
@@ -80,6 +83,7 @@ BAD_VALUES = [
     ("surf", 2.5), ("obs", 18), ("vma", 300), ("vma", 0), ("vma", "fast"),
     ("vehicles", "car"), ("vehicles", []), ("vehicles[1]", [7, 22]), ("vehicles[0]", ["VL"]),
     ("n_pedestrians", -2), ("n_pedestrians", 1.5), ("n_people", 0), ("n_people", True),
+    ("people", "un piéton âgé"), ("people[0].age", [{"age": 140}]), ("people[1].role", [{}, {"role": 9}]),
 ]
 
 

@@ -85,7 +85,8 @@ def test_a_car_in_lyon_fills_place_time_light_vehicle_and_people() -> None:
     )
     assert prefill.unknown == ("Conditions atmosphériques", "Agglomération", "Intersection", "Type de collision",
                                "Catégorie de route", "État de la surface", "Obstacle fixe heurté",
-                               "Vitesse maximale autorisée", "Piétons", "Autres véhicules que le véhicule appelant")
+                               "Vitesse maximale autorisée", "Piétons", "Personnes décrites (âge, sexe, équipement)",
+                               "Autres véhicules que le véhicule appelant")
     assert prefill.signals[0].startswith("déclenchement automatique (choc détecté par le véhicule) : signal fort")
     assert "non intégré à la probabilité" in prefill.signals[0]
     assert prefill.signals[1] == "énergie : gasolineTankPresent (absente du modèle)"

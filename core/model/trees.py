@@ -215,7 +215,7 @@ class TreeArrays:
         >>> many = model.trees.field_credits(leaves)  # 200 rows: a few trees gathered at a time
         >>> few = np.concatenate([model.trees.field_credits(leaves[row:row + 50]) for row in range(0, 200, 50)])
         >>> np.array_equal(many, few), many.shape
-        (True, (200, 16))
+        (True, (200, 17))
         """
         if len(leaves) <= ARRAY_PREDICT_MAX_ROWS:
             return self.credit[self.leaf_slot.take(leaves)].sum(axis=1)
@@ -250,7 +250,7 @@ def leaf_booster(booster: xgb.Booster, *, nthread: int) -> xgb.Booster:
     ...                                                                  validate_features=False)
     >>> node_ids = model.severe.predict(xgb.DMatrix(x), pred_leaf=True, validate_features=False)
     >>> np.array_equal(leaves, node_ids), leaves.shape
-    (True, (500, 199))
+    (True, (500, 246))
     """
     import xgboost as xgb
 
