@@ -64,8 +64,8 @@ def test_the_ecall_answers_on_2020_are_calibrated_and_the_correction_goes_the_ri
     severe = accidents["severe"].to_numpy().astype(int)
     observed = severe.mean()
     # Read as whole calls, the messages over-estimate (a lone vehicle); the eCall maps bring them back.
-    assert p_call.mean() - observed > 0.03
-    assert abs(p_ecall.mean() - observed) < 0.025
+    assert p_call.mean() - observed > 0.01
+    assert abs(p_ecall.mean() - observed) < min(0.025, p_call.mean() - observed)
     assert binary_metrics(severe, p_ecall)["auc"] > 0.78
     assert all(a["p_fatal"] <= a["p_severe"] and a["band"]["key"] in ("low", "medium", "high") for a in answers)
     # Never a certainty either way, with the point or without.

@@ -21,6 +21,7 @@ from core.dispatch.ecall import ecall_answer
 from core.dispatch.ecall_form import (
     ECALL_ESTIMATE_NOTE,
     FORM_VEHICLE_NOTE,
+    MAX_FORM_PEOPLE,
     MAX_MESSAGE_CHARS,
     call_form_from_incident,
     prefill_from_text,
@@ -187,7 +188,7 @@ def test_real_accidents_go_back_and_forth_through_the_form(store_con) -> None:
     for row in frame.to_dict(orient="records"):
         incident = incident_from_row(row)
         if (set(incident.get("vehicles") or ()) - offered or incident.get("vma", 50) not in intake.SPEED_LIMITS
-                or "datetime" not in incident):
+                or "datetime" not in incident or len(incident.get("people", ())) > MAX_FORM_PEOPLE):
             continue
         again = intake.incident_from_form(call_form_from_incident(incident))
         for name in ("lat", "lon"):

@@ -78,6 +78,10 @@ def _fill(app: AppTest, incident: dict) -> AppTest:
         app.selectbox(key=f"severity_{name}").set_value(incident[name])
     app.radio(key="severity_agg").set_value(incident["agg"])
     app.radio(key="severity_vma").set_value(incident["vma"])
+    for index, person in enumerate(incident.get("people", [])):
+        for fact, value in person.items():
+            key = severity_form.PERSON_KEY.format(index=index, fact=fact)
+            (app.number_input if fact == "age" else app.selectbox)(key=key).set_value(value)
     return app
 
 
@@ -144,6 +148,11 @@ def test_new_call_puts_every_field_back_to_its_fresh_value(full_store) -> None:
         app.selectbox(key=f"severity_{name}").set_value(2)  # a code of every one of them
     app.radio(key="severity_agg").set_value(1)
     app.radio(key="severity_vma").set_value(90)
+    for index in range(severity_form.DESCRIBED_PEOPLE):
+        app.selectbox(key=severity_form.PERSON_KEY.format(index=index, fact="role")).set_value(1 + index % 3)
+        app.number_input(key=severity_form.PERSON_KEY.format(index=index, fact="age")).set_value(20 + index)
+        app.selectbox(key=severity_form.PERSON_KEY.format(index=index, fact="sex")).set_value(2)
+        app.selectbox(key=severity_form.PERSON_KEY.format(index=index, fact="equipment")).set_value(0)
     _submit(app)
     changed = _form_values(app)
     assert all(changed[key] != fresh[key] for key in fresh if key not in ("severity_date", "severity_time")), \

@@ -25,6 +25,7 @@ import streamlit as st
 
 from core import codebook, places
 from core.dispatch import intake, picker
+from core.dispatch.ecall_form import MAX_FORM_PEOPLE
 from core.features.words import vehicle_label
 from core.incident.fields import FIELD_LABELS
 from core.maps.deck import DeckJson
@@ -260,7 +261,7 @@ def _vehicle_counts() -> dict[int, int]:
 
 
 #: People the form can describe, and the session key of each of their facts.
-DESCRIBED_PEOPLE: Final = 4
+DESCRIBED_PEOPLE: Final = MAX_FORM_PEOPLE
 PERSON_KEY: Final = "severity_person_{index}_{fact}"
 #: Each fact of a person: its label and its codes (None: a number, the age).
 _PERSON_FACTS: Final = (("role", "Rôle", "catu", (1, 2, 3)), ("age", "Âge (ans)", None, None),

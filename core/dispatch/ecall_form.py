@@ -116,6 +116,10 @@ def _json_reason(message: str) -> str:
                 "syntaxe JSON invalide")
 
 
+#: People the call form describes (ui.severity_form.DESCRIBED_PEOPLE).
+MAX_FORM_PEOPLE: Final = 4
+
+
 def call_form_from_incident(incident: Mapping[str, Any]) -> CallForm:
     """The call form that describes an incident: the inverse of :func:`core.dispatch.intake.incident_from_form`.
 
@@ -147,8 +151,16 @@ def call_form_from_incident(incident: Mapping[str, Any]) -> CallForm:
         vehicles=_vehicle_counts(parsed["vehicles"] or ()), n_pedestrians=parsed["n_pedestrians"],
         n_people=parsed["n_people"], obs=parsed["obs"], col=parsed["col"], atm=parsed["atm"], lum=parsed["lum"],
         surf=parsed["surf"], catr=parsed["catr"], vma=parsed["vma"], agg=parsed["agg"],
-        intersection=parsed["int"],
+        intersection=parsed["int"], people=_people_of(parsed["people"]),
     )
+
+
+def _people_of(people: tuple[tuple[int | None, ...], ...] | None) -> tuple[tuple[int | None, ...], ...]:
+    """The people the form can show (at most :data:`MAX_FORM_PEOPLE`); more than that is refused."""
+    if people is not None and len(people) > MAX_FORM_PEOPLE:
+        raise IncidentError("people", f"{len(people)} personnes décrites : le formulaire en montre "
+                                      f"{MAX_FORM_PEOPLE}")
+    return tuple(person for person in people or () if any(fact is not None for fact in person))
 
 
 def _moment_of(parsed: Mapping[str, Any]) -> tuple[str, dt.datetime | None]:
