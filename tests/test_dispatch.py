@@ -52,6 +52,8 @@ def _form_of(accident: dict) -> intake.CallForm:
         n_pedestrians=accident["n_pedestrians"], n_people=accident["n_people"], obs=accident["obs"],
         col=accident["col"], atm=accident["atm"], lum=accident["lum"], surf=accident["surf"], catr=accident["catr"],
         vma=accident["vma"], agg=accident["agg"], intersection=accident["int"],
+        people=tuple(tuple(person.get(fact) for fact in ("role", "age", "sex", "equipment"))
+                     for person in accident.get("people", ())),
     )
 
 

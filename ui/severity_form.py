@@ -321,8 +321,8 @@ def call_form() -> intake.CallForm | None:
                                                placeholder=intake.UNKNOWN_LABEL, key=PEDESTRIANS_KEY)
         n_people = people[1].number_input("Personnes impliquées (piétons compris)", min_value=1, max_value=500,
                                           value=None, step=1, placeholder=intake.UNKNOWN_LABEL, key=PEOPLE_KEY)
-        described = _described_people()
         agg = _choice("agg", [2, 1], _unknown_or("agg"), key=coded_key("agg"))
+        described = _described_people()  # after "Agglomération": typing the usual call, Tab goes on as before
 
         st.markdown("**4. Choc et conditions**")
         what = st.columns(2)
