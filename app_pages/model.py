@@ -86,6 +86,14 @@ st.caption(
     f"aux messages, ajustée sur {years.validation}. Le déclenchement automatique, absent du BAAC, n’y entre pas.")
 st.table(report.ecall_table(card), hide_index=True)
 
+st.subheader("Ce que l’appelant dit des victimes")
+st.caption(
+    f"Âge, sexe et équipement de sécurité des personnes, quand l’appelant les donne (un enfant, un piéton âgé, un "
+    f"motard sans casque). L’entraînement cache toutes les personnes une fois sur deux et une partie d’entre elles "
+    f"sinon, pour que le modèle reste aussi bon quand personne n’est décrit. L’équipement n’est pas relevé dans les "
+    f"fichiers {years.validation}–{years.test} de l’archive : son effet vient des années antérieures.")
+st.table(report.people_table(card), hide_index=True)
+
 st.subheader("Par sous-groupe")
 st.table(report.subgroup_table(card), hide_index=True)
 

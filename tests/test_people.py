@@ -80,3 +80,20 @@ def test_a_store_accident_sent_as_a_call_gives_the_same_people(store_con) -> Non
     from_calls = columns_from_incidents([parse_incident(incident_from_row(row)) for row in frame.to_dict("records")])
     assert np.array_equal(people_features(from_store.described()), people_features(from_calls.described()),
                           equal_nan=True)
+
+
+def test_model_page_shows_the_three_ways_people_are_described(full_store) -> None:
+    from core import config
+    from core.model.loading import load_model
+    from tests.apptest import run_page
+
+    people = load_model().card.metrics.test.people
+    app = run_page(str(config.ROOT / "app_pages" / "model.py"))
+    table = next(t.value for t in app.table if "Ce que l’appelant dit des personnes" in t.value.columns)
+    assert len(table) == 3
+    shown = table["ROC-AUC (tué)"].tolist()
+    expected = [f"{getattr(people, mode).fatal.auc:.3f}".replace(".", ",")
+                for mode in ("all_described", "some_described", "none_described")]
+    assert shown == expected
+    # Describing the people must not make the model worse than describing nobody.
+    assert people.all_described.fatal.auc >= people.none_described.fatal.auc

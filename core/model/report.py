@@ -177,6 +177,30 @@ def ecall_table(card: ModelCard) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The people modes of the card, in the order the page shows them, with their French names.
+PEOPLE_ROWS: Final = (
+    ("all_described", "Toutes les personnes décrites (âge, sexe, équipement tels que relevés)"),
+    ("some_described", "Une partie des personnes décrites (chacune omise 3 fois sur 10)"),
+    ("none_described", "Personne décrit (comme avant la version 2)"),
+)
+
+
+def people_table(card: ModelCard) -> pd.DataFrame:
+    """The test year's figures with the people described, partly described, not described (text)."""
+    rows = []
+    for key, name in PEOPLE_ROWS:
+        figures = getattr(card.metrics.test.people, key)
+        rows.append({
+            "Ce que l’appelant dit des personnes": name,
+            "ROC-AUC (grave)": format_decimal(figures.severe.auc, 3),
+            "ECE (grave)": format_decimal(figures.severe.ece, 3),
+            "ROC-AUC (tué)": format_decimal(figures.fatal.auc, 3),
+            "ECE (tué)": format_decimal(figures.fatal.ece, 4),
+            "ROC-AUC (grave), piéton impliqué": format_decimal(figures.pedestrian_severe_auc, 3),
+        })
+    return pd.DataFrame(rows)
+
+
 def subgroup_table(card: ModelCard) -> pd.DataFrame:
     """Test-year figures by subgroup (French names), as text."""
     rows = []
