@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gzip
 import json
 import math
@@ -17,12 +18,15 @@ from core.api.audit import AuditLog, audit_incident
 from core.features.columns import IncidentColumns, columns_from_frame
 from core.features.names import KIND_NAMES, VEHICLE_KINDS
 from core.features.training import incident_from_row, training_frame
+from core.formatting import format_percent
 from core.incident.parse import parse_incident
 from core.lifecycle import drift
 from core.lifecycle.drift import (
     DRIFT_FIELDS,
+    MIN_PEOPLE,
     PSI_FLOOR,
     PSI_THRESHOLD,
+    RISK_PEOPLE,
     audit_files,
     drift_report,
     format_drift,
@@ -31,6 +35,7 @@ from core.lifecycle.drift import (
     reference_columns,
     severe_probability,
 )
+from core.lifecycle.views import drift_rows, drift_sentence
 from core.model.loading import load_model
 from core.model.predict import predict_columns
 
@@ -53,8 +58,13 @@ def columns(frames) -> dict[int, IncidentColumns]:
 
 
 @pytest.fixture(scope="module")
-def report_2020(store_con, model, columns) -> dict:
-    return drift_report(model, reference_columns(store_con, model), columns[2020], source="accidents 2020 du magasin")
+def reference(store_con, model) -> IncidentColumns:
+    return reference_columns(store_con, model)
+
+
+@pytest.fixture(scope="module")
+def report_2020(model, reference, columns) -> dict:
+    return drift_report(model, reference, columns[2020], source="accidents 2020 du magasin")
 
 
 def rows_of(columns: IncidentColumns, rows: np.ndarray) -> IncidentColumns:
@@ -186,6 +196,7 @@ def test_audit_log_is_read_back_with_every_set_aside_line_counted(tmp_path, fram
     assert found.columns.dep.tolist() == expected.dep.tolist()
     assert found.columns.com.tolist() == expected.com.tolist()
     assert found.columns.vehicles == expected.vehicles
+    assert found.columns.people == expected.people  # the people described come back from the log too
 
 
 def test_severe_probability_equals_the_predictions_of_the_doors(model, columns) -> None:
@@ -214,9 +225,15 @@ def test_drift_report_of_2020_against_the_training_years(report_2020, model, fra
         (["risk"] if report["risk"]["flagged"] else [])
     risk = report["risk"]
     assert math.isfinite(risk["psi"]) and risk["psi"] >= 0 and risk["flagged"] == (risk["psi"] > PSI_THRESHOLD)
-    predicted = [result["p_severe"] for result in predict_columns(model, columns[2020], explain=False)]
+    nobody = dataclasses.replace(columns[2020], people=None)  # the risk is compared with the people left out
+    predicted = [result["p_severe"] for result in predict_columns(model, nobody, explain=False)]
     assert risk["mean"]["current"] == pytest.approx(np.mean(predicted), abs=1e-6)
     assert risk["rows"] == {"reference": 50_000, "current": len(frames[2020])}
+    assert risk["people"] == RISK_PEOPLE
+    # the store describes every user of every accident, in the reference as in 2020: every people field compared
+    assert report["not_compared"] == []
+    assert report["people"]["described_share"] == {"reference": 1.0, "current": 1.0}
+    assert report["people"]["persons"]["current"] == sum(len(people) for people in frames[2020]["people"])
 
 
 def test_drift_text_names_every_field_with_a_decimal_comma(report_2020) -> None:
@@ -234,3 +251,94 @@ def test_nothing_to_compare_is_refused(model, columns) -> None:
     empty = rows_of(columns[2020], np.arange(0))
     with pytest.raises(ValueError, match="rien à comparer"):
         drift_report(model, columns[2019], empty, source="journal vide")
+
+
+def described_people(frame) -> list[dict]:
+    """Every person of every accident of a training frame, as the store gives them (dicts, None when unknown)."""
+    return [person for people in frame["people"] if people is not None for person in people]
+
+
+def test_people_fields_equal_a_plain_loop_over_the_described_people(frames, columns, report_2020) -> None:
+    before, after = described_people(frames[2019]), described_people(frames[2020])
+    assert len(before) > 100_000 and len(after) > 100_000  # the BAAC records every user
+    for fact in ("role", "sex"):  # one bin per code, a person without the fact in "unknown"
+        expected = loop_psi([p[fact] for p in before], [p[fact] for p in after], lambda value: value)
+        field = FIELDS[f"person_{fact}"]
+        assert field.binning == "categories"
+        assert population_stability(field.values(columns[2019]), field.values(columns[2020]),
+                                    binning=field.binning) == pytest.approx(expected, rel=1e-9), fact
+    ages = [[math.nan if p["age"] is None else p["age"] for p in people] for people in (before, after)]
+    known = [age for age in ages[0] if not math.isnan(age)]
+    edges = sorted(set(np.quantile(known, np.linspace(0.1, 0.9, 9)).tolist()))
+    expected = loop_psi(*ages, lambda v: None if math.isnan(v) else bisect.bisect_right(edges, v))
+    field = FIELDS["person_age"]
+    assert population_stability(field.values(columns[2019]), field.values(columns[2020]),
+                                binning=field.binning) == pytest.approx(expected, rel=1e-9)
+    # in the report of 2020 against the training years: a PSI per people field, over 2020's people
+    entries = {entry["field"]: entry for entry in report_2020["fields"]}
+    for name in ("person_role", "person_age", "person_sex"):
+        assert math.isfinite(entries[name]["psi"]) and entries[name]["values"]["current"] == len(after), name
+    assert entries["person_age"]["unknown_share"]["current"] == pytest.approx(np.mean(np.isnan(ages[1])))
+
+
+def test_nobody_described_is_not_compared_and_leaves_the_risk_as_it_was(model, reference, columns,
+                                                                        report_2020) -> None:
+    """The same accidents of 2020, as calls that describe nobody: no people field compared, the same risk PSI."""
+    nobody = dataclasses.replace(columns[2020], people=None)
+    report = drift_report(model, reference, nobody, source="accidents 2020, personne décrite")
+    assert json.loads(json.dumps(report, allow_nan=False)) == report
+    people_fields = {"person_role", "person_age", "person_sex"}
+    assert {entry["field"] for entry in report["not_compared"]} == people_fields
+    for entry in report["not_compared"]:
+        assert entry["psi"] is None and not entry["flagged"] and entry["reason"] == "aucune personne décrite"
+        assert entry["values"] == {"reference": report_2020["people"]["persons"]["reference"], "current": 0}
+    assert not people_fields & set(report["flagged"])
+    assert report["people"]["described_share"] == {"reference": 1.0, "current": 0.0}
+    # every other field as in the report of the same accidents with their people
+    assert report["fields"] == [entry for entry in report_2020["fields"] if entry["field"] not in people_fields]
+    # the risk: the same PSI whether the accidents describe their people or not, since both leave them out...
+    assert report["risk"] == report_2020["risk"]
+    # ...and leaving them out matters: their people move the risk of one accident in five by over 5 points (the
+    # equality above would not hold if either report predicted with the people)
+    moved = np.abs(severe_probability(model, columns[2020]) - severe_probability(model, nobody))
+    assert np.mean(moved > 0.05) > 0.1
+    # shown honestly in French, in the text and in the page's table
+    text = format_drift(report)
+    for entry in report["not_compared"]:
+        line = next(line for line in text.splitlines() if line.strip().startswith(entry["label"]))
+        assert "non comparé : aucune personne décrite" in line and "DÉRIVE" not in line
+    assert f"{format_percent(0.0)} des incidents comparés" in text and "laissées de côté des deux côtés" in text
+    rows = {row["Champ"]: row for row in drift_rows(report)}
+    assert all(rows[entry["label"]]["Dérive (> 0,2)"] == "non comparé : aucune personne décrite"
+               for entry in report["not_compared"])
+    assert len(rows) == len(report["fields"]) + len(report["not_compared"]) + 1
+    sentence = drift_sentence({**report, "at": "2026-12-03"})
+    assert f"Personnes décrites dans {format_percent(0.0)} des incidents comparés" in sentence
+
+
+def test_a_handful_of_people_described_is_not_compared(model, columns) -> None:
+    current = columns[2020]
+    few = dataclasses.replace(current, people=[people if row < 5 else None
+                                               for row, people in enumerate(current.described())])
+    count = sum(len(people) for people in few.described() if people)
+    assert 0 < count < MIN_PEOPLE
+    report = drift_report(model, columns[2019], few, source="cinq appels décrivant leurs personnes")
+    assert [entry["field"] for entry in report["not_compared"]] == ["person_role", "person_age", "person_sex"]
+    assert {entry["reason"] for entry in report["not_compared"]} == \
+        {f"{count} personnes décrites seulement (il en faut {MIN_PEOPLE})"}
+    assert report["people"]["persons"]["current"] == count
+
+
+def test_only_elderly_people_described_is_flagged(model, reference, columns, report_2020) -> None:
+    """Calls that describe only the people aged 75 and more of the 2020 accidents: their ages drift."""
+    current = columns[2020]
+    elderly = [tuple(person for person in people or () if person[1] is not None and person[1] >= 75) or None
+               for people in current.described()]
+    report = drift_report(model, reference, dataclasses.replace(current, people=elderly), source="aînés seulement")
+    entries = {entry["field"]: entry for entry in report["fields"]}
+    assert entries["person_age"]["values"]["current"] == sum(len(people) for people in elderly if people) > 1_000
+    assert entries["person_age"]["psi"] > 1.0 and entries["person_age"]["flagged"]
+    assert "person_age" in report["flagged"]
+    assert report_2020["fields"] and not next(e for e in report_2020["fields"] if e["field"] == "person_age")["flagged"]
+    assert 0 < report["people"]["described_share"]["current"] < 0.2
+    assert report["risk"] == report_2020["risk"]  # the risk still leaves the people out

@@ -38,15 +38,45 @@ each in the form that makes sense for it (:data:`DRIFT_FIELDS`):
   features, :data:`core.features.names.VEHICLE_KINDS`; its "unknown" counts the
   vehicles of undetermined category, catv 0, and one per incident whose vehicles
   are unknown, so that the field has values whenever there are incidents);
+* ``people``, over the people *described* only, one value per person (as
+  ``vehicle_kinds`` is one per vehicle): their role (``person_role``, catu
+  1 conducteur, 2 passager, 3 piéton), age (``person_age``, on the reference's
+  deciles) and sex (``person_sex``), "unknown" being a described person without
+  that fact. The reference describes everyone (the BAAC records every user); in
+  service most calls describe nobody. So these fields say whether the people
+  callers do describe are like the accidents' users, and are not compared when
+  either population describes fewer than :data:`MIN_PEOPLE` people (the entry
+  goes to ``not_compared``, its ``psi`` None, never flagged: a handful of people
+  is no population). How often an incident describes anyone at all is reported
+  beside them (``people``: the share of incidents describing at least one
+  person, reference and current), as information, never flagged: it measures
+  how callers use the API, not how the accidents changed, and the model was
+  trained to do without people (training hides them at random);
 * left out: ``year``, which drifts by construction (a new year lies outside the
   training years, every current row would fall in a bin the reference never
-  had), and the day of the month and the minute, which the model does not use.
+  had), the day of the month and the minute, which the model does not use, and
+  a person's safety ``equipment``. Of the training years 2010–2019, the store
+  built from the bundled archive has it (``secu1``) for 2010–2018 only,
+  translated from the pre-2019 two-digit ``secu`` (equipment present, then used
+  or not; no airbag or gloves, codes 5–7), and for no user of 2019 or 2020. A
+  store year after the training years would be 100 % "unknown" and flagged by
+  construction, and the equipment callers send (2019+ codes) would differ from
+  the reference by coding before any change of population: the PSI would
+  measure the BAAC's recoding and the archive's gap, not the incidents. It can
+  join the fields (one line of :data:`DRIFT_FIELDS`) once the reference years
+  carry 2019+ codes.
 
 "Unknown" (NaN, ``""``, a missing field) is a bin of its own in every field: a
 field suddenly unknown far more often in service is drift a centre must see.
 The predicted risk (``p_severe`` of the model in service) is compared too, on
 the deciles of the reference's predictions, computed on a fixed-seed sample of
-:data:`RISK_SAMPLE` reference accidents (enough for ten bins, and quick).
+:data:`RISK_SAMPLE` reference accidents (enough for ten bins, and quick), with
+the people left out in *both* populations (every incident predicted as if
+nobody were described). Knowing the people spreads the predicted risk (a
+pedestrian of 85, a belted driver of 40): predicting the reference with
+everyone described and service calls mostly with nobody would flag as a drift
+of the risk what is only how often callers describe people, which the
+``people`` line already shows. The risk entry says so (``people``).
 
 A centre's own incidents differ from the national training data by place
 (``dep``, ``lat``, ``lon``), and with it by road and vehicle mix, by
@@ -60,8 +90,10 @@ The functions take paths, connections and columns; the command line
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,7 +108,7 @@ from core.features.columns import IncidentColumns, columns_from_frame, columns_f
 from core.features.names import KIND_NAMES, VEHICLE_KINDS
 from core.features.training import training_frame
 from core.formatting import format_count, format_decimal, format_percent
-from core.incident.fields import FIELD_LABELS, IncidentError
+from core.incident.fields import FIELD_LABELS, PERSON_FIELDS, IncidentError
 from core.incident.parse import parse_incident
 from core.model.metrics import apply_calibration
 
@@ -93,6 +125,8 @@ PSI_FLOOR: Final = 1e-4
 DECILES: Final = np.linspace(0.1, 0.9, 9)
 #: Reference accidents whose risk is predicted (a fixed-seed random sample).
 RISK_SAMPLE: Final = 50_000
+#: Described people below which, in either population, the people fields are not compared (never flagged).
+MIN_PEOPLE: Final = 50
 #: Seed of the reference's risk sample and of the chance draws.
 SEED: Final = 12
 #: Draws of the current population's size from the reference, to tell what PSI chance alone gives.
@@ -250,12 +284,18 @@ def chance_stability(expected_counts: np.ndarray, actual_size: int, *, draws: in
 
 @dataclass(frozen=True)
 class DriftField:
-    """One compared field: its name, its French label, its bins and how its values are read from columns."""
+    """One compared field: its name, its French label, its bins and how its values are read from columns.
+
+    With fewer than ``min_values`` values in either population the field is not compared; ``unit`` names one
+    value and several in French (feminine: "aucune personne décrite").
+    """
 
     name: str
     label: str
     binning: Binning
     values: Callable[[IncidentColumns], np.ndarray]
+    min_values: int = 1
+    unit: tuple[str, str] = ("valeur", "valeurs")
 
 
 def _numeric(name: str) -> Callable[[IncidentColumns], np.ndarray]:
@@ -289,6 +329,30 @@ def _vehicle_kinds(columns: IncidentColumns) -> np.ndarray:
     return np.concatenate([_KIND_OF_CODE.take(codes, mode="clip"), np.full(int(unknown.sum()), np.nan)])
 
 
+def _persons(columns: IncidentColumns) -> np.ndarray:
+    """Every described person of every incident, one row each, PERSON_FIELDS columns (NaN when not said).
+
+    Examples
+    --------
+    >>> from core.incident.parse import parse_incident
+    >>> people = [{"role": 3, "age": 82}, {"role": 1, "sex": 2}]
+    >>> _persons(columns_from_incidents([parse_incident({"people": people}), parse_incident({})])).tolist()
+    [[3.0, 82.0, nan, nan], [1.0, nan, 2.0, nan]]
+    """
+    persons = list(itertools.chain.from_iterable(filter(None, columns.described())))
+    return np.array(persons, dtype=np.float64).reshape(len(persons), len(PERSON_FIELDS))
+
+
+def _person_fact(fact: str) -> Callable[[IncidentColumns], np.ndarray]:
+    position = PERSON_FIELDS.index(fact)
+    return lambda columns: _persons(columns)[:, position]
+
+
+def _person_field(fact: str, label: str, binning: Binning) -> DriftField:
+    return DriftField(f"person_{fact}", label, binning, _person_fact(fact), min_values=MIN_PEOPLE,
+                      unit=("personne décrite", "personnes décrites"))
+
+
 _CODED_LABELS: Final = {name: FIELD_LABELS[name] for name in ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")}
 
 #: The compared fields, in the order of the incident's fields (see the module's docstring for why each is so).
@@ -306,9 +370,16 @@ DRIFT_FIELDS: Final[tuple[DriftField, ...]] = (
     DriftField("vehicle_kinds", "Catégories de véhicules", "categories", _vehicle_kinds),
     DriftField("n_pedestrians", FIELD_LABELS["n_pedestrians"], "deciles", _numeric("n_pedestrians")),
     DriftField("n_people", FIELD_LABELS["n_people"], "deciles", _numeric("n_people")),
+    _person_field("role", "Rôle des personnes décrites", "categories"),
+    _person_field("age", "Âge des personnes décrites", "deciles"),
+    _person_field("sex", "Sexe des personnes décrites", "categories"),
 )
 #: The predicted risk's label in reports.
 RISK_LABEL: Final = "Risque estimé (probabilité d’accident grave)"
+#: The label of the share of incidents that describe at least one person (information, never flagged).
+PEOPLE_LABEL: Final = "Incidents décrivant au moins une personne"
+#: How the predicted risk treats the people described (the risk entry's ``people``).
+RISK_PEOPLE: Final = "left out in both populations"
 
 
 # --- The populations -------------------------------------------------------------------------------------------------
@@ -498,9 +569,24 @@ def severe_probability(model: SeverityModel, columns: IncidentColumns) -> np.nda
     return np.concatenate(probabilities) if probabilities else np.empty(0)
 
 
+def _not_compared(values: Mapping[str, int], field: DriftField) -> str:
+    """Why a field is not compared, in French: the population with too few values, and how many it has."""
+    side = "current" if values["current"] < field.min_values else "reference"
+    count, (one, several) = values[side], field.unit
+    where = " dans la référence" if side == "reference" else ""
+    if count == 0:
+        return f"aucune {one}{where}"
+    return (f"{format_count(count)} {one if count == 1 else several}{where} seulement "
+            f"(il en faut {format_count(field.min_values)})")
+
+
 def _field_entry(field: DriftField, reference: IncidentColumns, current: IncidentColumns, *,
                  threshold: float) -> dict[str, Any]:
     expected, actual = field.values(reference), field.values(current)
+    values = {"reference": len(expected), "current": len(actual)}
+    if min(values.values()) < field.min_values:
+        return {"field": field.name, "label": field.label, "psi": None, "flagged": False, "values": values,
+                "reason": _not_compared(values, field)}
     expected_counts, actual_counts = bin_counts(expected, actual, binning=field.binning)
     psi = stability_from_counts(expected_counts, actual_counts)
     chance = chance_stability(expected_counts, int(actual_counts.sum()))
@@ -510,7 +596,7 @@ def _field_entry(field: DriftField, reference: IncidentColumns, current: Inciden
         "field": field.name, "label": field.label, "psi": psi, "flagged": psi > max(threshold, chance),
         "unknown_share": {"reference": float(expected_counts[-1] / expected_counts.sum()),
                           "current": float(actual_counts[-1] / actual_counts.sum())},
-        "bins": len(expected_counts), "chance": chance,
+        "bins": len(expected_counts), "chance": chance, "values": values,
     }
 
 
@@ -518,13 +604,28 @@ def _risk_entry(model: SeverityModel, reference: IncidentColumns, current: Incid
                 risk_sample: int, seed: int) -> dict[str, Any]:
     sample = np.sort(np.random.default_rng(seed).choice(len(reference), size=min(risk_sample, len(reference)),
                                                         replace=False))
-    expected, actual = severe_probability(model, reference.take(sample)), severe_probability(model, current)
+    # Both populations predicted with nobody described: the reference describes everyone, service calls mostly
+    # nobody, and the people spread the risk (see the module's docstring).
+    expected = severe_probability(model, dataclasses.replace(reference.take(sample), people=None))
+    actual = severe_probability(model, dataclasses.replace(current, people=None))
     expected_counts, actual_counts = bin_counts(expected, actual, binning="deciles")
     psi = stability_from_counts(expected_counts, actual_counts)
     chance = chance_stability(expected_counts, len(actual), seed=seed)
     return {"label": RISK_LABEL, "psi": psi, "flagged": psi > max(threshold, chance),
             "mean": {"reference": float(expected.mean()), "current": float(actual.mean())},
-            "rows": {"reference": len(sample), "current": len(actual)}, "chance": chance}
+            "rows": {"reference": len(sample), "current": len(actual)}, "chance": chance, "people": RISK_PEOPLE}
+
+
+def _people_entry(reference: IncidentColumns, current: IncidentColumns) -> dict[str, Any]:
+    """How often incidents describe at least one person, and how many people, in each population."""
+
+    def shares(columns: IncidentColumns) -> tuple[float, int]:
+        described = [len(persons or ()) for persons in columns.described()]
+        return float(np.mean(np.greater(described, 0))) if described else 0.0, int(sum(described))
+
+    (reference_share, reference_people), (current_share, current_people) = shares(reference), shares(current)
+    return {"label": PEOPLE_LABEL, "described_share": {"reference": reference_share, "current": current_share},
+            "persons": {"reference": reference_people, "current": current_people}}
 
 
 def drift_report(model: SeverityModel, reference: IncidentColumns, current: IncidentColumns, *, source: str,
@@ -556,11 +657,18 @@ def drift_report(model: SeverityModel, reference: IncidentColumns, current: Inci
     dict
         JSON-able: ``source``, ``model_version``, ``reference`` {years, rows},
         ``current`` {rows, set_aside}, ``threshold``, ``fields`` (one entry per
-        :data:`DRIFT_FIELDS`, highest PSI first: field, label, psi, flagged,
-        unknown_share {reference, current}, bins, chance — the PSI chance alone
-        would give, see :func:`chance_stability`), ``risk`` {label, psi, flagged,
-        mean {reference, current}, rows, chance}, ``flagged`` (the flagged fields'
-        names, then ``"risk"`` when the risk is flagged).
+        compared field of :data:`DRIFT_FIELDS`, highest PSI first: field, label,
+        psi, flagged, unknown_share {reference, current}, bins, chance — the PSI
+        chance alone would give, see :func:`chance_stability` —, values
+        {reference, current}, how many values were binned), ``not_compared``
+        (the fields with too few values, in practice the people fields when
+        hardly anyone is described: field, label, psi None, flagged False,
+        values, reason in French), ``people`` {label, described_share
+        {reference, current}, persons {reference, current}} (information, never
+        flagged), ``risk`` {label, psi, flagged, mean {reference, current},
+        rows, chance, people: :data:`RISK_PEOPLE`, predicted with nobody
+        described}, ``flagged`` (the flagged fields' names, then ``"risk"`` when
+        the risk is flagged).
 
     Raises
     ------
@@ -579,15 +687,17 @@ def drift_report(model: SeverityModel, reference: IncidentColumns, current: Inci
     if not len(current) or not len(reference):
         raise ValueError(f"rien à comparer : {len(reference)} accidents de référence, {len(current)} incidents")
     years = reference_years or model.card.years.training
-    fields = sorted((_field_entry(field, reference, current, threshold=threshold) for field in DRIFT_FIELDS),
-                    key=lambda entry: -entry["psi"])
+    entries = [_field_entry(field, reference, current, threshold=threshold) for field in DRIFT_FIELDS]
+    fields = sorted((entry for entry in entries if entry["psi"] is not None), key=lambda entry: -entry["psi"])
     risk = _risk_entry(model, reference, current, threshold=threshold, risk_sample=risk_sample, seed=seed)
     flagged = [entry["field"] for entry in fields if entry["flagged"]] + (["risk"] if risk["flagged"] else [])
     return {
         "source": source, "model_version": model.version,
         "reference": {"years": [int(years[0]), int(years[1])], "rows": len(reference)},
         "current": {"rows": len(current), "set_aside": dict(set_aside or {})},
-        "threshold": threshold, "fields": fields, "risk": risk, "flagged": flagged,
+        "threshold": threshold, "fields": fields,
+        "not_compared": [entry for entry in entries if entry["psi"] is None],
+        "people": _people_entry(reference, current), "risk": risk, "flagged": flagged,
     }
 
 
@@ -595,8 +705,17 @@ def _years_text(years: Sequence[int]) -> str:
     return str(years[0]) if years[0] == years[1] else f"{years[0]}–{years[1]}"
 
 
-def _psi_line(label: str, psi: float, flagged: bool, detail: str, *, width: int) -> str:
-    return f"  {label:<{width}} {format_decimal(psi, 2):>6}  {'DÉRIVE' if flagged else '      '}  {detail}"
+def _psi_line(label: str, psi: float | None, flagged: bool, detail: str, *, width: int) -> str:
+    shown = "–" if psi is None else format_decimal(psi, 2)
+    return f"  {label:<{width}} {shown:>6}  {'DÉRIVE' if flagged else '      '}  {detail}"
+
+
+def _people_sentence(people: Mapping[str, Any]) -> str:
+    """The share of incidents describing someone, reference and current, as one French sentence."""
+    share, persons = people["described_share"], people["persons"]["current"]
+    return (f"{people['label']} : {format_percent(share['reference'])} de la référence (le BAAC décrit chaque "
+            f"usager),\n{format_percent(share['current'])} des incidents comparés ({format_count(persons)} "
+            f"{'personne décrite' if persons <= 1 else 'personnes décrites'}) ; pour information, jamais une dérive.")
 
 
 def format_drift(report: Mapping[str, Any]) -> str:
@@ -608,16 +727,23 @@ def format_drift(report: Mapping[str, Any]) -> str:
     ...           "reference": {"years": [2015, 2019], "rows": 295410}, "current": {"rows": 3, "set_aside": {}},
     ...           "fields": [{"field": "atm", "label": "Conditions atmosphériques", "psi": 0.234, "flagged": True,
     ...                       "unknown_share": {"reference": 0.0, "current": 0.5}, "chance": 0.9}],
-    ...           "risk": {"label": "Risque", "psi": 0.01, "flagged": False, "chance": 0.5,
-    ...                    "mean": {"reference": 0.36, "current": 0.4}}, "flagged": ["atm"]}
+    ...           "not_compared": [{"field": "person_age", "label": "Âge des personnes décrites", "psi": None,
+    ...                             "flagged": False, "reason": "aucune personne décrite"}],
+    ...           "people": {"label": "Incidents décrivant au moins une personne", "persons": {"current": 0},
+    ...                      "described_share": {"reference": 1.0, "current": 0.0}},
+    ...           "risk": {"label": "Risque", "psi": 0.01, "flagged": False, "chance": 0.1,
+    ...                    "mean": {"reference": 0.36, "current": 0.4}, "people": RISK_PEOPLE}, "flagged": ["atm"]}
     >>> import unicodedata  # shown with plain spaces (the text has no-break ones before % and in 295 410)
     >>> print(unicodedata.normalize("NFKC", format_drift(report)))
     Dérive des données — journal d’audit, comparé aux accidents 2015–2019 de l’entraînement (modèle v)
     Référence : 295 410 accidents ; comparés : 3 incidents.
+    Incidents décrivant au moins une personne : 100,0 % de la référence (le BAAC décrit chaque usager),
+    0,0 % des incidents comparés (0 personne décrite) ; pour information, jamais une dérive.
     Indice de stabilité de la population (PSI) ; au-dessus de 0,20, la population a changé :
     vérifier avant de se fier aux estimations.
-      Conditions atmosphériques   0,23  DÉRIVE  inconnu 0,0 % → 50,0 % ; le hasard seul peut donner 0,90
-      Risque                      0,01          moyenne 36,0 % → 40,0 % ; le hasard seul peut donner 0,50
+      Conditions atmosphériques    0,23  DÉRIVE  inconnu 0,0 % → 50,0 % ; le hasard seul peut donner 0,90
+      Âge des personnes décrites      –          non comparé : aucune personne décrite
+      Risque                       0,01          moyenne 36,0 % → 40,0 %, personnes laissées de côté des deux côtés
     En dérive : Conditions atmosphériques.
     """
     reference, current = report["reference"], report["current"]
@@ -630,10 +756,12 @@ def format_drift(report: Mapping[str, Any]) -> str:
     ]
     lines += [f"Mis de côté : {SET_ASIDE_REASONS.get(reason, reason)} : {format_count(count)}."
               for reason, count in current["set_aside"].items()]
+    if report.get("people"):
+        lines.append(_people_sentence(report["people"]))
     lines.append(f"Indice de stabilité de la population (PSI) ; au-dessus de {format_decimal(threshold, 2)}, "
                  "la population a changé :\nvérifier avant de se fier aux estimations.")
-    risk = report["risk"]
-    width = max(len(entry["label"]) for entry in [*report["fields"], risk])
+    risk, not_compared = report["risk"], report.get("not_compared", [])
+    width = max(len(entry["label"]) for entry in [*report["fields"], *not_compared, risk])
 
     def chance(entry: Mapping[str, Any]) -> str:
         return f" ; le hasard seul peut donner {format_decimal(entry['chance'], 2)}" if entry["chance"] > threshold \
@@ -643,8 +771,12 @@ def format_drift(report: Mapping[str, Any]) -> str:
         unknown = entry["unknown_share"]
         detail = f"inconnu {format_percent(unknown['reference'])} → {format_percent(unknown['current'])}"
         lines.append(_psi_line(entry["label"], entry["psi"], entry["flagged"], detail + chance(entry), width=width))
+    lines += [_psi_line(entry["label"], None, False, f"non comparé : {entry['reason']}", width=width)
+              for entry in not_compared]
     mean = risk["mean"]
     detail = f"moyenne {format_percent(mean['reference'])} → {format_percent(mean['current'])}"
+    if risk.get("people") == RISK_PEOPLE:
+        detail += ", personnes laissées de côté des deux côtés"
     lines.append(_psi_line(risk["label"], risk["psi"], risk["flagged"], detail + chance(risk), width=width))
     labels = {entry["field"]: entry["label"] for entry in report["fields"]} | {"risk": risk["label"]}
     lines.append(f"En dérive : {', '.join(labels[name] for name in report['flagged'])}." if report["flagged"]

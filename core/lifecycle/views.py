@@ -67,14 +67,31 @@ def gate_sentence(record: Mapping[str, Any]) -> str:
 
 
 def drift_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
-    """One row per field (highest PSI first), then the predicted risk: PSI, flag, unknown shares."""
+    """One row per field (highest PSI first), then the fields not compared, then the predicted risk.
+
+    Examples
+    --------
+    >>> report = {"fields": [{"label": "Âge des personnes décrites", "psi": 0.31, "flagged": True,
+    ...                       "unknown_share": {"reference": 0.0, "current": 0.02}}],
+    ...           "not_compared": [{"label": "Sexe des personnes décrites", "reason": "aucune personne décrite"}],
+    ...           "risk": {"label": "Risque estimé", "psi": 0.04, "flagged": False, "people": "left out",
+    ...                    "mean": {"reference": 0.36, "current": 0.4}}}
+    >>> [(r["Champ"], r["PSI"], r["Dérive (> 0,2)"]) for r in drift_rows(report)]  # doctest: +NORMALIZE_WHITESPACE
+    [('Âge des personnes décrites', '0,31', 'oui'),
+     ('Sexe des personnes décrites', '–', 'non comparé : aucune personne décrite'),
+     ('Risque estimé, sans les personnes décrites', '0,04', 'non')]
+    """
     rows = [{"Champ": entry["label"], "PSI": format_decimal(entry["psi"], 2),
              "Dérive (> 0,2)": "oui" if entry["flagged"] else "non",
              "Inconnu, référence": format_percent(entry["unknown_share"]["reference"]),
              "Inconnu, comparé": format_percent(entry["unknown_share"]["current"])}
             for entry in report["fields"]]
+    rows += [{"Champ": entry["label"], "PSI": "–", "Dérive (> 0,2)": f"non comparé : {entry['reason']}",
+              "Inconnu, référence": "–", "Inconnu, comparé": "–"}
+             for entry in report.get("not_compared", ())]  # reports kept before the people fields have none
     risk = report["risk"]
-    rows.append({"Champ": risk["label"], "PSI": format_decimal(risk["psi"], 2),
+    rows.append({"Champ": risk["label"] + (", sans les personnes décrites" if risk.get("people") else ""),
+                 "PSI": format_decimal(risk["psi"], 2),
                  "Dérive (> 0,2)": "oui" if risk["flagged"] else "non",
                  "Inconnu, référence": f"moyenne {format_percent(risk['mean']['reference'])}",
                  "Inconnu, comparé": f"moyenne {format_percent(risk['mean']['current'])}"})
@@ -82,11 +99,32 @@ def drift_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def drift_sentence(report: Mapping[str, Any]) -> str:
-    """What was compared with what, when, and what drifted."""
+    """What was compared with what, when, what drifted, and how often the incidents describe people.
+
+    Examples
+    --------
+    >>> report = {"at": "2026-12-03T10:00:00+00:00", "source": "journal d’audit", "threshold": 0.2,
+    ...           "reference": {"years": [2010, 2019], "rows": 612264}, "current": {"rows": 900}, "flagged": [],
+    ...           "people": {"described_share": {"reference": 1.0, "current": 0.05}, "persons": {"current": 61}}}
+    >>> import unicodedata  # shown with plain spaces (the text has no-break ones before % and in 612 264)
+    >>> print(unicodedata.normalize("NFKC", drift_sentence(report)))  # doctest: +NORMALIZE_WHITESPACE
+    Le 2026-12-03 : journal d’audit (900) comparés aux accidents d’entraînement 2010–2019 (612 264) : aucune dérive.
+    Personnes décrites dans 5,0 % des incidents comparés (61 personnes), 100,0 % des accidents de référence :
+    pour information, ce n’est pas une dérive.
+    """
     years = report["reference"]["years"]
     flagged = len(report["flagged"])
     verdict = (f"{flagged} en dérive (PSI au-delà de {format_decimal(report['threshold'], 1)})" if flagged
                else "aucune dérive")
-    return (f"Le {report['at'][:10]} : {report['source']} ({format_count(report['current']['rows'])}) comparés aux "
-            f"accidents d’entraînement {years[0]}–{years[1]} ({format_count(report['reference']['rows'])}) : "
-            f"{verdict}.")
+    sentence = (f"Le {report['at'][:10]} : {report['source']} ({format_count(report['current']['rows'])}) comparés "
+                f"aux accidents d’entraînement {years[0] if years[0] == years[1] else f'{years[0]}–{years[1]}'} "
+                f"({format_count(report['reference']['rows'])}) : "
+                f"{verdict}.")
+    people = report.get("people")  # reports kept before the people fields have none
+    if people is None:
+        return sentence
+    share, persons = people["described_share"], people["persons"]["current"]
+    return (f"{sentence} Personnes décrites dans {format_percent(share['current'])} des incidents comparés "
+            f"({format_count(persons)} {'personne' if persons <= 1 else 'personnes'}), "
+            f"{format_percent(share['reference'])} des accidents de référence : pour information, ce n’est pas une "
+            "dérive.")
