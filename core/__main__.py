@@ -78,7 +78,7 @@ def _train(args: argparse.Namespace) -> int:
     from core.lifecycle.registry import ensure_champion, promote, register
     from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
     from core.model.report import format_card
-    from core.model.spec import TARGETS
+    from core.model.spec import CARD_FILE, MODEL_FILES, TARGETS
     from core.model.train import train
 
     plan = _plan(args)
@@ -87,7 +87,10 @@ def _train(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="gravite-training-") as folder, stage_bar(steps, width=52) as bar:
             client = tracking_client()
-            ensure_champion(client, models_dir=Path(args.models))  # the model served until now: a version too
+            if any((Path(args.models) / name).exists() for name in (CARD_FILE, *MODEL_FILES)):
+                # The model served there until now is a version too (an empty folder serves nothing yet; a
+                # half model is refused by load_model, naming what is missing).
+                ensure_champion(client, models_dir=Path(args.models))
             card = train(con, models_dir=Path(folder), progress=bar, plan=plan)
             run_id = log_training(client, card, Path(folder), tags={"gravite.kind": "training"},
                                   roc=test_year_roc(Path(folder), con))

@@ -38,7 +38,7 @@ TRAINING_SQL: Final = """
         -- Each person as a caller could describe them (core.features.people): role (catu; the pre-2019 code 4,
         -- a pedestrian on rollers or a scooter, is a pedestrian), age in the accident's year (0 to 110),
         -- sex, equipment used (secu1; 8 "Non déterminable" is unknown).
-        SELECT u.acc_id, count(*) FILTER (WHERE u.catu = ?) AS n_pedestrians,
+        SELECT u.acc_id, count(*) FILTER (WHERE u.catu IN (?, 4)) AS n_pedestrians,
                list({'role': CASE WHEN u.catu = 4 THEN 3 WHEN u.catu IN (1, 2, 3) THEN u.catu END,
                      'age': CASE WHEN a.year - u.birth_year BETWEEN 0 AND 110 THEN a.year - u.birth_year END,
                      'sex': CASE WHEN u.sexe IN (1, 2) THEN u.sexe END,

@@ -182,11 +182,12 @@ def _parse_vehicles(value: Any) -> tuple[int, ...] | None:
     return tuple(codes)
 
 
-#: Codes of a person's facts: ``catu`` without the pre-2019 code 4, ``sexe``, ``secu1`` without 8 "Non
-#: déterminable" (read as unknown, as -1 is).
+#: Codes of a person's facts: ``catu`` (the pre-2019 code 4, a pedestrian on rollers or a scooter, is read as 3
+#: Piéton, as training reads it), ``sexe``, ``secu1`` without 8 "Non déterminable" (read as unknown, as -1 is).
 _PERSON_CODES: Final = {"role": frozenset({1, 2, 3}), "sex": codebook.valid_codes("sexe"),
                         "equipment": codebook.valid_codes("secu1") - {8}}
-_PERSON_UNKNOWN: Final = {"role": {-1, 0}, "sex": {-1, 0}, "equipment": {-1, 8}}
+_PERSON_UNKNOWN: Final = {"role": {-1}, "sex": {-1}, "equipment": {-1, 8}}
+_PEDESTRIAN_ON_WHEELS: Final = 4
 _PEOPLE_EXPECTED: Final = ("une liste de personnes décrites, chacune un objet {role, age, sex, equipment} aux champs "
                            "facultatifs (ex. [{\"role\": 3, \"age\": 80}])")
 
@@ -201,7 +202,9 @@ def _parse_people(value: Any) -> tuple[tuple[int | None, ...], ...] | None:
         return None
     if len(value) > MAX_PEOPLE:
         raise IncidentError("people", f"{len(value)} personnes : au plus {MAX_PEOPLE}")
-    return tuple(_parse_person(f"people[{position}]", item) for position, item in enumerate(value))
+    people = [_parse_person(f"people[{position}]", item) for position, item in enumerate(value)]
+    # A person of whom nothing is said ({} or every fact unknown) tells nothing: the form drops it too.
+    return tuple(person for person in people if any(fact is not None for fact in person)) or None
 
 
 def _parse_person(where: str, item: Any) -> tuple[int | None, ...]:
@@ -219,6 +222,8 @@ def _parse_person(where: str, item: Any) -> tuple[int | None, ...]:
             continue
         codes = _PERSON_CODES[key]
         code = _as_integer(field, item.get(key), what=f"un code entier ({code_ranges(codes)})")
+        if key == "role" and code == _PEDESTRIAN_ON_WHEELS:
+            code = codebook.PEDESTRIAN_CATU
         if code is not None and code not in _PERSON_UNKNOWN[key] and code not in codes:
             raise IncidentError(field, f"code {shown(code)} inconnu ; codes admis : {code_ranges(codes)} "
                                        f"({UNKNOWN_NOTE})")
@@ -385,4 +390,20 @@ def parse_incident(obj: Any) -> dict[str, Any]:
         raise IncidentError(
             "n_pedestrians", f"{parsed['n_pedestrians']} piétons pour {parsed['n_people']} personnes en tout : "
                              "les piétons comptent parmi les personnes impliquées (n_people)")
+    if parsed["people"] is not None:
+        _check_roles(parsed["people"], parsed["n_pedestrians"], parsed["n_people"])
     return parsed
+
+
+def _check_roles(people: tuple[tuple[int | None, ...], ...], n_pedestrians: int | None, n_people: int | None) -> None:
+    """More pedestrians described than ``n_pedestrians`` says, or more drivers and passengers than the people
+    in the vehicles: one of the two is wrong, and the model would read a call that cannot happen."""
+    pedestrians = sum(person[0] == codebook.PEDESTRIAN_CATU for person in people)
+    if n_pedestrians is not None and pedestrians > n_pedestrians:
+        raise IncidentError("people", f"{pedestrians} piéton(s) décrit(s) (role 3) pour {n_pedestrians} piéton(s) "
+                                      "(n_pedestrians) : corrigez l’un ou l’autre")
+    on_board = sum(person[0] in (1, 2) for person in people)
+    if None not in (n_pedestrians, n_people) and on_board > n_people - n_pedestrians:
+        raise IncidentError("people", f"{on_board} conducteur(s) ou passager(s) décrit(s) (role 1 ou 2) pour "
+                                      f"{n_people - n_pedestrians} personne(s) dans les véhicules (n_people moins "
+                                      "n_pedestrians) : corrigez l’un ou l’autre")

@@ -46,7 +46,8 @@ def _person_schema() -> dict[str, Any]:
         return _nullable({"type": "integer", "enum": [-1, *codes]}, f"{what} : code BAAC « {field} » ({_UNKNOWN})")
 
     return {"type": "object", "additionalProperties": False, "properties": {
-        "role": coded("catu", [1, 2, 3], "Conducteur (1), passager (2) ou piéton (3)"),
+        "role": coded("catu", [1, 2, 3, 4], "Conducteur (1), passager (2) ou piéton (3 ; 4, le piéton en roller "
+                                            "ou trottinette d’avant 2019, est lu 3)"),
         "age": _nullable({"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_AGE}, {"const": -1}]},
                          f"Âge en années, approximatif si besoin, de 0 à {MAX_AGE} ({_UNKNOWN})"),
         "sex": coded("sexe", sorted(codebook.valid_codes("sexe")), "Sexe : masculin (1), féminin (2)"),

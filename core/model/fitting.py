@@ -59,9 +59,11 @@ MASK_GROUPS: Final = (
     *((name,) for name in CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",), ("people",),
 )
 #: Share of the training rows whose people are all hidden (callers describe nobody about this often), and,
-#: among the others, the share of people left out of the description (a caller describes some of them).
+#: among the others, the share of people left out of the description (a caller describes some of them) and of
+#: each fact of a person described left unsaid (a caller says "a pedestrian, about 80" without the sex).
 PEOPLE_HIDDEN_RATE: Final = 0.5
 PERSON_LEFT_OUT_RATE: Final = 0.3
+FACT_LEFT_OUT_RATE: Final = 0.3
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,25 @@ def describe_some(columns: IncidentColumns, rows: np.ndarray, rng: np.random.Gen
                   hidden_rate: float = PEOPLE_HIDDEN_RATE) -> IncidentColumns:
     """A copy of ``columns`` where, in ``rows``, people are described as callers describe them: nobody in
     ``hidden_rate`` of the incidents, and some of them in the others (each person left out with
-    :data:`PERSON_LEFT_OUT_RATE`, at least one kept)."""
+    :data:`PERSON_LEFT_OUT_RATE`, at least one kept), each fact of a person kept (role, age, sex, equipment)
+    left unsaid with :data:`FACT_LEFT_OUT_RATE`.
+
+    Examples
+    --------
+    >>> three = [{"role": 1, "age": 40, "sex": 1}, {"role": 2, "age": 8, "sex": 2}, {"role": 3, "age": 80, "sex": 2}]
+    >>> columns = columns_from_incidents([parse_incident({"n_people": 3, "people": three})] * 2000)
+    >>> some = describe_some(columns, np.ones(2000, dtype=bool), np.random.default_rng(0))
+    >>> nobody = sum(persons is None for persons in some.people)
+    >>> 900 < nobody < 1100
+    True
+    >>> described = [person for persons in some.people if persons is not None for person in persons]
+    >>> kept = len(described) / (3 * (2000 - nobody))
+    >>> 0.7 < kept < 0.8
+    True
+    >>> unsaid = [sum(person[fact] is None for person in described) / len(described) for fact in range(3)]
+    >>> all(0.25 < share < 0.35 for share in unsaid)
+    True
+    """
     hidden = rows & (rng.random(len(columns)) < hidden_rate)
     people = []
     for persons, row, gone in zip(columns.described(), rows, hidden, strict=True):
@@ -145,7 +165,9 @@ def describe_some(columns: IncidentColumns, rows: np.ndarray, rng: np.random.Gen
         else:
             kept = rng.random(len(persons)) >= PERSON_LEFT_OUT_RATE
             kept[rng.integers(len(persons))] = True
-            people.append(tuple(person for person, keep in zip(persons, kept, strict=True) if keep))
+            said = rng.random((len(persons), 4)) >= FACT_LEFT_OUT_RATE
+            people.append(tuple(tuple(fact if say else None for fact, say in zip(person, says, strict=True))
+                                for person, keep, says in zip(persons, kept, said, strict=True) if keep))
     return IncidentColumns(columns.numeric, columns.dep, columns.com, columns.vehicles, people)
 
 

@@ -179,8 +179,9 @@ def ecall_table(card: ModelCard) -> pd.DataFrame:
 
 #: The people modes of the card, in the order the page shows them, with their French names.
 PEOPLE_ROWS: Final = (
-    ("all_described", "Toutes les personnes décrites (âge, sexe, équipement tels que relevés)"),
-    ("some_described", "Une partie des personnes décrites (chacune omise 3 fois sur 10)"),
+    ("all_described", "Toutes les personnes décrites (rôle, âge et sexe tels que relevés)"),
+    ("some_described", "Une partie des personnes et de ce qu’on en sait (chaque personne, chaque fait omis 3 fois "
+                       "sur 10)"),
     ("none_described", "Personne décrit (comme avant la version 2)"),
 )
 
