@@ -16,6 +16,7 @@ import pytest
 
 from core import codebook, places
 from core.dispatch import bands, intake
+from core.dispatch.ecall_form import MAX_FORM_PEOPLE
 from core.features import words
 from core.formatting import format_percent
 from core.model.loading import SeverityModel, load_model
@@ -29,6 +30,15 @@ CODED_LABELS = {"obs": "Obstacle fixe heurté", "col": "Type de collision", "atm
                 "lum": "Luminosité", "surf": "État de la surface", "catr": "Catégorie de route",
                 "int": "Intersection"}
 CURSOR_IN_DEPARTMENT = "() => document.activeElement?.getAttribute('aria-label') === 'Département'"
+PEOPLE_PANEL = "Décrire les personnes (âge, sexe, équipement) si l’appelant le dit"
+#: Each fact of a described person: its label on the page (then the person's number) and its codes (None: the age).
+PERSON_LABELS = {"role": ("Rôle", "catu"), "age": ("Âge (ans)", None), "sex": ("Sexe", "sexe"),
+                 "equipment": ("Équipement utilisé", "secu1")}
+#: The panel is unfolded and done moving: a drop-down list opened while it unfolds closes at once (the unfolding
+#: scrolls the panel, and the list closes when its field scrolls).
+PANEL_OPEN_JS = """(title) => { const panel = [...document.querySelectorAll('[data-testid=stExpander] details')]
+  .find(d => d.querySelector('summary')?.textContent.includes(title));
+  return panel?.open && panel.getAnimations({subtree: true}).length === 0; }"""
 #: Every field of the form as the page shows it: label -> shown text, input values, checked options.
 FIELDS_JS = r"""() => {
   const out = {};
@@ -137,6 +147,8 @@ def _fill(page, incident: dict) -> None:
     page.get_by_label("Piétons", exact=True).fill(str(incident["n_pedestrians"]))
     page.get_by_label("Personnes impliquées (piétons compris)", exact=True).fill(str(incident["n_people"]))
     _option(page, "Agglomération", codebook.label("agg", incident["agg"])).click()
+    if incident.get("people"):
+        _describe(page, incident["people"])
     for name, label in CODED_LABELS.items():
         _choose(page, label, codebook.label(name, incident[name]))
     _option(page, "Vitesse maximale autorisée", f"{incident['vma']} km/h").click()
@@ -148,8 +160,27 @@ def _fill(page, incident: dict) -> None:
     page.keyboard.type(when.strftime("%H%M"))
 
 
+def _describe(page, people: list[dict]) -> None:
+    """Unfold "Décrire les personnes" and give each person's facts, one row per person."""
+    page.get_by_text(PEOPLE_PANEL).click()
+    page.wait_for_function(PANEL_OPEN_JS, arg=PEOPLE_PANEL, timeout=TIMEOUT_MS)
+    for number, person in enumerate(people, start=1):
+        for fact, value in person.items():
+            label, variable = PERSON_LABELS[fact]
+            if variable is None:
+                page.get_by_label(f"{label} ({number})", exact=True).fill(str(value))
+            else:
+                _choose(page, f"{label} ({number})", codebook.label(variable, value))
+
+
+def _band(severity: SeverityModel, p_severe: float) -> str:
+    chosen = severity.card.thresholds.severe
+    return ("élevé" if p_severe >= chosen["precision_75"].threshold
+            else "moyen" if p_severe >= chosen["recall_95"].threshold else "faible")
+
+
 def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_con, severity) -> None:
-    # Typed without its people (their description is tested in AppTest: tests/test_severity_page.py).
+    # Typed without its people (described in the test below).
     incident = {k: v for k, v in first_known_2020_accident(store_con).items() if k != "people"}
     _open(page, app_url)
     _fill(page, incident)
@@ -158,10 +189,7 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     expected = predict_one(severity, incident)
     assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
     assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
-    chosen = severity.card.thresholds.severe
-    band = ("élevé" if expected["p_severe"] >= chosen["precision_75"].threshold
-            else "moyen" if expected["p_severe"] >= chosen["recall_95"].threshold else "faible")
-    assert f"Risque {band}" in text
+    assert f"Risque {_band(severity, expected['p_severe'])}" in text
     assert f"{bands.out_of_100(expected)} sur 100" in text and "parmi les accidents corporels" in text
     similar = page.locator("[data-testid='stTable']").filter(has_text="Bilan")
     similar.locator("tbody tr").nth(7).wait_for(timeout=TIMEOUT_MS)
@@ -172,6 +200,34 @@ def test_real_2020_accident_gives_the_model_estimate(page, app_url: str, store_c
     typed = json.loads(rows[0]["incident_json"])
     assert sorted(typed.pop("vehicles")) == sorted(incident["vehicles"])
     assert typed == {k: v for k, v in incident.items() if k != "vehicles"}
+    assert float(rows[0]["p_grave"]) == pytest.approx(expected["p_severe"], abs=1e-4)
+
+
+def test_real_2020_accident_with_its_people_described(page, app_url: str, store_con, severity) -> None:
+    """The same accident with its driver and its pedestrian typed in "Décrire les personnes": the page answers as
+    the model does with them, not as without them."""
+    incident = first_known_2020_accident(store_con)
+    assert 1 <= len(incident["people"]) <= MAX_FORM_PEOPLE  # the rows of the form
+    expected = predict_one(severity, incident)
+    without = predict_one(severity, {k: v for k, v in incident.items() if k != "people"})
+    assert round(expected["p_severe"] * 100) != round(without["p_severe"] * 100)  # the people change what is shown
+    _open(page, app_url)
+    _fill(page, incident)
+    page.get_by_role("button", name="Estimer la gravité").click()
+    shown, text = _estimate(page)
+    assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
+    assert shown != pytest.approx(without["p_severe"], abs=1e-3)
+    assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
+    assert f"Risque {_band(severity, expected['p_severe'])}" in text
+    assert f"{bands.out_of_100(expected)} sur 100" in text
+    described = {factor["field"]: factor for factor in expected["top_factors"]}["people"]
+    factors = page.get_by_test_id("stHtml").filter(has_text="Ce qui augmente le risque").inner_text()
+    assert f"{described['label']} : {described['value']}" in factors  # "Conducteur, 23 ans, Masculin ; Piéton…"
+    assert page.locator("[data-testid='stException']").count() == 0
+    rows = _exported(page)
+    typed = json.loads(rows[0]["incident_json"])
+    assert sorted(typed.pop("vehicles")) == sorted(incident["vehicles"])
+    assert typed == {k: v for k, v in incident.items() if k != "vehicles"}  # the people in their order
     assert float(rows[0]["p_grave"]) == pytest.approx(expected["p_severe"], abs=1e-4)
 
 
@@ -285,6 +341,46 @@ def test_a_typical_call_by_keyboard_only(page, app_url: str, severity) -> None:
     assert dt.datetime.fromisoformat(incident["datetime"]) <= intake.local_now("59")
     assert shown == pytest.approx(predict_one(severity, incident)["p_severe"], abs=1e-6)
     assert "Hors agglomération" in page.get_by_test_id("severity-comparables").inner_text()
+
+
+def test_an_elderly_pedestrian_described_by_keyboard_only(page, app_url: str, severity) -> None:
+    """Nord, a car, a pedestrian of about 85 in town: the person described without the mouse reaches the model."""
+    _open(page, app_url)
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
+    page.keyboard.type("59")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector(\"input[aria-label='Département']\").value"
+                           ".startsWith('59 ')", timeout=TIMEOUT_MS)
+    _wait_enabled(page, "Commune")
+    _tab_to(page, "Voiture")
+    page.keyboard.type("1")
+    _tab_to(page, "Piétons")
+    page.keyboard.type("1")
+    _tab_to(page, "Personnes impliquées (piétons compris)", most=1)
+    page.keyboard.type("2")
+    page.keyboard.press("Tab")  # the "Agglomération" row
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")  # then the folded people
+    assert PEOPLE_PANEL in _focused(page)["label"]
+    page.keyboard.press("Enter")
+    page.wait_for_function(PANEL_OPEN_JS, arg=PEOPLE_PANEL, timeout=TIMEOUT_MS)
+    _tab_to(page, "Rôle (1)", most=1)
+    page.keyboard.type("Pié")
+    page.get_by_role("option", name="Piéton", exact=True).wait_for(timeout=TIMEOUT_MS)
+    page.keyboard.press("Enter")
+    _tab_to(page, "Âge (ans) (1)", most=2)  # past the role's "Clear value" button
+    page.keyboard.type("85")
+    page.keyboard.press("Control+Enter")
+    shown, text = _estimate(page)
+    incident = json.loads(_exported(page)[0]["incident_json"])
+    assert {k: v for k, v in incident.items() if k != "datetime"} == {
+        "dep": "59", "vehicles": [7], "n_pedestrians": 1, "n_people": 2, "agg": 2, "people": [{"role": 3, "age": 85}]}
+    expected = predict_one(severity, incident)
+    without = predict_one(severity, {k: v for k, v in incident.items() if k != "people"})
+    assert round(expected["p_severe"] * 100) != round(without["p_severe"] * 100)  # the person changes what is shown
+    assert shown == pytest.approx(expected["p_severe"], abs=1e-6)
+    assert f"{round(expected['p_severe'] * 100)}\u00a0%" in text
+    assert f"Risque {_band(severity, expected['p_severe'])}" in text
 
 
 def test_tab_follows_the_order_on_screen(page, app_url: str) -> None:
