@@ -261,24 +261,27 @@ def described_people(frame) -> list[dict]:
 def test_people_fields_equal_a_plain_loop_over_the_described_people(frames, columns, report_2020) -> None:
     before, after = described_people(frames[2019]), described_people(frames[2020])
     assert len(before) > 100_000 and len(after) > 100_000  # the BAAC records every user
-    for fact in ("role", "sex"):  # one bin per code, a person without the fact in "unknown"
-        expected = loop_psi([p[fact] for p in before], [p[fact] for p in after], lambda value: value)
+    for fact in ("role", "sex"):  # one bin per code, over the people whose fact is said
+        expected = loop_psi([p[fact] for p in before if p[fact] is not None],
+                            [p[fact] for p in after if p[fact] is not None], lambda value: value)
         field = FIELDS[f"person_{fact}"]
         assert field.binning == "categories"
         assert population_stability(field.values(columns[2019]), field.values(columns[2020]),
                                     binning=field.binning) == pytest.approx(expected, rel=1e-9), fact
-    ages = [[math.nan if p["age"] is None else p["age"] for p in people] for people in (before, after)]
-    known = [age for age in ages[0] if not math.isnan(age)]
-    edges = sorted(set(np.quantile(known, np.linspace(0.1, 0.9, 9)).tolist()))
-    expected = loop_psi(*ages, lambda v: None if math.isnan(v) else bisect.bisect_right(edges, v))
+    ages = [[p["age"] for p in people if p["age"] is not None] for people in (before, after)]
+    assert len(ages[1]) < len(after)  # some ages unknown: left out of the field, not binned as "unknown"
+    edges = sorted(set(np.quantile(ages[0], np.linspace(0.1, 0.9, 9)).tolist()))
+    expected = loop_psi(*ages, lambda v: bisect.bisect_right(edges, v))
     field = FIELDS["person_age"]
     assert population_stability(field.values(columns[2019]), field.values(columns[2020]),
                                 binning=field.binning) == pytest.approx(expected, rel=1e-9)
     # in the report of 2020 against the training years: a PSI per people field, over 2020's people
     entries = {entry["field"]: entry for entry in report_2020["fields"]}
-    for name in ("person_role", "person_age", "person_sex"):
-        assert math.isfinite(entries[name]["psi"]) and entries[name]["values"]["current"] == len(after), name
-    assert entries["person_age"]["unknown_share"]["current"] == pytest.approx(np.mean(np.isnan(ages[1])))
+    for fact in ("role", "age", "sex"):
+        said = sum(p[fact] is not None for p in after)
+        assert math.isfinite(entries[f"person_{fact}"]["psi"]), fact
+        assert entries[f"person_{fact}"]["values"]["current"] == said, fact
+        assert report_2020["people"]["facts_said"]["current"][fact] == pytest.approx(said / len(after)), fact
 
 
 def test_nobody_described_is_not_compared_and_leaves_the_risk_as_it_was(model, reference, columns,
@@ -290,8 +293,10 @@ def test_nobody_described_is_not_compared_and_leaves_the_risk_as_it_was(model, r
     people_fields = {"person_role", "person_age", "person_sex"}
     assert {entry["field"] for entry in report["not_compared"]} == people_fields
     for entry in report["not_compared"]:
-        assert entry["psi"] is None and not entry["flagged"] and entry["reason"] == "aucune personne décrite"
-        assert entry["values"] == {"reference": report_2020["people"]["persons"]["reference"], "current": 0}
+        assert entry["psi"] is None and not entry["flagged"] and entry["reason"].startswith("aucune personne décrite")
+        said = report_2020["people"]["facts_said"]["reference"][entry["field"].removeprefix("person_")]
+        assert entry["values"]["current"] == 0
+        assert entry["values"]["reference"] == pytest.approx(report_2020["people"]["persons"]["reference"] * said)
     assert not people_fields & set(report["flagged"])
     assert report["people"]["described_share"] == {"reference": 1.0, "current": 0.0}
     # every other field as in the report of the same accidents with their people
@@ -309,7 +314,7 @@ def test_nobody_described_is_not_compared_and_leaves_the_risk_as_it_was(model, r
         assert "non comparé : aucune personne décrite" in line and "DÉRIVE" not in line
     assert f"{format_percent(0.0)} des incidents comparés" in text and "laissées de côté des deux côtés" in text
     rows = {row["Champ"]: row for row in drift_rows(report)}
-    assert all(rows[entry["label"]]["Dérive (> 0,2)"] == "non comparé : aucune personne décrite"
+    assert all(rows[entry["label"]]["Dérive (> 0,2)"].startswith("non comparé : aucune personne décrite")
                for entry in report["not_compared"])
     assert len(rows) == len(report["fields"]) + len(report["not_compared"]) + 1
     sentence = drift_sentence({**report, "at": "2026-12-03"})
@@ -324,8 +329,12 @@ def test_a_handful_of_people_described_is_not_compared(model, columns) -> None:
     assert 0 < count < MIN_PEOPLE
     report = drift_report(model, columns[2019], few, source="cinq appels décrivant leurs personnes")
     assert [entry["field"] for entry in report["not_compared"]] == ["person_role", "person_age", "person_sex"]
-    assert {entry["reason"] for entry in report["not_compared"]} == \
-        {f"{count} personnes décrites seulement (il en faut {MIN_PEOPLE})"}
+    said = {fact: sum(person[position] is not None for people in few.described() if people for person in people)
+            for position, fact in enumerate(("role", "age", "sex"))}
+    assert [entry["reason"] for entry in report["not_compared"]] == [
+        f"{said['role']} personnes décrites de rôle connu seulement (il en faut {MIN_PEOPLE})",
+        f"{said['age']} personnes décrites d’âge connu seulement (il en faut {MIN_PEOPLE})",
+        f"{said['sex']} personnes décrites de sexe connu seulement (il en faut {MIN_PEOPLE})"]
     assert report["people"]["persons"]["current"] == count
 
 
@@ -342,3 +351,21 @@ def test_only_elderly_people_described_is_flagged(model, reference, columns, rep
     assert report_2020["fields"] and not next(e for e in report_2020["fields"] if e["field"] == "person_age")["flagged"]
     assert 0 < report["people"]["described_share"]["current"] < 0.2
     assert report["risk"] == report_2020["risk"]  # the risk still leaves the people out
+
+
+def test_people_described_without_their_sex_is_no_drift(model, reference, columns, report_2020) -> None:
+    """Calls that describe the 2020 accidents' people with their role and age only: how callers talk. The sex
+    is not compared (nobody's is said), role and age are compared as with the sex, and nothing is flagged."""
+    current = columns[2020]
+    unsexed = [None if people is None else tuple((role, age, None, equipment) for role, age, _sex, equipment in people)
+               for people in current.described()]
+    report = drift_report(model, reference, dataclasses.replace(current, people=unsexed), source="sans le sexe")
+    assert [entry["field"] for entry in report["not_compared"]] == ["person_sex"]
+    assert report["not_compared"][0]["reason"] == "aucune personne décrite de sexe connu"
+    entries = {entry["field"]: entry for entry in report["fields"]}
+    before = {entry["field"]: entry for entry in report_2020["fields"]}
+    for name in ("person_role", "person_age"):
+        assert entries[name] == before[name], name
+    assert report["flagged"] == report_2020["flagged"]
+    assert report["people"]["facts_said"]["current"]["sex"] == 0.0
+    assert report["people"]["facts_said"]["reference"]["sex"] == 1.0

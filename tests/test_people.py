@@ -31,8 +31,10 @@ def test_a_pedestrian_on_rollers_is_a_pedestrian_as_in_training() -> None:
 
 
 @pytest.mark.parametrize(("incident", "reason"), [
-    ({"n_pedestrians": 0, "people": [{"role": 3, "age": 80}]}, "1 piéton(s) décrit(s) (role 3) pour 0"),
-    ({"n_pedestrians": 1, "people": [{"role": 3}, {"role": 4}]}, "2 piéton(s) décrit(s) (role 3) pour 1"),
+    ({"n_pedestrians": 0, "people": [{"role": 3, "age": 80}]},
+     "1 piéton(s) décrit(s) (rôle « Piéton », role 3) pour 0"),
+    ({"n_pedestrians": 1, "people": [{"role": 3}, {"role": 4}]},
+     "2 piéton(s) décrit(s) (rôle « Piéton », role 3) pour 1"),
     ({"n_people": 2, "n_pedestrians": 2, "people": [{"role": 1}, {"role": 1}]},
      "2 conducteur(s) ou passager(s) décrit(s) (role 1 ou 2) pour 0 personne(s)"),
 ])

@@ -298,6 +298,22 @@ def test_bad_coordinates_name_the_field_and_give_no_estimate(full_store) -> None
     assert "severity_estimates" not in app.session_state
 
 
+def test_a_pedestrian_described_beyond_the_pedestrians_count_is_refused_in_the_form_words(full_store) -> None:
+    app = _app()
+    app.number_input(key="severity_pedestrians").set_value(0)
+    app.selectbox(key=severity_form.PERSON_KEY.format(index=0, fact="role")).set_value(3)
+    app.number_input(key=severity_form.PERSON_KEY.format(index=0, fact="age")).set_value(80)
+    _submit(app)
+    refusals = [e.value for e in app.error if "1 piéton(s) décrit(s)" in e.value]
+    assert len(refusals) == 1 and "« Piéton »" in refusals[0] and "« Piétons »" in refusals[0], list(app.error)
+    assert not [h for h in app.get("html") if 'data-testid="severity-estimate"' in h.proto.body]
+    # The same pedestrian with "Piétons" at 1 is estimated.
+    app.number_input(key="severity_pedestrians").set_value(1)
+    _submit(app)
+    assert not [e for e in app.error if "piéton(s) décrit(s)" in e.value]
+    assert len([h for h in app.get("html") if 'data-testid="severity-estimate"' in h.proto.body]) == 1
+
+
 def test_session_list_keeps_every_estimate_in_local_time(full_store, severity) -> None:
     app = _app()
     app.radio(key="severity_moment").set_value(intake.MOMENT_UNKNOWN)

@@ -225,7 +225,8 @@ def _parse_person(where: str, item: Any) -> tuple[int | None, ...]:
         if key == "role" and code == _PEDESTRIAN_ON_WHEELS:
             code = codebook.PEDESTRIAN_CATU
         if code is not None and code not in _PERSON_UNKNOWN[key] and code not in codes:
-            raise IncidentError(field, f"code {shown(code)} inconnu ; codes admis : {code_ranges(codes)} "
+            wheels = " et 4, piéton en roller ou trottinette, lu 3" if key == "role" else ""
+            raise IncidentError(field, f"code {shown(code)} inconnu ; codes admis : {code_ranges(codes)}{wheels} "
                                        f"({UNKNOWN_NOTE})")
         person.append(None if code is None or code in _PERSON_UNKNOWN[key] else code)
     return tuple(person)
@@ -400,10 +401,12 @@ def _check_roles(people: tuple[tuple[int | None, ...], ...], n_pedestrians: int 
     in the vehicles: one of the two is wrong, and the model would read a call that cannot happen."""
     pedestrians = sum(person[0] == codebook.PEDESTRIAN_CATU for person in people)
     if n_pedestrians is not None and pedestrians > n_pedestrians:
-        raise IncidentError("people", f"{pedestrians} piéton(s) décrit(s) (role 3) pour {n_pedestrians} piéton(s) "
-                                      "(n_pedestrians) : corrigez l’un ou l’autre")
+        raise IncidentError("people", f"{pedestrians} piéton(s) décrit(s) (rôle « Piéton », role 3) pour "
+                                      f"{n_pedestrians} piéton(s) (« Piétons », n_pedestrians) : corrigez l’un ou "
+                                      "l’autre")
     on_board = sum(person[0] in (1, 2) for person in people)
     if None not in (n_pedestrians, n_people) and on_board > n_people - n_pedestrians:
         raise IncidentError("people", f"{on_board} conducteur(s) ou passager(s) décrit(s) (role 1 ou 2) pour "
-                                      f"{n_people - n_pedestrians} personne(s) dans les véhicules (n_people moins "
-                                      "n_pedestrians) : corrigez l’un ou l’autre")
+                                      f"{n_people - n_pedestrians} personne(s) dans les véhicules (« Personnes "
+                                      "impliquées » moins « Piétons », n_people moins n_pedestrians) : corrigez "
+                                      "l’un ou l’autre")

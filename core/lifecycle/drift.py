@@ -41,11 +41,13 @@ each in the form that makes sense for it (:data:`DRIFT_FIELDS`):
 * ``people``, over the people *described* only, one value per person (as
   ``vehicle_kinds`` is one per vehicle): their role (``person_role``, catu
   1 conducteur, 2 passager, 3 piéton), age (``person_age``, on the reference's
-  deciles) and sex (``person_sex``), "unknown" being a described person without
-  that fact. The reference describes everyone (the BAAC records every user); in
+  deciles) and sex (``person_sex``), each over the people whose fact is said: a
+  caller who leaves the sex unsaid is how callers talk, not drift (training hides
+  facts at random for that reason; the share said is shown, ``people.facts_said``,
+  as information). The reference describes everyone (the BAAC records every user); in
   service most calls describe nobody. So these fields say whether the people
   callers do describe are like the accidents' users, and are not compared when
-  either population describes fewer than :data:`MIN_PEOPLE` people (the entry
+  either population has fewer than :data:`MIN_PEOPLE` people with the fact said (the entry
   goes to ``not_compared``, its ``psi`` None, never flagged: a handful of people
   is no population). How often an incident describes anyone at all is reported
   beside them (``people``: the share of incidents describing at least one
@@ -344,13 +346,20 @@ def _persons(columns: IncidentColumns) -> np.ndarray:
 
 
 def _person_fact(fact: str) -> Callable[[IncidentColumns], np.ndarray]:
+    """The ``fact`` of every described person who has it said: a caller leaving the sex unsaid is how callers
+    talk (training hides facts at random for the same reason), not drift."""
     position = PERSON_FIELDS.index(fact)
-    return lambda columns: _persons(columns)[:, position]
+
+    def said(columns: IncidentColumns) -> np.ndarray:
+        values = _persons(columns)[:, position]
+        return values[~np.isnan(values)]
+
+    return said
 
 
-def _person_field(fact: str, label: str, binning: Binning) -> DriftField:
+def _person_field(fact: str, label: str, binning: Binning, known: str) -> DriftField:
     return DriftField(f"person_{fact}", label, binning, _person_fact(fact), min_values=MIN_PEOPLE,
-                      unit=("personne décrite", "personnes décrites"))
+                      unit=(f"personne décrite {known}", f"personnes décrites {known}"))
 
 
 _CODED_LABELS: Final = {name: FIELD_LABELS[name] for name in ("lum", "atm", "agg", "int", "col", "catr", "surf", "obs")}
@@ -370,9 +379,9 @@ DRIFT_FIELDS: Final[tuple[DriftField, ...]] = (
     DriftField("vehicle_kinds", "Catégories de véhicules", "categories", _vehicle_kinds),
     DriftField("n_pedestrians", FIELD_LABELS["n_pedestrians"], "deciles", _numeric("n_pedestrians")),
     DriftField("n_people", FIELD_LABELS["n_people"], "deciles", _numeric("n_people")),
-    _person_field("role", "Rôle des personnes décrites", "categories"),
-    _person_field("age", "Âge des personnes décrites", "deciles"),
-    _person_field("sex", "Sexe des personnes décrites", "categories"),
+    _person_field("role", "Rôle des personnes décrites", "categories", "de rôle connu"),
+    _person_field("age", "Âge des personnes décrites", "deciles", "d’âge connu"),
+    _person_field("sex", "Sexe des personnes décrites", "categories", "de sexe connu"),
 )
 #: The predicted risk's label in reports.
 RISK_LABEL: Final = "Risque estimé (probabilité d’accident grave)"
@@ -623,9 +632,16 @@ def _people_entry(reference: IncidentColumns, current: IncidentColumns) -> dict[
         described = [len(persons or ()) for persons in columns.described()]
         return float(np.mean(np.greater(described, 0))) if described else 0.0, int(sum(described))
 
+    def said(columns: IncidentColumns) -> dict[str, float | None]:
+        persons = _persons(columns)
+        return {fact: float(np.mean(~np.isnan(persons[:, position]))) if len(persons) else None
+                for position, fact in enumerate(PERSON_FIELDS)}
+
     (reference_share, reference_people), (current_share, current_people) = shares(reference), shares(current)
     return {"label": PEOPLE_LABEL, "described_share": {"reference": reference_share, "current": current_share},
-            "persons": {"reference": reference_people, "current": current_people}}
+            "persons": {"reference": reference_people, "current": current_people},
+            # Of the people described, the share whose role, age, sex, equipment is said (information only).
+            "facts_said": {"reference": said(reference), "current": said(current)}}
 
 
 def drift_report(model: SeverityModel, reference: IncidentColumns, current: IncidentColumns, *, source: str,

@@ -137,7 +137,8 @@ def describe_some(columns: IncidentColumns, rows: np.ndarray, rng: np.random.Gen
     """A copy of ``columns`` where, in ``rows``, people are described as callers describe them: nobody in
     ``hidden_rate`` of the incidents, and some of them in the others (each person left out with
     :data:`PERSON_LEFT_OUT_RATE`, at least one kept), each fact of a person kept (role, age, sex, equipment)
-    left unsaid with :data:`FACT_LEFT_OUT_RATE`.
+    left unsaid with :data:`FACT_LEFT_OUT_RATE`; a person left with nothing said is left out, and an incident
+    left with nobody is one where nobody is described (as :func:`core.incident.parse.parse_incident` reads them).
 
     Examples
     --------
@@ -154,6 +155,8 @@ def describe_some(columns: IncidentColumns, rows: np.ndarray, rng: np.random.Gen
     >>> unsaid = [sum(person[fact] is None for person in described) / len(described) for fact in range(3)]
     >>> all(0.25 < share < 0.35 for share in unsaid)
     True
+    >>> any(all(fact is None for fact in person) for person in described)
+    False
     """
     hidden = rows & (rng.random(len(columns)) < hidden_rate)
     people = []
@@ -166,8 +169,10 @@ def describe_some(columns: IncidentColumns, rows: np.ndarray, rng: np.random.Gen
             kept = rng.random(len(persons)) >= PERSON_LEFT_OUT_RATE
             kept[rng.integers(len(persons))] = True
             said = rng.random((len(persons), 4)) >= FACT_LEFT_OUT_RATE
-            people.append(tuple(tuple(fact if say else None for fact, say in zip(person, says, strict=True))
-                                for person, keep, says in zip(persons, kept, said, strict=True) if keep))
+            told = (tuple(fact if say else None for fact, say in zip(person, says, strict=True))
+                    for person, keep, says in zip(persons, kept, said, strict=True) if keep)
+            # A person of whom nothing is left said is no person described, as the contract reads it.
+            people.append(tuple(person for person in told if any(fact is not None for fact in person)) or None)
     return IncidentColumns(columns.numeric, columns.dep, columns.com, columns.vehicles, people)
 
 
