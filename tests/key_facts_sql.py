@@ -3,7 +3,9 @@
 An oracle written independently of :mod:`core.features.facts` (which computes the
 same facts with numpy): the support test checks the model's count against it and
 ``bench/severity_page.py`` uses it as the naive baseline's query. A NULL
-parameter matches any accident.
+parameter matches any accident. A pedestrian is a user of ``catu`` 3, or 4 before 2019 (a pedestrian on rollers or
+a scooter), as the model reads them; the store's ``has_pedestrian`` flag, which the explorer filters on, keeps the
+codebook's 3 only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ KEY_FACTS_WHERE = """
       AND ($agg IS NULL OR a.agg = $agg)
       AND ($catr IS NULL OR a.catr = $catr)
       AND ($daylight IS NULL OR (a.lum <= 2) = $daylight)
-      AND ($pedestrian IS NULL OR a.has_pedestrian = $pedestrian)
+      AND ($pedestrian IS NULL
+           OR EXISTS (SELECT 1 FROM users u WHERE u.acc_id = a.acc_id AND u.catu IN (3, 4)) = $pedestrian)
       AND ($bicycle IS NULL OR a.has_bicycle = $bicycle)
       AND ($two_wheeler IS NULL OR a.has_two_wheeler = $two_wheeler)
       AND ($heavy_goods IS NULL OR a.has_hgv = $heavy_goods)

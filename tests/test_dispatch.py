@@ -237,7 +237,8 @@ def test_out_of_100_is_the_severe_share_of_the_same_facts_counted_in_the_store(s
         SELECT count(*), count(*) FILTER (WHERE a.severe)
         FROM accidents a
         JOIN (SELECT acc_id, bool_or(obs > 0) AS obstacle FROM vehicles GROUP BY acc_id) v USING (acc_id)
-        WHERE a.year BETWEEN ? AND ? AND a.agg = 2 AND a.catr = 4 AND a.lum <= 2 AND a.has_pedestrian
+        WHERE a.year BETWEEN ? AND ? AND a.agg = 2 AND a.catr = 4 AND a.lum <= 2
+          AND EXISTS (SELECT 1 FROM users u WHERE u.acc_id = a.acc_id AND u.catu IN (3, 4))
           AND NOT a.has_bicycle AND NOT a.has_two_wheeler AND NOT a.has_hgv AND NOT v.obstacle
         """, [first, last]).fetchall()[0]
     assert result["support"] == total

@@ -204,7 +204,8 @@ def test_real_2020_accident_gives_the_model_estimate(full_store, store_con, seve
         SELECT count(*), count(*) FILTER (WHERE a.severe)
         FROM accidents a JOIN (SELECT acc_id, bool_or(obs > 0) AS obstacle FROM vehicles GROUP BY acc_id) v
             USING (acc_id)
-        WHERE a.year BETWEEN ? AND ? AND a.agg = ? AND a.catr = ? AND (a.lum <= 2) = ? AND a.has_pedestrian
+        WHERE a.year BETWEEN ? AND ? AND a.agg = ? AND a.catr = ? AND (a.lum <= 2) = ?
+          AND EXISTS (SELECT 1 FROM users u WHERE u.acc_id = a.acc_id AND u.catu IN (3, 4))
           AND a.has_bicycle = ? AND a.has_two_wheeler = ? AND a.has_hgv = ? AND NOT v.obstacle
         """,
         [first, last, accident_2020["agg"], accident_2020["catr"], accident_2020["lum"] <= 2,

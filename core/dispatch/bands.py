@@ -81,7 +81,7 @@ def band_sentences(card: ModelCard) -> list[tuple[Band, str]]:
     Examples
     --------
     >>> band_sentences(model.card)[2][1]
-    'Élevé : à partir de 58,4\\xa0% — sur 2019, 75\\xa0% des accidents de cette bande avaient un tué ou un \
+    'Élevé : à partir de 59,3\\xa0% — sur 2019, 75\\xa0% des accidents de cette bande avaient un tué ou un \
 blessé hospitalisé (30\\xa0% des accidents).'
     """
     thresholds = band_thresholds(card)

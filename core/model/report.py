@@ -395,7 +395,7 @@ def format_card(card: ModelCard) -> str:
     Examples
     --------
     >>> print(format_card(model.card).splitlines()[0][:42])
-    severity model 2.0.0  trained on 2010-2019
+    severity model 2.0.0  trained on 2015-2019
     """
     test, valid, start = card.metrics.test, card.metrics.validation, card.start_year
     first, last = card.years.training

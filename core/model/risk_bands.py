@@ -63,7 +63,7 @@ def band_thresholds(card: ModelCard) -> BandThresholds:
     --------
     >>> t = band_thresholds(model.card)
     >>> round(t.medium_from, 4), round(t.high_from, 4), t.validation_year
-    (0.105, 0.5842, 2019)
+    (0.1279, 0.5925, 2019)
     """
     bands = card.bands
     return BandThresholds(bands.medium_from.threshold, bands.high_from.threshold, bands.validation.year,

@@ -250,7 +250,7 @@ def leaf_booster(booster: xgb.Booster, *, nthread: int) -> xgb.Booster:
     ...                                                                  validate_features=False)
     >>> node_ids = model.severe.predict(xgb.DMatrix(x), pred_leaf=True, validate_features=False)
     >>> np.array_equal(leaves, node_ids), leaves.shape
-    (True, (500, 246))
+    (True, (500, 184))
     """
     import xgboost as xgb
 
