@@ -314,15 +314,20 @@ def _tab_to(page, label: str, *, most: int = 40) -> int:
     raise AssertionError(f"{label} never got the focus")
 
 
-def test_a_typical_call_by_keyboard_only(page, app_url: str, severity) -> None:
-    """Nord, a car and a motorbike, two people, out of town: typed without the mouse, answered as the model says."""
+def _open_and_type_the_nord(page, app_url: str) -> None:
+    """A fresh page, "59" typed where the cursor waits ("Département") and Enter: the Nord's communes ready."""
     _open(page, app_url)
-    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)  # the cursor waits in "Département"
+    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
     page.keyboard.type("59")
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector(\"input[aria-label='Département']\").value"
                            ".startsWith('59 ')", timeout=TIMEOUT_MS)
     _wait_enabled(page, "Commune")
+
+
+def test_a_typical_call_by_keyboard_only(page, app_url: str, severity) -> None:
+    """Nord, a car and a motorbike, two people, out of town: typed without the mouse, answered as the model says."""
+    _open_and_type_the_nord(page, app_url)
     _tab_to(page, "Voiture")
     page.keyboard.type("1")
     page.keyboard.press("Tab")
@@ -345,13 +350,7 @@ def test_a_typical_call_by_keyboard_only(page, app_url: str, severity) -> None:
 
 def test_an_elderly_pedestrian_described_by_keyboard_only(page, app_url: str, severity) -> None:
     """Nord, a car, a pedestrian of about 85 in town: the person described without the mouse reaches the model."""
-    _open(page, app_url)
-    page.wait_for_function(CURSOR_IN_DEPARTMENT, timeout=TIMEOUT_MS)
-    page.keyboard.type("59")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector(\"input[aria-label='Département']\").value"
-                           ".startsWith('59 ')", timeout=TIMEOUT_MS)
-    _wait_enabled(page, "Commune")
+    _open_and_type_the_nord(page, app_url)
     _tab_to(page, "Voiture")
     page.keyboard.type("1")
     _tab_to(page, "Piétons")
