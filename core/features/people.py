@@ -57,21 +57,35 @@ def people_features(people: Sequence[Sequence[Person] | None]) -> np.ndarray:
     >>> dict(zip(PEOPLE_FEATURES, rows[0].tolist()))["pedestrian_age_max"], float(rows[1, 0])
     (82.0, nan)
     """
-    out = np.full((len(people), len(PEOPLE_FEATURES)), np.nan, dtype=np.float32)
-    for row, persons in enumerate(people):
-        if persons is None:
-            continue
-        ages = [p[1] for p in persons if p[1] is not None]
-        drivers = [p[1] for p in persons if p[0] == DRIVER and p[1] is not None]
-        walkers = [p[1] for p in persons if p[0] == codebook.PEDESTRIAN_CATU and p[1] is not None]
-        out[row] = (
-            len(persons),
-            min(ages, default=np.nan), max(ages, default=np.nan),
-            sum(age < CHILD_UNDER for age in ages), sum(age >= ELDERLY_FROM for age in ages),
-            min(drivers, default=np.nan), max(drivers, default=np.nan),
-            min(walkers, default=np.nan), max(walkers, default=np.nan),
-            sum(p[2] == 1 for p in persons), sum(p[2] == 2 for p in persons),
-            sum(p[3] == NO_EQUIPMENT for p in persons), sum(p[3] == BELT for p in persons),
-            sum(p[3] == HELMET for p in persons),
+    described = np.array([persons is not None for persons in people], dtype=bool)
+    counts = np.fromiter((len(persons) if persons is not None else 0 for persons in people), dtype=np.int64,
+                         count=len(people))
+    flat = [fact if fact is not None else np.nan for persons in people if persons for person in persons
+            for fact in person]
+    facts = np.array(flat, dtype=np.float64).reshape(-1, 4)
+    rows = np.repeat(np.arange(len(people)), counts)
+    role, age, sex, equipment = facts.T
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(rows[mask], minlength=len(people)).astype(np.float64)
+
+    def extreme(values: np.ndarray, mask: np.ndarray, reduce: np.ufunc, start: float) -> np.ndarray:
+        result = np.full(len(people), start)
+        reduce.at(result, rows[mask], values[mask])
+        return np.where(np.isinf(result), np.nan, result)
+
+    with np.errstate(invalid="ignore"):  # NaN facts compare False: not counted, as a fact not said
+        aged = ~np.isnan(age)
+        driver, walker = aged & (role == DRIVER), aged & (role == codebook.PEDESTRIAN_CATU)
+        columns = (
+            counts.astype(np.float64),
+            extreme(age, aged, np.minimum, np.inf), extreme(age, aged, np.maximum, -np.inf),
+            count(age < CHILD_UNDER), count(age >= ELDERLY_FROM),
+            extreme(age, driver, np.minimum, np.inf), extreme(age, driver, np.maximum, -np.inf),
+            extreme(age, walker, np.minimum, np.inf), extreme(age, walker, np.maximum, -np.inf),
+            count(sex == 1), count(sex == 2),
+            count(equipment == NO_EQUIPMENT), count(equipment == BELT), count(equipment == HELMET),
         )
+    out = np.stack(columns, axis=1).astype(np.float32)
+    out[~described] = np.nan
     return out

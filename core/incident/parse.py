@@ -202,20 +202,33 @@ def _parse_people(value: Any) -> tuple[tuple[int | None, ...], ...] | None:
         return None
     if len(value) > MAX_PEOPLE:
         raise IncidentError("people", f"{len(value)} personnes : au plus {MAX_PEOPLE}")
-    people = [_parse_person(f"people[{position}]", item) for position, item in enumerate(value)]
+    people = [_parse_person(position, item) for position, item in enumerate(value)]
     # A person of whom nothing is said ({} or every fact unknown) tells nothing: the form drops it too.
-    return tuple(person for person in people if any(fact is not None for fact in person)) or None
+    return tuple(person for person in people if person != _NOTHING_SAID) or None
 
 
-def _parse_person(where: str, item: Any) -> tuple[int | None, ...]:
+_NOTHING_SAID: Final = (None,) * len(PERSON_FIELDS)
+_PERSON_KEYS: Final = frozenset(PERSON_FIELDS)
+
+
+def _parse_person(position: int, item: Any) -> tuple[int | None, ...]:
+    where = f"people[{position}]"
     if not isinstance(item, Mapping):
         raise IncidentError(where, f"attendu un objet {{role, age, sex, equipment}}, reçu {kind_of(item)}")
-    if not set(PERSON_FIELDS).issuperset(item):
+    if not _PERSON_KEYS.issuperset(item):
         key = next(key for key in item if key not in PERSON_FIELDS)
         raise IncidentError(f"{where}.{key}" if isinstance(key, str) else where,
                             f"champ inconnu ; champs admis : {', '.join(PERSON_FIELDS)}")
     person = []
     for key in PERSON_FIELDS:
+        value = item.get(key)
+        # The usual cases, quickly (types first: True == 1, 7.0 == 7); anything else goes through the rules.
+        if value is None:
+            person.append(None)
+            continue
+        if type(value) is int and (0 <= value <= MAX_AGE if key == "age" else value in _PERSON_CODES[key]):
+            person.append(value)
+            continue
         field = f"{where}.{key}"
         if key == "age":
             person.append(_parse_count(field, item.get(key), low=0, high=MAX_AGE, what="un âge en années"))
