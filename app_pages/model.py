@@ -8,6 +8,7 @@ from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.dispatch import bands
 from core.formatting import format_count, format_decimal, format_percent
 from core.lifecycle import views
+from core.lifecycle.gate import rules_sentence
 from core.lifecycle.status import DRIFT_FILE, GATE_FILE, TIME_TRAVEL_FILE, read_status
 from core.model import report
 from core.model.spec import ModelCardError, ModelMissingError
@@ -107,9 +108,7 @@ st.header("Cycle de vie : réentraînement, mise en service, dérive")
 st.markdown(
     "Chaque entraînement est suivi dans MLflow (`make mlflow`) et enregistré comme une version de "
     "« gravite-severity ». Quand une nouvelle année arrive, `python -m core retrain` entraîne un challenger et le "
-    "juge contre le modèle en service sur la même année, la plus récente : il n’est mis en service que si sa "
-    "ROC-AUC (grave) ne baisse pas de plus de 0,002, si son erreur de calibration reste au plus 0,02 et si aucun "
-    "sous-groupe ne perd plus de 0,02. Sinon le modèle en service reste, et le rapport dit pourquoi.")
+    f"juge contre le modèle en service sur la même année, la plus récente. {rules_sentence()}")
 gate = read_status(GATE_FILE)
 st.subheader("Dernière décision du portail")
 if gate is None:

@@ -78,11 +78,11 @@ def _train(args: argparse.Namespace) -> int:
     from core.lifecycle.registry import ensure_champion, promote, register
     from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
     from core.model.report import format_card
-    from core.model.spec import CARD_FILE, MODEL_FILES, TARGETS
-    from core.model.train import train
+    from core.model.spec import CARD_FILE, MODEL_FILES
+    from core.model.train import planned_steps, train
 
     plan = _plan(args)
-    steps = 8 + len(TARGETS) * (len(plan.start_years) + 2)
+    steps = planned_steps(plan)
     con = store.connect()
     try:
         with tempfile.TemporaryDirectory(prefix="gravite-training-") as folder, stage_bar(steps, width=52) as bar:
@@ -112,7 +112,7 @@ def _retrain(args: argparse.Namespace) -> int:
     from core.ingest import download
     from core.ingest.sources import FOLDER, Source
     from core.lifecycle.retrain import retrain
-    from core.model.spec import TARGETS
+    from core.model.train import planned_steps
 
     # Absolute paths: the store's report keeps them, and the next retrain rebuilds from them wherever it runs.
     sources = [Source(FOLDER, Path(folder).resolve()) for folder in args.source or ()]
@@ -120,7 +120,7 @@ def _retrain(args: argparse.Namespace) -> int:
         sources += [Source(FOLDER, folder) for folder in
                     download.download_years(args.download, Path(args.data) / "raw", base_url=args.base_url)]
     plan = _plan(args)
-    steps = bool(sources) + 1 + 8 + len(TARGETS) * (len(plan.start_years) + 2) + 3
+    steps = bool(sources) + 1 + planned_steps(plan) + 3
     with stage_bar(steps, width=52) as bar:
         result = retrain(new_sources=sources, data_dir=Path(args.data), models_dir=Path(args.models),
                          gate_year=args.gate_year, plan=plan, progress=bar)
@@ -165,10 +165,13 @@ def _drift(args: argparse.Namespace) -> int:
 
 
 def _time_travel(args: argparse.Namespace) -> int:
-    from core.lifecycle.time_travel import time_travel
+    from core.lifecycle.time_travel import YEARS, time_travel
+    from core.model.train import planned_steps
 
     plan = _plan(args)
-    with stage_bar(2 * (8 + 2 * (len(plan.start_years) + 2)) + 1, width=52) as bar:
+    steps = sum(planned_steps(dataclasses.replace(plan, validation_year=year, test_year=year + 1))
+                for year in YEARS[:2]) + 1
+    with stage_bar(steps, width=52) as bar:
         record = time_travel(data_dir=Path(args.data), plan=plan, progress=bar)
     print(record["report"])
     return 0

@@ -21,7 +21,7 @@ def severity_model() -> SeverityModel:
     A version put in service by ``python -m core promote`` (or a retraining) is picked up at the next rerun of
     any page: the cache is keyed by the card's and the registry note's change times.
     """
-    return _loaded_model(model_stamp(config.MODELS_DIR))
+    return _loaded_model(config.MODELS_DIR, model_stamp(config.MODELS_DIR))
 
 
 def model_stamp(models_dir: Path) -> tuple[int, int]:
@@ -31,8 +31,8 @@ def model_stamp(models_dir: Path) -> tuple[int, int]:
 
 
 @st.cache_resource(show_spinner="Chargement du modèle de gravité…", max_entries=1)
-def _loaded_model(stamp: tuple[int, int]) -> SeverityModel:  # noqa: ARG001 (the cache's key)
-    model = load_model()
+def _loaded_model(models_dir: Path, stamp: tuple[int, int]) -> SeverityModel:  # noqa: ARG001 (stamp: the cache's key)
+    model = load_model(models_dir)
     warm_up(model)
     return model
 

@@ -57,6 +57,21 @@ class GateRules:
 GATE_RULES: Final = GateRules()
 
 
+def rules_sentence(rules: GateRules = GATE_RULES) -> str:
+    """The gate's rule in French, from its tolerances (for /model).
+
+    Examples
+    --------
+    >>> rules_sentence()[:80]
+    'Il n’est mis en service que si sa ROC-AUC (grave) ne baisse pas de plus de 0,002'
+    """
+    return (f"Il n’est mis en service que si sa ROC-AUC (grave) ne baisse pas de plus de "
+            f"{format_decimal(rules.auc_tolerance, 3)}, si son erreur de calibration reste au plus "
+            f"{format_decimal(rules.max_ece, 2)} et si aucun sous-groupe ne perd plus de "
+            f"{format_decimal(rules.subgroup_tolerance, 2)}. Sinon le modèle en service reste, et le rapport dit "
+            "pourquoi.")
+
+
 def score_year(model: SeverityModel, con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
     """A model's figures on every accident of ``year``: severe metrics, fatal ROC-AUC, severe AUC per subgroup.
 

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from core import config
 from core.lifecycle.tracking import MODEL_ARTIFACTS, MODEL_NAME, log_training
@@ -206,7 +206,3 @@ def ensure_champion(client: MlflowClient, *, models_dir: Path = config.MODELS_DI
             else "le modèle trouvé dans models/, hors registre (livré ou entraîné à part)")
     return version
 
-
-def describe_served(models_dir: Path = config.MODELS_DIR) -> dict[str, Any] | None:
-    """``registry.json`` of ``models_dir`` (which registered version it holds), or None."""
-    return read_registry_note(models_dir)

@@ -28,8 +28,9 @@ from typing import Any
 from core import config, store
 from core.ingest.pipeline import run_ingest
 from core.ingest.sources import PACKAGE, Source
+from core.ingest.year_sizes import stored_year_counts
 from core.lifecycle.gate import GATE_RULES, GateRules, decide, format_decision, score_year
-from core.lifecycle.registry import Served, ensure_champion, promote, register
+from core.lifecycle.registry import ensure_champion, promote, register
 from core.lifecycle.status import GATE_FILE, write_status
 from core.lifecycle.tracking import log_training, test_year_roc, tracking_client
 from core.model.fitting import TrainingPlan
@@ -48,7 +49,6 @@ class RetrainResult:
     promoted: bool
     decision: dict[str, Any]
     report: str
-    served: Served | None
 
 
 def store_sources(parquet_dir: Path) -> list[Source]:
@@ -127,7 +127,7 @@ def retrain(*, new_sources: Sequence[Source] = (), data_dir: Path = config.DATA_
         run_ingest([*store_sources(parquet), *new_sources], data_dir)
     con = store.connect(parquet)
     try:
-        counts = dict(con.cursor().execute("SELECT year, count(*) FROM accidents GROUP BY year").fetchall())
+        counts, _ = stored_year_counts(parquet)
         left_out: list[int] = []
         if gate_year is None:
             gate_year, left_out = judged_year(counts, min_accidents=rules.min_accidents)
@@ -168,11 +168,10 @@ def retrain(*, new_sources: Sequence[Source] = (), data_dir: Path = config.DATA_
         report += "\n" + "\n".join(
             f"{year} ({counts[year]} accidents) est dans le magasin mais trop incomplète pour juger : laissée hors "
             "de l’entraînement et du jugement" for year in left_out)
-    served = None
     if decision["promote"]:
         say("putting the challenger in service")
-        served = promote(client, challenger_version, models_dir=models_dir,
-                         reason=f"portail passé sur {gate_year} contre la version {champion_version}")
+        promote(client, challenger_version, models_dir=models_dir,
+                reason=f"portail passé sur {gate_year} contre la version {champion_version}")
     record = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": run_id,
               "champion": {"version": champion_version, "words": names["champion"]},
               "challenger": {"version": challenger_version, "words": names["challenger"]},
@@ -181,4 +180,4 @@ def retrain(*, new_sources: Sequence[Source] = (), data_dir: Path = config.DATA_
     client.set_tag(run_id, "gravite.gate", "promu" if decision["promote"] else "refusé")
     client.log_text(run_id, report, "gate.txt")
     write_status(GATE_FILE, record, data_dir=data_dir)
-    return RetrainResult(champion_version, challenger_version, decision["promote"], decision, report, served)
+    return RetrainResult(champion_version, challenger_version, decision["promote"], decision, report)
