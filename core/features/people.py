@@ -35,7 +35,7 @@ CHILD_UNDER: Final = 15
 ELDERLY_FROM: Final = 75
 #: ``secu1`` codes: no equipment, belt, helmet.
 NO_EQUIPMENT, BELT, HELMET = 0, 1, 2
-DRIVER, PASSENGER = 1, 2
+DRIVER: Final = 1
 
 #: The people features, in the order of :func:`people_features`' columns (NaN when nobody was described,
 #: or when no described person has the fact).

@@ -210,7 +210,7 @@ class Plan:
 
     @property
     def is_quick(self) -> bool:
-        """Trained on a sample or with fewer rounds than the shipped settings allow: never for service."""
+        """Trained on a sample (``--quick``): never for service."""
         return self.sample is not None
 
 

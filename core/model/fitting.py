@@ -58,7 +58,8 @@ MASK_GROUPS: Final = (
     ("lat", "lon"), ("dep",), ("com",), ("year", "month", "day", "hour", "minute", "weekday"),
     *((name,) for name in CODED_FIELDS), ("vma",), ("vehicles",), ("n_pedestrians",), ("n_people",), ("people",),
 )
-#: Share of the training rows whose people are all hidden (callers describe nobody about this often), and,
+#: Share of the training rows whose people are all hidden (callers describe nobody about this often; the
+#: ("people",) group of MASK_GROUPS hides them again at the mask rate, so about 55 % describe nobody), and,
 #: among the others, the share of people left out of the description (a caller describes some of them) and of
 #: each fact of a person described left unsaid (a caller says "a pedestrian, about 80" without the sex).
 PEOPLE_HIDDEN_RATE: Final = 0.5
@@ -103,11 +104,6 @@ class TrainingPlan:
     def start_years(self) -> tuple[int, ...]:
         """The candidate first training years that come before the validation year (at least one)."""
         return tuple(y for y in self.candidates if y < self.validation_year) or (self.validation_year - 1,)
-
-    @property
-    def is_shipped(self) -> bool:
-        """The plan of the model ``python -m core train`` puts in ``models/``."""
-        return self == TrainingPlan()
 
 
 def mask_fields(columns: IncidentColumns, rows: np.ndarray, rate: float, rng: np.random.Generator,

@@ -112,8 +112,6 @@ def _severe_leaves(model: SeverityModel) -> xgb.Booster:
     return leaves
 
 
-
-
 def _predict_block(model: SeverityModel, columns: IncidentColumns, *, explain: bool,
                    ids: Sequence[Any] | None) -> list[dict[str, Any]]:
     x = build_features(columns, model.history)

@@ -189,8 +189,8 @@ def _test_metrics(data: TrainingData, fits: Mapping[str, TargetFit], calibrators
     pedestrians = masks["pedestrian involved"]
 
     def people_mode(columns: IncidentColumns) -> dict[str, Any]:
-        severe, fatal = calibrate_targets(calibrators, *(raw_predict(fits[t].booster, build_features(
-            columns, data.history)[test]) for t in TARGETS))
+        x = build_features(columns.take(test), data.history)  # the test year's rows only, built once
+        severe, fatal = calibrate_targets(calibrators, *(raw_predict(fits[t].booster, x) for t in TARGETS))
         return {"severe": binary_metrics(y["severe"], severe), "fatal": binary_metrics(y["fatal"], fatal),
                 "pedestrian_severe_auc": binary_metrics(y["severe"][pedestrians], severe[pedestrians])["auc"]}
 
@@ -323,6 +323,11 @@ def _save_artifacts(data: TrainingData, fits: Mapping[str, TargetFit], models_di
     support = support_table(columns, data.labels["severe"][rows], data.labels["fatal"][rows])
     support["years"] = [fits["severe"].start_year, data.plan.validation_year]
     (models_dir / SUPPORT_FILE).write_text(json.dumps(support, separators=(",", ":")))
+
+
+def planned_steps(plan: TrainingPlan) -> int:
+    """How many steps :func:`train` reports through ``progress`` with ``plan`` (for a progress bar)."""
+    return 8 + len(TARGETS) * (len(plan.start_years) + 2)
 
 
 def train(con: duckdb.DuckDBPyConnection, *, models_dir: Path = config.MODELS_DIR,
