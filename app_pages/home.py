@@ -1,4 +1,4 @@
-"""Home: what the store holds, year by year, and where it comes from."""
+"""Home: the saved views, what the store holds, year by year, and where it comes from."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import streamlit as st
 from core.codebook import HOSPITALISED_NOT_COMPARABLE
 from core.formatting import format_count
 from ui import data
+from ui.filter_form import data_years
 from ui.text import plain
+from ui.views import saved_views_list
 
 st.title("Gravité")
 st.write(
@@ -22,6 +24,9 @@ cols[0].metric("Accidents", format_count(summary["accidents"]))
 cols[1].metric("Usagers", format_count(summary["users"]))
 cols[2].metric("Véhicules", format_count(summary["vehicles"]))
 cols[3].metric("Années", f"{summary['first_year']}–{summary['last_year']}")
+
+st.subheader("Vues enregistrées")
+saved_views_list(data_years=data_years())
 
 st.subheader("Par année")
 totals = data.yearly_totals()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from core import config, store
+from core import config, store, views
 from core.ingest.pipeline import run_ingest
 from core.ingest.sources import Source
 
@@ -18,6 +20,19 @@ from core.ingest.sources import Source
 TEST_BAAC = Path(__file__).resolve().parent / "data" / "baac"
 EXCERPT_2021 = TEST_BAAC / "2021-excerpt"
 OFFICIAL_2013 = TEST_BAAC / "2013"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def views_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Named views go to a file of the test session (and of the servers it starts), never the developer's."""
+    path = tmp_path_factory.mktemp("views") / "views.json"
+    before = os.environ.get(views.VIEWS_FILE_ENV)
+    os.environ[views.VIEWS_FILE_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(views.VIEWS_FILE_ENV, None)
+    else:
+        os.environ[views.VIEWS_FILE_ENV] = before
 
 
 @pytest.fixture(scope="session")
