@@ -21,6 +21,7 @@ from h3.api import basic_str as h3
 
 from core import places
 from core.maps.deck import DeckJson, outline_layer
+from core.maps.towns import town_layer
 from core.maps.views import view_for_bbox
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def place_picker_deck(outlines: Mapping[str, Any], departments: Sequence[Mapping
     cell centre), under detailed outlines and hexagons that are only drawn:
     Streamlit 1.67 reports no selection for ``GeoJsonLayer`` or
     ``H3HexagonLayer`` objects, nor for heavy layers in software WebGL.
+    The names of the towns in view (:func:`core.maps.towns.town_layer`) are drawn on top, not pickable.
     """
     layers: list[dict[str, Any]] = [
         {**outline_layer(outlines), "id": "severity_outlines"},
@@ -145,6 +147,7 @@ def place_picker_deck(outlines: Mapping[str, Any], departments: Sequence[Mapping
         view = (latitude, longitude, zoom - 0.3)
     else:
         view = METROPOLITAN_VIEW
+    layers.append(town_layer(view, width_px=800, height_px=300))  # place names even without the CARTO basemap
     spec = {
         "initialViewState": {"latitude": round(view[0], 5), "longitude": round(view[1], 5),
                              "zoom": round(view[2], 2), "pitch": 0, "bearing": 0},

@@ -11,5 +11,10 @@
 - :mod:`core.maps.options`: the risk map's options (metric, condition,
   resolution, view...) and their link parameters;
 - :mod:`core.maps.outlines`: the step that rebuilds the light outlines shipped
-  in ``assets/`` (``python -m core.maps.outlines``).
+  in ``assets/`` (``python -m core.maps.outlines``);
+- :mod:`core.maps.towns`: the town names of maps without tiles, their zoom
+  tiers, the deck.gl text layer, and the step that rebuilds
+  ``assets/ref/towns.csv`` from the store (``python -m core.maps.towns``);
+- :mod:`core.maps.basemap`: the same base for Leaflet (the explorer's folium
+  map): outlines, town labels by zoom, a notice when the tiles fail.
 """

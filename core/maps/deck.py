@@ -1,5 +1,9 @@
 """deck.gl specs written as JSON once, drawn by ``st.pydeck_chart``; the department outlines under every map.
 
+Offline the CARTO basemap does not load; the outlines and the town names of
+:mod:`core.maps.towns` (a small text layer chosen for the view) still tell a
+planner where the map is.
+
 Why not ``pydeck.Deck(...).to_json()``: pydeck writes each hexagon as an
 object with named keys, indented, sorted, and through a slow ``default``
 serialiser; at 40,000 hexagons the stock ``st.pydeck_chart`` rerun took about
@@ -105,10 +109,11 @@ _SERIALISED: dict[int, tuple[object, str]] = {}
 _SERIALISED_MAX = 4
 
 
-def _constant_json(value: object) -> str:
+def constant_json(value: object) -> str:
     """Compact JSON of a large value that never changes (the department outlines), made once per object.
 
-    Re-serialising the 0.5 MB of outlines cost about 10 ms on every map.
+    Re-serialising the 0.5 MB of outlines cost about 10 ms on every map (deck.gl's and Leaflet's, see
+    :mod:`core.maps.basemap`).
     """
     hit = _SERIALISED.get(id(value))
     if hit is None or hit[0] is not value:
@@ -132,7 +137,7 @@ def deck_json(layers: list[dict], *, view: tuple[float, float, float], tooltip: 
     for layer in layers:
         if layer.get("@@type") == "GeoJsonLayer" and isinstance(layer.get("data"), dict):
             slot = f"@@GEOJSON{len(slots)}@@"
-            slots[slot] = _constant_json(layer["data"])
+            slots[slot] = constant_json(layer["data"])
             layer = {**layer, "data": slot}
         spec_layers.append(layer)
     spec = {

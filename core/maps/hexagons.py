@@ -31,6 +31,7 @@ from core.maps.legend import (
     legend_html,
     palette_for,
 )
+from core.maps.towns import town_layer
 from core.risk.choices import YEARLY_METRICS
 
 
@@ -141,7 +142,7 @@ def _per_year_texts(values: np.ndarray) -> pa.StringArray:
 def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int,
               view: tuple[float, float, float], hide_masked: bool = False, outlines: dict | None = None,
               marked: str | None = None) -> tuple[DeckJson, str]:
-    """The deck (hexagons, outlines, the marked hotspot) and its HTML legend.
+    """The deck (hexagons, outlines, the marked hotspot, the town names of ``view``) and its HTML legend.
 
     ``scored`` comes from :func:`core.risk.scoring.score_hexes` (:attr:`core.risk.hexes.HexRisk.scored`).
     """
@@ -167,6 +168,7 @@ def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count
         layers.append(outline_layer(outlines))
     if marked:
         layers.append(marked_layer(marked))
+    layers.append(town_layer(view))  # the only place names left when the CARTO basemap cannot be fetched
     tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count)
     if metric == "severity_rate":
         number_format = lambda v: format_percent(v, digits)  # noqa: E731

@@ -1,8 +1,10 @@
 """Map views: the (latitude, longitude, zoom) that shows a box, a cell or departments, and the box a view shows.
 
-Web Mercator arithmetic for a map of about 1,000 x 600 pixels, enough to fit
-the selected places, to centre on a hotspot and to know which cells a zoomed
-view shows.
+Web Mercator arithmetic for deck.gl's zoom (the world is 512 pixels wide at
+zoom 0; Leaflet's 256-pixel tiles put the same scale one zoom higher) on a map
+of about 760 x 600 pixels (the risk map's column in a 1,400-pixel window), enough
+to fit the selected places, to centre on a hotspot and to know which cells a
+zoomed view shows.
 """
 
 from __future__ import annotations
@@ -21,43 +23,47 @@ View = tuple[float, float, float]
 #: (min_lon, min_lat, max_lon, max_lat) of a box.
 BBox = tuple[float, float, float, float]
 #: The whole of metropolitan France.
-FRANCE_VIEW = (46.6, 2.4, 5.0)
+FRANCE_VIEW = (46.2, 2.2, 4.7)  # view_for_bbox of metropolitan France with Corsica, rounded
 ZOOM_RANGE = (3.0, 18.0)
+#: Width of the world in pixels at zoom 0, for deck.gl (Leaflet: 256).
+WORLD_PX = 512
+#: The map's size in pixels when nothing else is said (the risk map in a 1,400-pixel window).
+MAP_PX = (760, 600)
 # A hotspot is shown with about this many hexagon edges across the map.
 _EDGES_AROUND_CELL = 30
 
 
-def view_for_bbox(bbox: BBox, *, width_px: int = 1000,
-                  height_px: int = 600) -> View:
+def view_for_bbox(bbox: BBox, *, width_px: int = MAP_PX[0],
+                  height_px: int = MAP_PX[1]) -> View:
     """(latitude, longitude, zoom) showing ``bbox`` in a map of about ``width_px`` x ``height_px``."""
     min_lon, min_lat, max_lon, max_lat = bbox
     lon_span = max(max_lon - min_lon, 1e-3)
     lat_span = max(_mercator(max_lat) - _mercator(min_lat), 1e-5)
-    zoom_x = np.log2(width_px * 360 / (256 * lon_span))
-    zoom_y = np.log2(height_px * 2 * np.pi / (256 * lat_span))
+    zoom_x = np.log2(width_px * 360 / (WORLD_PX * lon_span))
+    zoom_y = np.log2(height_px * 2 * np.pi / (WORLD_PX * lat_span))
     return (min_lat + max_lat) / 2, (min_lon + max_lon) / 2, float(min(zoom_x, zoom_y) - 0.2)
 
 
-def bbox_for_view(view: View, *, width_px: int = 1000,
-                  height_px: int = 600) -> BBox:
+def bbox_for_view(view: View, *, width_px: int = MAP_PX[0],
+                  height_px: int = MAP_PX[1]) -> BBox:
     """Approximate (min_lon, min_lat, max_lon, max_lat) seen at ``view``: the inverse of :func:`view_for_bbox`."""
     latitude, longitude, zoom = view
     zoom += 0.2
-    half_lon = width_px * 360 / (256 * 2 ** zoom) / 2
-    half_y = height_px * 2 * np.pi / (256 * 2 ** zoom) / 2
+    half_lon = width_px * 360 / (WORLD_PX * 2 ** zoom) / 2
+    half_y = height_px * 2 * np.pi / (WORLD_PX * 2 ** zoom) / 2
     centre_y = _mercator(latitude)
     return (longitude - half_lon, float(_inverse_mercator(centre_y - half_y)),
             longitude + half_lon, float(_inverse_mercator(centre_y + half_y)))
 
 
-def view_for_cell(cell: str, *, width_px: int = 1000, height_px: int = 600) -> View:
+def view_for_cell(cell: str, *, width_px: int = MAP_PX[0], height_px: int = MAP_PX[1]) -> View:
     """(latitude, longitude, zoom) centred on an H3 cell, about 30 of its edges across: the cell and its neighbours.
 
     Examples
     --------
     >>> latitude, longitude, zoom = view_for_cell("851fb467fffffff")  # resolution 5, edge ~8.5 km
     >>> round(zoom, 1)
-    7.7
+    6.7
     """
     latitude, longitude = h3.cell_to_latlng(cell)
     half_km = _EDGES_AROUND_CELL * EDGE_KM[h3.get_resolution(cell)] / 2
@@ -83,7 +89,7 @@ def view_for_departments(deps: Sequence[str]) -> View:
     --------
     >>> latitude, longitude, zoom = view_for_departments(["75"])
     >>> round(latitude, 2), round(longitude, 2), round(zoom, 1)
-    (48.86, 2.35, 12.3)
+    (48.86, 2.35, 10.9)
     >>> view_for_departments([]) == FRANCE_VIEW
     True
     """
