@@ -7,12 +7,16 @@ import re
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from core import config
 from core.store import StoreMissingError
 from ui import data
 from ui.errors import run_guarded
+from ui.print_style import print_css
 from ui.text import plain
 
-st.set_page_config(page_title="Gravité", page_icon=":material/emergency:", layout="wide")
+# The tab's icon is a file of ours: a Material icon here is fetched from Google's fonts, which a network without
+# internet never answers.
+st.set_page_config(page_title="Gravité", page_icon=str(config.ASSETS_DIR / "favicon.png"), layout="wide")
 
 HOME = st.Page("app_pages/home.py", title="Accueil", icon=":material/home:", url_path="", default=True)
 PAGES = [
@@ -62,6 +66,8 @@ navigation = st.navigation([*PAGES, *_stand_ins(_requested_page())])
 # Streamlit writes its input hints in English ("Press Enter to submit form"): French in their place.
 st.html("<style>[data-testid='InputInstructions'] > span{display:none}"
         "[data-testid='InputInstructions']::after{content:'Entrée pour valider'}</style>")
+# Ctrl+P prints the page without the sidebar, header and buttons, the map and tables full width.
+st.html(print_css())
 
 with st.sidebar:
     st.caption(

@@ -16,6 +16,9 @@ Modules, from the data up to what the page shows:
 - :mod:`core.risk.hexes`: one map, filter and options in, scored hexagons out
   (:func:`~core.risk.hexes.hex_risk`), as a :class:`~core.risk.result.HexRisk`;
 - :mod:`core.risk.hotspots`: the top cells and their table;
+- :mod:`core.risk.profile`: when the map's accidents happen (hour × weekday,
+  month), for the view or one hexagon, and :mod:`core.risk.profile_charts`
+  that draws it;
 - :mod:`core.risk.texts`: the French sentences about a map (why it is empty or
   meaningless, what its averages span);
 - :mod:`core.risk.export`: CSV and GeoJSON of the hexagons.
