@@ -25,16 +25,25 @@ from core.explore import (
     table,
 )
 from core.filters import AccidentFilter
+from core.maps import basemap, deck
 from ui import data
+from ui.compare import compare_tab
 from ui.filter_form import data_years, filter_form
+from ui.leaflet import leaflet_url
+from ui.views import save_view_control
 
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
-        "Export")
+        "Export", "Comparer")
 
 
-def export_file(accident_filter: AccidentFilter, file_format: str):
+@st.cache_resource(show_spinner=False)
+def _outlines() -> dict:
+    return deck.load_outlines()
+
+
+def export_file(accident_filter: AccidentFilter, file_format: str, store_years: tuple[int, int]):
     con = data.connection()
-    return lambda: export.export_accidents(con, accident_filter, file_format=file_format)
+    return lambda: export.export_accidents(con, accident_filter, file_format=file_format, data_years=store_years)
 
 
 st.title("Explorer les accidents")
@@ -45,20 +54,23 @@ except ExplorerStoreError as error:
     st.stop()
 
 accident_filter = filter_form("explorer", extended=True)
+save_view_control("explorer")
 store_years = data_years()
 
 comparison = data.cached(periods.compare_periods, accident_filter, data_years=store_years)
 now = comparison.current
 st.caption(periods.period_caption(comparison, data_years=store_years))
 for column, metric in zip(st.columns(5), periods.headline_metrics(comparison), strict=True):
-    column.metric(metric.label, metric.value, metric.delta, delta_color="inverse", help=metric.help)
+    column.metric(metric.label, metric.value, metric.delta, delta_color=metric.delta_color,
+                  delta_arrow=metric.delta_arrow, help=metric.help)
 
-tabs = dict(zip(TABS, st.tabs(TABS, key="explorer_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="explorer_tab", on_change="rerun", bind="query-params"), strict=True))
 
 with tabs["Tendances"]:
     if tabs["Tendances"].open:
         st.plotly_chart(charts.yearly_trend_figure(comparison.by_year), key="explorer_trend")
-        st.dataframe(periods.yearly_table(comparison.by_year), hide_index=True, key="explorer_yearly")
+        st.dataframe(table.french_numbers(periods.yearly_table(comparison.by_year)), hide_index=True,
+                     key="explorer_yearly")
         st.caption(f"{HOSPITALISED_NOT_COMPARABLE} La courbe est coupée à la rupture.")
 
 with tabs["Calendrier"]:
@@ -82,7 +94,8 @@ with tabs["Départements"]:
         by_dep = data.cached(counts.department_counts, accident_filter)
         st.plotly_chart(choropleth.department_choropleth(departments.department_map_frame(by_dep), metric=metric),
                         key="explorer_choropleth")
-        st.dataframe(departments.department_table(by_dep), hide_index=True, key="explorer_departments")
+        st.dataframe(table.french_numbers(departments.department_table(by_dep)), hide_index=True,
+                     key="explorer_departments")
 
 with tabs["Carte des accidents"]:
     if tabs["Carte des accidents"].open:
@@ -90,27 +103,29 @@ with tabs["Carte des accidents"]:
         st.caption(points.located_caption(now, data.cached(queries.located_by_year)))
         if notice := points.sample_notice(now.located, len(drawn)):
             st.info(notice)
-        st_folium(accidents_map.accidents_map(drawn), key="explorer_map", height=600, use_container_width=True,
-                  returned_objects=[], render=False)
+        accidents = accidents_map.accidents_map(drawn, leaflet_url=leaflet_url())
+        st_folium(basemap.add_offline_base(accidents, outlines=_outlines()), key="explorer_map", height=600,
+                  use_container_width=True, returned_objects=[], render=False)
 
 with tabs["Tableau"]:
     if tabs["Tableau"].open:
         page = min(int(st.number_input("Page", min_value=1, value=1, step=1, key="explorer_table_page")),
                    table.page_count(now.accidents))
         st.caption(table.page_caption(page, now.accidents))
-        st.dataframe(data.cached_rows(table.table_page, accident_filter, page=page), hide_index=True,
-                     key="explorer_table")
+        st.dataframe(table.french_numbers(data.cached_rows(table.table_page, accident_filter, page=page)),
+                     hide_index=True, key="explorer_table")
 
 with tabs["Export"]:
     if tabs["Export"].open:
-        st.write(export.export_summary(now.accidents))
+        st.markdown(export.export_summary(now.accidents))
         if warning := export.limit_warning(now.accidents):
             st.warning(warning)
         else:
-            cols = st.columns(2)
-            cols[0].download_button("Télécharger (CSV)", export_file(accident_filter, "csv"),
-                                    file_name="accidents.csv", mime="text/csv", on_click="ignore",
-                                    key="explorer_export_csv", icon=":material/download:")
-            cols[1].download_button("Télécharger (Parquet)", export_file(accident_filter, "parquet"),
-                                    file_name="accidents.parquet", mime="application/vnd.apache.parquet",
-                                    on_click="ignore", key="explorer_export_parquet", icon=":material/download:")
+            for column, (file_format, file) in zip(st.columns(3), export.EXPORT_FILES.items(), strict=True):
+                column.download_button(file.label, export_file(accident_filter, file_format, store_years),
+                                       file_name=file.file_name, mime=file.mime, on_click="ignore",
+                                       key=f"explorer_export_{file_format}", icon=":material/download:")
+
+with tabs["Comparer"]:
+    if tabs["Comparer"].open:
+        compare_tab(accident_filter, store_years)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -10,15 +15,30 @@ from core.filters import AccidentFilter
 from core.formatting import format_count, format_percent
 from core.maps import deck, hexagons
 from core.maps.options import MIN_COUNT_RANGE, MapOptions
-from core.risk import choices, export, hotspots, texts
+from core.report.content import ReportContent, store_date
+from core.report.map_image import screen_towns
+from core.report.pdf import report_pdf
+from core.risk import choices, export, hotspots, profile_charts, texts
 from core.risk.facts import HexFacts
 from core.risk.hexes import hex_risk
 from core.risk.loading import load_facts
+from core.risk.profile import (
+    TimeProfile,
+    cell_mask,
+    main_commune,
+    picked_cell,
+    profile_caption,
+    profile_title,
+    restricting_condition,
+    time_profile,
+    view_mask,
+)
 from core.risk.result import HexRisk
 from ui import data
 from ui.filter_form import data_years, filter_form
 from ui.text import warn_link
 from ui.url import read_params, write_params
+from ui.views import save_view_control
 
 
 @st.cache_resource(show_spinner="Chargement des accidents géolocalisés…")
@@ -54,6 +74,40 @@ def _hotspots(accident_filter: AccidentFilter, options: MapOptions) -> pd.DataFr
     result, _ = _hex_risk(accident_filter, options)  # options.counted(): hotspots depend on nothing else
     top = hotspots.hotspots(result.scored, _facts(), result.mask, result.resolution, metric=options.metric)
     return hotspots.hotspot_table(top, metric=options.metric)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _profile(accident_filter: AccidentFilter, options: MapOptions, cell: str | None) -> tuple[TimeProfile, str | None]:
+    """The time profile of the map's accidents in ``cell`` (None: in the cells shown) and the cell's main commune.
+
+    ``options`` are :meth:`MapOptions.counted` ones, as for :func:`_hex_risk`.
+    """
+    result, _ = _hex_risk(accident_filter, options)
+    if cell is None:
+        return time_profile(_facts(), view_mask(_facts(), result)), None
+    mask = result.mask & cell_mask(_facts(), cell)
+    return time_profile(_facts(), mask), main_commune(_facts(), mask)
+
+
+def _map_key(shown: pd.DataFrame) -> str:
+    """The map's widget key, the same as long as the same cells are drawn in the same rows.
+
+    Streamlit keeps a clicked row's index when the map's data change, and
+    would then read it against the new rows: another hexagon. Keyed by its
+    cells, a map with other cells is a new chart, with no click; one with the
+    same cells (another metric) keeps the click and the user's zoom.
+    « Toute la vue » bumps the generation to let the click go.
+    """
+    digest = hashlib.blake2b(shown["cell"].to_numpy().tobytes(), digest_size=8).hexdigest()
+    return f"risk_map_{digest}_{st.session_state.get('risk_map_generation', 0)}"
+
+
+def _whole_view() -> None:
+    """Callback of « Toute la vue »: the profile back on the whole view, the clicked hexagon and the hotspot let go."""
+    st.session_state["risk_map_generation"] = st.session_state.get("risk_map_generation", 0) + 1
+    options = _url_options()[0]
+    if options.marked:
+        _write_options(replace(options, marked=None))
 
 
 def _url_options() -> tuple[MapOptions, list[str]]:
@@ -98,18 +152,52 @@ def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFi
         st.button("Vue France entière", key="risk_reset_view", on_click=_reset_view)
 
 
-def _draw_hotspots(accident_filter: AccidentFilter, options: MapOptions) -> None:
+def _draw_profile(accident_filter: AccidentFilter, options: MapOptions, cell: str | None) -> tuple[TimeProfile, str]:
+    """« Quand ? »: hour × weekday and month profiles of the view, or of ``cell``; the profile and its title."""
+    profile, commune = _profile(accident_filter, options.counted(), cell)
+    title = profile_title(cell, commune)
+    st.subheader(title)
+    hint = "" if cell else " Cliquez un hexagone de la carte (ou choisissez un point chaud) pour le sien."
+    condition = restricting_condition(options.metric, options.condition_in_force)
+    st.caption(profile_caption(profile, condition=condition) + hint)
+    if cell:
+        st.button("Toute la vue", key="risk_whole_view", on_click=_whole_view, icon=":material/zoom_out_map:")
+    columns = st.columns(2)
+    columns[0].plotly_chart(profile_charts.hour_weekday_figure(profile), key="risk_profile_hours")
+    columns[1].plotly_chart(profile_charts.hour_weekday_figure(profile, severe=True), key="risk_profile_severe")
+    st.plotly_chart(profile_charts.month_figure(profile), key="risk_profile_months")
+    return profile, title
+
+
+def _draw_hotspots(accident_filter: AccidentFilter, options: MapOptions) -> pd.DataFrame:
+    """The hotspot table and its picker; the table (empty when there is no hotspot)."""
     st.subheader("Points chauds")
     table = _hotspots(accident_filter, options.counted())
     if options.metric == "relative_risk":
         st.caption(texts.RELATIVE_RISK_HOTSPOTS)
     if table.empty:
         st.info(texts.no_hotspot_text(options.metric))
-        return
+        return table
     st.selectbox("Centrer la carte sur un point chaud", table["Hexagone"].tolist(), index=None,
                  format_func=hotspots.hotspot_names(table).get, placeholder="Choisir un point chaud",
                  key="risk_centre", on_change=_centre_on_hotspot)
     st.table(table)
+    return table
+
+
+def _report_maker(accident_filter: AccidentFilter, options: MapOptions, result: HexRisk, table: pd.DataFrame,
+                  profile: TimeProfile, profile_heading: str, located_years: pd.DataFrame) -> Callable[[], bytes]:
+    """The PDF report of this view, made on click in a server thread: it uses only the values taken here."""
+    view = options.framing(accident_filter.department_codes())[0]
+    selected = int(data.aggregate(accident_filter)["accidents"].iloc[0])
+    years, outlines = data_years(), _outlines()
+
+    def make() -> bytes:
+        content = ReportContent(accident_filter, options, result, view, table, profile, profile_heading, selected,
+                                located_years, years, store_date(), datetime.now())
+        return report_pdf(content, outlines=outlines, towns=screen_towns(view))
+
+    return make
 
 
 def _draw_exports(scored: pd.DataFrame) -> None:
@@ -121,28 +209,29 @@ def _draw_exports(scored: pd.DataFrame) -> None:
 
 
 def _read_controls(url_options: MapOptions, located_years: pd.DataFrame) -> MapOptions:
-    controls = st.columns([3, 4, 2, 2, 2])
+    # Two rows: on one, the six condition buttons and the toggle's label were cut at 1,400 px.
+    top = st.columns([2, 3])
     metrics = list(choices.METRICS)
     metric_help = texts.metric_help(located_years)
-    metric = controls[0].selectbox("Indicateur", metrics, index=metrics.index(url_options.metric),
-                                   format_func=choices.METRICS.get, key="risk_metric", help=metric_help)
-    condition = controls[1].segmented_control(
+    metric = top[0].selectbox("Indicateur", metrics, index=metrics.index(url_options.metric),
+                              format_func=choices.METRICS.get, key="risk_metric", help=metric_help)
+    condition = top[1].segmented_control(
         "Conditions (pluie / sec, nuit / jour)", ["", *choices.CONDITIONS], default=url_options.condition or "",
         format_func=lambda c: choices.CONDITIONS[c].label if c else "Toutes", key="risk_condition",
     )
+    bottom = st.columns([2, 2, 3], vertical_alignment="bottom")
     # No default once the hotspot picker or the view reset has set the resolution (Streamlit warns of both).
     resolutions = [None, *choices.EDGE_KM]
-    resolution = controls[2].selectbox(
+    resolution = bottom[0].selectbox(
         "Résolution H3", resolutions,
         index=None if "risk_resolution" in st.session_state else resolutions.index(url_options.resolution),
-        format_func=lambda r: "Auto (selon l'étendue)" if r is None else f"{r} (~{choices.EDGE_KM[r]:g} km)",
-        key="risk_resolution",
+        format_func=choices.resolution_label, key="risk_resolution",
     )
-    min_count = controls[3].number_input(
+    min_count = bottom[1].number_input(
         "Minimum d'accidents", *MIN_COUNT_RANGE, url_options.min_count, key="risk_min_count",
         help="En dessous, pas de taux ni de risque relatif : l'hexagone est grisé ou masqué.",
     )
-    hide_masked = controls[4].toggle("Masquer sous le minimum", url_options.hide_masked, key="risk_hide")
+    hide_masked = bottom[2].toggle("Masquer sous le minimum", url_options.hide_masked, key="risk_hide")
     return MapOptions(metric=metric, condition=condition or None, resolution=resolution, min_count=int(min_count),
                       hide_masked=hide_masked, view=url_options.view, marked=url_options.marked)
 
@@ -165,11 +254,22 @@ if reason:
     st.info(reason, icon=":material/info:")
 else:
     chart, legend = _deck(accident_filter, options)
+    shown = result.shown(hide_masked=options.hide_masked)
     map_column, side = st.columns([3, 1])
     with map_column:
-        st.pydeck_chart(chart, height=600, key="risk_map")
+        clicked = st.pydeck_chart(chart, height=600, key=_map_key(shown), on_select="rerun",
+                                  selection_mode="single-object")
         st.html(legend)
     with side:
         _draw_side(result, options, accident_filter, located_years)
-    _draw_hotspots(accident_filter, options)
-    _draw_exports(result.shown(hide_masked=options.hide_masked))
+    profiled = picked_cell(clicked.selection.objects.get("hexagones", [])) or options.marked
+    profile, profile_heading = _draw_profile(accident_filter, options, profiled)
+    table = _draw_hotspots(accident_filter, options)
+    _draw_exports(shown)
+    side.download_button(
+        "Rapport PDF", _report_maker(accident_filter, options, result, table, profile, profile_heading, located_years),
+        f"gravite-carte-des-risques-{date.today():%Y-%m-%d}.pdf", "application/pdf", key="risk_report",
+        on_click="ignore", icon=":material/picture_as_pdf:",
+        help="La vue actuelle en PDF A4 : carte et légende, filtres, options, points chauds, profil horaire, limites.",
+    )
+save_view_control("risk-map")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import duckdb
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from core import codebook
@@ -31,7 +28,6 @@ from core.explore.departments import (
     department_table,
     is_overseas,
 )
-from core.explore.export import EXPORT_LIMIT, ExportTooLargeError, export_accidents, export_summary, limit_warning
 from core.explore.periods import (
     change_text,
     compare_periods,
@@ -287,7 +283,7 @@ def test_table_page_of_a_real_accident(store_con) -> None:
     assert page.to_dict("records") == [{
         "Accident": "202000009335", "Date": "30/01/2020", "Heure": "18:25", "Département": "48 – Lozère",
         "Commune": "Chanac", "Localisation": "En agglomération", "Lumière": "Nuit avec éclairage public allumé",
-        "Conditions atmosphériques": "Pluie légère", "Surface": "Mouillée",
+        "Conditions atmosphériques": "Pluie légère", "État de la surface": "Mouillée",
         "Catégorie de route": "Route Départementale", "Type de collision": "Sans collision",
         "Véhicules": "Bicyclette", "Usagers": 1, "Tués": 1,
         "Blessés hospitalisés": 0, "Blessés légers": 0,
@@ -307,45 +303,6 @@ def test_table_pages_run_most_recent_first_without_overlap(store_con) -> None:
         table_page(store_con, accident_filter, page=0)
     assert page_count(1238) == last_page == 25 and page_count(0) == 1 and page_count(PAGE_SIZE) == 1
     assert page_caption(2, 1238) == "Page 2 sur 25 — 1\u202f238 accidents, les plus récents d'abord."
-
-
-def test_csv_export_has_one_row_per_accident_with_users_and_vehicles(store_con) -> None:
-    accident_filter = AccidentFilter(deps=("48",), years=(2019, 2020))
-    shown = figures(store_con, accident_filter)
-    text = export_accidents(store_con, accident_filter, file_format="csv").decode("utf-8")
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-    assert len(rows) == shown.accidents > 0
-    assert sum(len(json.loads(r["usagers"])) for r in rows) == sum(int(r["n_users"]) for r in rows)
-    assert sum(len(json.loads(r["vehicules"])) for r in rows) == sum(int(r["n_vehicles"]) for r in rows)
-    assert sum(int(r["n_killed"]) for r in rows) == shown.killed
-    assert "h3_9" not in rows[0]
-    fatal = next(r for r in rows if r["acc_id"] == "202000009335")
-    (cyclist,) = json.loads(fatal["usagers"])
-    assert (cyclist["catu"], cyclist["grav"]) == (1, 2)
-    assert json.loads(fatal["vehicules"])[0]["catv"] == 1
-
-
-def test_parquet_export_nests_users_and_vehicles(store_con) -> None:
-    accident_filter = LOZERE_FATAL_JANUARY_2020.with_changes(outcome="all")
-    data = export_accidents(store_con, accident_filter, file_format="parquet")
-    table = pq.read_table(io.BytesIO(data))
-    assert table.num_rows == figures(store_con, accident_filter).accidents
-    rows = table.to_pylist()
-    assert all(len(r["usagers"]) == r["n_users"] and len(r["vehicules"]) == r["n_vehicles"] for r in rows)
-
-
-def test_export_refuses_too_many_accidents_and_unknown_formats(store_con) -> None:
-    with pytest.raises(ExportTooLargeError, match="1065053"):
-        export_accidents(store_con, AccidentFilter(), file_format="csv")
-    with pytest.raises(ValueError, match="file_format"):
-        export_accidents(store_con, LOZERE_FATAL_JANUARY_2020, file_format="xlsx")
-
-
-def test_export_texts() -> None:
-    assert export_summary(1238).startswith("1\u202f238 accidents, avec leurs usagers et leurs véhicules (codes BAAC).")
-    assert limit_warning(EXPORT_LIMIT) is None
-    assert limit_warning(EXPORT_LIMIT + 1) == ("L'export est limité à 100\u202f000 accidents : affinez les filtres. "
-                                               "Les fichiers complets sont publiés sur data.gouv.fr (BAAC).")
 
 
 @pytest.mark.parametrize("group", ["bicycle", "two_wheeler", "hgv"])
@@ -464,9 +421,11 @@ def test_accidents_map_carries_every_point_and_its_popup_data(store_con) -> None
         "lat": 44.46588, "lon": 3.34494, "when": "30/01/2020 18:25", "lum": 5, "atm": 2, "surf": 2, "col": 7,
         "catv": [1], "killed": 1, "hospitalised": 0, "light": 0, "unharmed": 0,
     }
-    html = accidents_map(points).get_root().render()
+    html = accidents_map(points, leaflet_url="../leaflet/").get_root().render()
     assert markers_json(points) in html
-    assert "markerClusterGroup" in html and "Nuit avec éclairage public allumé" in html
+    # Circle markers on a canvas (Leaflet.markercluster would have to come from a CDN).
+    assert "L.canvas(" in html and "L.circleMarker(" in html and "markerClusterGroup" not in html
+    assert "Nuit avec éclairage public allumé" in html
 
 
 def test_markers_json_cannot_close_the_script_element() -> None:

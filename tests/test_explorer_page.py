@@ -146,4 +146,6 @@ def test_export_tab_offers_files_only_under_the_limit() -> None:
     assert not everything.get("download_button")
     assert "limité à 100\u202f000 accidents" in everything.warning[0].value
     lozere = _run({"deps": "48"}, tab="Export")
-    assert [b.label for b in lozere.get("download_button")] == ["Télécharger (CSV)", "Télécharger (Parquet)"]
+    assert [b.label for b in lozere.get("download_button")] == [
+        "Télécharger (Excel)", "Télécharger (CSV, ZIP)", "Télécharger (Parquet)"]
+    assert "noms de colonnes anglais" in " ".join(m.value for m in lozere.markdown)  # Parquet: for programs

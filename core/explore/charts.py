@@ -19,11 +19,17 @@ COLOURS = {"accidents": "#1f77b4", "killed": "#b2182b", "hospitalised": "#ef8a62
 SEVERITY_COLOURS = {codebook.GRAV_KILLED: COLOURS["killed"], codebook.GRAV_HOSPITALISED: COLOURS["hospitalised"],
                     codebook.GRAV_LIGHT: COLOURS["light"], codebook.GRAV_UNHARMED: COLOURS["unharmed"]}
 BREAK_NOTE = f"{HOSPITALISATION_BREAK_YEAR} : rupture de série « blessé hospitalisé »"
+#: Plotly's decimal and thousands separators: a comma, and a narrow no-break space as in the page's figures.
+SEPARATORS = ",\u202f"
+#: Counts on axes and colour bars in full (``12 000``), not Plotly's ``12k``.
+COUNT_FORMAT = ",d"
+MONTH_YEAR_TITLE = "Accidents par mois et par année"
+HOUR_WEEKDAY_TITLE = "Accidents par jour de la semaine et par heure"
 
 
 def set_layout(fig: go.Figure, *, height: int) -> go.Figure:
-    """The explorer's common layout: ``height`` px, narrow margins, French decimal separators, legend below."""
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=", ",
+    """The explorer's common layout: ``height`` px, narrow margins, French separators, legend below."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=SEPARATORS,
                       legend={"orientation": "h", "y": -0.15})
     return fig
 
@@ -81,7 +87,8 @@ def yearly_trend_figure(by_year: pd.DataFrame) -> go.Figure:
         fig.add_annotation(x=at, y=0.98, xref="x", yref="paper", text=BREAK_NOTE, showarrow=False,
                            xanchor="right", yanchor="top", font={"size": 11, "color": "#555"})
     tick = {"dtick": 1 if len(years) <= 8 else 2, "tickformat": "d"}
-    fig.update_layout(xaxis=tick, xaxis2=tick, yaxis={"rangemode": "tozero"}, yaxis2={"rangemode": "tozero"})
+    counts = {"rangemode": "tozero", "tickformat": COUNT_FORMAT, "hoverformat": COUNT_FORMAT}
+    fig.update_layout(xaxis=tick, xaxis2=tick, yaxis=counts, yaxis2=counts)
     return set_layout(fig, height=420)
 
 
@@ -91,9 +98,12 @@ def month_year_heatmap(by_month: pd.DataFrame) -> go.Figure:
     grid = grid.reindex(index=list(codebook.MONTH_LABELS), fill_value=0)
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[str(y) for y in grid.columns], y=[codebook.MONTH_LABELS[m] for m in grid.index],
-        colorscale="Blues", colorbar={"title": "Accidents"},
-        hovertemplate="%{y} %{x} : %{z} accidents<extra></extra>",
+        colorscale="Blues", colorbar={"title": "Accidents", "tickformat": COUNT_FORMAT},
+        hovertemplate="%{y} %{x} : %{z:,d} accidents<extra></extra>",
     ))
+    fig.update_layout(title=MONTH_YEAR_TITLE)
+    # Years as categories: read as numbers, they would get half-year ticks ("2016,5").
+    fig.update_xaxes(type="category")
     fig.update_yaxes(autorange="reversed")
     return set_layout(fig, height=420)
 
@@ -110,9 +120,10 @@ def hour_weekday_heatmap(by_hour: pd.DataFrame) -> go.Figure:
     grid = grid.reindex(index=list(codebook.WEEKDAY_LABELS), columns=range(24), fill_value=0)
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[f"{h} h" for h in grid.columns], y=[codebook.WEEKDAY_LABELS[d] for d in grid.index],
-        colorscale="Blues", colorbar={"title": "Accidents"},
-        hovertemplate="%{y} à %{x} : %{z} accidents<extra></extra>",
+        colorscale="Blues", colorbar={"title": "Accidents", "tickformat": COUNT_FORMAT},
+        hovertemplate="%{y} à %{x} : %{z:,d} accidents<extra></extra>",
     ))
+    fig.update_layout(title=HOUR_WEEKDAY_TITLE)
     fig.update_yaxes(autorange="reversed")
     return set_layout(fig, height=360)
 
@@ -132,9 +143,10 @@ def people_figure(people: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(
             y=rows["catu_label"], x=rows["people"], name=rows["grav_label"].iloc[0], orientation="h",
             marker_color=SEVERITY_COLOURS.get(None if pd.isna(grav) else int(grav), "#cccccc"),
-            hovertemplate="%{y} : %{x} (%{fullData.name})<extra></extra>",
+            hovertemplate="%{y} : %{x:,d} (%{fullData.name})<extra></extra>",
         ))
     fig.update_layout(barmode="stack", title="Usagers impliqués par catégorie et gravité")
+    fig.update_xaxes(tickformat=COUNT_FORMAT)
     fig.update_yaxes(autorange="reversed")
     return set_layout(fig, height=360)
 
@@ -158,6 +170,7 @@ def vehicles_figure(vehicles: pd.DataFrame) -> go.Figure:
     ])
     side_by_side(fig, ("Véhicules impliqués", "Occupants tués ou hospitalisés"), split=0.46, gap=0.04,
                   shared_y=True)
-    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
+    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"}, xaxis={"tickformat": COUNT_FORMAT},
+                      xaxis2={"tickformat": COUNT_FORMAT})
     return set_layout(fig, height=360)
 

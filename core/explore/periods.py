@@ -104,7 +104,11 @@ def compare_periods(
 
 
 def yearly_table(by_year: pd.DataFrame) -> pd.DataFrame:
-    """The yearly figures as users read them (French column names, severe share in %)."""
+    """The yearly figures as users read them (French column names, severe share in %).
+
+    Numbers stay numbers (a table sorts on them); the page shows them in
+    French through :func:`core.explore.table.french_numbers`.
+    """
     table = pd.DataFrame({
         "Année": by_year["year"].astype(str),
         "Accidents": by_year["accidents"],
@@ -169,12 +173,25 @@ def share_change_text(current: float | None, previous: float | None, *, comparab
 
 @dataclass(frozen=True)
 class Metric:
-    """One figure of the headline: label, value and change as shown, and its help text."""
+    """One figure of the headline: label, value and change as shown, and its help text.
+
+    ``delta_color`` and ``delta_arrow`` are Streamlit's words for how the
+    change is drawn: a fall in victims is good news (``inverse``: green going
+    down); a change that is not comparable gets neither colour nor arrow, which
+    would read as a rise.
+    """
 
     label: str
     value: str
     delta: str | None
     help: str | None = None
+    delta_color: str = "inverse"
+    delta_arrow: str = "auto"
+
+
+def _not_comparable_drawing(delta: str | None) -> dict[str, str]:
+    """Grey and without arrow when ``delta`` says "non comparable"."""
+    return {"delta_color": "off", "delta_arrow": "off"} if delta == NOT_COMPARABLE else {}
 
 
 def headline_metrics(periods: PeriodComparison) -> tuple[Metric, ...]:
@@ -191,16 +208,18 @@ def headline_metrics(periods: PeriodComparison) -> tuple[Metric, ...]:
     """
     now, before = periods.current, periods.previous
     comparable = periods.hospitalisation_comparable or before is None
+    hospitalised = change_text(now.hospitalised, before and before.hospitalised, comparable=comparable)
+    severe_share = share_change_text(now.severe_share, before and before.severe_share, comparable=comparable)
     return (
         Metric("Accidents", format_count(now.accidents), change_text(now.accidents, before and before.accidents)),
         Metric("Tués", format_count(now.killed), change_text(now.killed, before and before.killed)),
-        Metric("Blessés hospitalisés", format_count(now.hospitalised),
-               change_text(now.hospitalised, before and before.hospitalised, comparable=comparable),
-               help=f"Définition changée en {HOSPITALISATION_BREAK_YEAR} : pas de comparaison de part et d'autre."),
+        Metric("Blessés hospitalisés", format_count(now.hospitalised), hospitalised,
+               help=f"Définition changée en {HOSPITALISATION_BREAK_YEAR} : pas de comparaison de part et d'autre.",
+               **_not_comparable_drawing(hospitalised)),
         Metric("Blessés légers", format_count(now.light), change_text(now.light, before and before.light)),
-        Metric("Part d'accidents graves", format_percent(now.severe_share),
-               share_change_text(now.severe_share, before and before.severe_share, comparable=comparable),
-               help="Accidents avec au moins un tué ou un blessé hospitalisé."),
+        Metric("Part d'accidents graves", format_percent(now.severe_share), severe_share,
+               help="Accidents avec au moins un tué ou un blessé hospitalisé.",
+               **_not_comparable_drawing(severe_share)),
     )
 
 

@@ -1,8 +1,9 @@
 """What a risk map can show: metrics, conditions, H3 resolutions, and the resolution an extent calls for.
 
-A leaf of constants and one pure function, so that the map's options and
-drawing (:mod:`core.maps`) can name the metrics and conditions without loading
-the scoring.
+A leaf of constants and small pure functions (the resolution an extent calls
+for, a resolution's name in the list), so that the map's options and drawing
+(:mod:`core.maps`) can name the metrics and conditions without loading the
+scoring.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from core.config import H3_RESOLUTIONS
+from core.formatting import format_count, format_decimal
 from core.places import KM_PER_DEGREE
 
 MIN_RESOLUTION, MAX_RESOLUTION = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
@@ -18,6 +20,8 @@ MIN_RESOLUTION, MAX_RESOLUTION = min(H3_RESOLUTIONS), max(H3_RESOLUTIONS)
 MAX_HEXES = 50_000
 #: Average H3 hexagon edge length in km per resolution (H3 documentation).
 EDGE_KM = {5: 8.544, 6: 3.229, 7: 1.221, 8: 0.4614, 9: 0.1744}
+#: How the resolution list names the automatic choice.
+AUTO_RESOLUTION_LABEL = "Auto (selon l'étendue)"
 # The extent is split into about this many hexagon edges across.
 _EDGES_ACROSS = 120
 
@@ -68,3 +72,29 @@ def resolution_for_extent(bbox: tuple[float, float, float, float]) -> int:
                    abs(max_lat - min_lat) * KM_PER_DEGREE, 1e-3)
     target = width_km / _EDGES_ACROSS
     return min(EDGE_KM, key=lambda r: abs(math.log(EDGE_KM[r] / target)))
+
+
+def edge_text(km: float) -> str:
+    """A hexagon edge as users read it: ``'3,2 km'`` from 1 km up, metres rounded to ten below.
+
+    Examples
+    --------
+    >>> edge_text(3.229), edge_text(0.4614), edge_text(0.1744)
+    ('3,2\xa0km', '460\xa0m', '170\xa0m')
+    """
+    if km >= 1:
+        return f"{format_decimal(km)}\u00a0km"
+    return f"{format_count(round(km * 100) * 10)}\u00a0m"
+
+
+def resolution_label(resolution: int | None) -> str:
+    """A resolution of the map's list, with its average hexagon edge; None is the automatic choice.
+
+    Examples
+    --------
+    >>> resolution_label(6), resolution_label(None)
+    ('6 (arête ~3,2\xa0km)', "Auto (selon l'étendue)")
+    """
+    if resolution is None:
+        return AUTO_RESOLUTION_LABEL
+    return f"{resolution} (arête ~{edge_text(EDGE_KM[resolution])})"

@@ -6,9 +6,11 @@ import csv
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
+import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,6 +21,7 @@ from core.explore.points import map_points
 from core.filters import AccidentFilter
 from core.formatting import format_count
 from tests.e2e.server import block_outside
+from ui.leaflet import LEAFLET_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +56,24 @@ def test_filter_then_download_as_many_rows_as_accidents_shown(page, app_url: str
 
     page.get_by_role("tab", name="Export").click()
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Télécharger (CSV)").click()
-    csv_path = tmp_path / "accidents.csv"
-    download.value.save_as(csv_path)
-    rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8")), delimiter=";"))
+        page.get_by_role("button", name="Télécharger (CSV, ZIP)").click()
+    assert download.value.suggested_filename == "accidents-csv.zip"
+    zip_path = tmp_path / "accidents-csv.zip"
+    download.value.save_as(zip_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("accidents.csv").decode("utf-8-sig")), delimiter=";"))
+        filters = archive.read("filtres.txt").decode("utf-8-sig")
     assert len(rows) == shown == 1238
-    assert {row["dep"] for row in rows} == {"48"}
+    assert {row["Département (code)"] for row in rows} == {"48"}
+    assert "Départements : 48 – Lozère\n" in filters
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Télécharger (Excel)").click()
+    xlsx_path = tmp_path / "accidents.xlsx"
+    download.value.save_as(xlsx_path)
+    book = openpyxl.load_workbook(xlsx_path, read_only=True)
+    assert book.sheetnames == ["Accidents", "Usagers", "Véhicules", "Filtres"]
+    assert book["Accidents"].max_row == shown + 1  # the header, then one row per accident
 
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Télécharger (Parquet)").click()
@@ -97,36 +112,34 @@ def test_department_choropleth_draws_every_metropolitan_department_offline(page,
 
 
 def test_map_popups_are_built_in_the_browser(browser, store_con) -> None:
-    """The clustered layer's script, run in Chromium against a stand-in for Leaflet (loaded from a CDN in
-    the app, unreachable offline), makes one marker per accident with its popup."""
+    """The markers' script, run in Chromium on the Leaflet the app serves, makes one circle marker per accident
+    on a canvas, with its popup and colour, killed drawn last (on top)."""
     points = map_points(store_con, AccidentFilter(deps=("48",), years=(2020, 2020)))
-    fmap = accidents_map(points)
+    fmap = accidents_map(points, leaflet_url="../leaflet/")
     fmap.get_root().render()
-    (cluster,) = [c for c in fmap._children.values() if c._name == "FastMarkerCluster"]
-    script = cluster._template.module.script(cluster)
-    stand_in = """
-        window.L = {
-            LatLng: function (lat, lng) { this.lat = lat; this.lng = lng; },
-            markerClusterGroup: function () { return window.cluster = {markers: [], addTo: function () {}}; },
-            circleMarker: function (at, style) {
-                return {at: at, style: style, bindPopup: function (box) { this.popup = box; return this; },
-                        addTo: function (group) { group.markers.push(this); return this; }};
-            },
-        };
-    """
+    (markers,) = [c for c in fmap._children.values() if c._name == "Accidents"]
+    script = markers._template.module.script(markers)
     page = browser.new_page()
     try:
-        page.set_content("<html><body></body></html>")
-        page.evaluate(stand_in + f"window[{json.dumps(fmap.get_name())}] = {{}};")
+        page.set_content("<html><body><div id='m' style='width:600px;height:400px'></div></body></html>")
+        page.add_script_tag(path=str(LEAFLET_DIR / "leaflet.js"))
+        page.evaluate(f"window[{json.dumps(fmap.get_name())}] = L.map('m').setView([44.5, 3.5], 9);")
         page.add_script_tag(content=script)
-        assert page.evaluate("window.cluster.markers.length") == len(points) > 0
-        index = points.index[points["acc_id"] == 202000009335][0]
-        popup = page.evaluate(f"window.cluster.markers[{index}].popup.innerText")
-        assert "Date : 30/01/2020 18:25" in popup
-        assert "Lumière : Nuit avec éclairage public allumé" in popup
-        assert "Véhicules : Bicyclette" in popup
-        assert "Bilan : 1 tué(s), 0 blessé(s) hospitalisé(s)" in popup
-        assert page.evaluate(f"window.cluster.markers[{index}].style.color") == COLOURS["killed"]
+        group = f"window[{json.dumps(markers.get_name())}]"
+        drawn = page.evaluate(f"""() => {group}.getLayers().map(m => ({{
+            lat: m.getLatLng().lat, lon: m.getLatLng().lng, colour: m.options.color,
+            canvas: m.options.renderer instanceof L.Canvas, popup: m.getPopup().getContent().textContent}}))""")
+        assert len(drawn) == len(points) > 0 and all(marker["canvas"] for marker in drawn)
+        (cyclist,) = [m for m in drawn if (m["lat"], m["lon"]) == (44.46588, 3.34494)]
+        assert "Date : 30/01/2020 18:25" in cyclist["popup"]
+        assert "Lumière : Nuit avec éclairage public allumé" in cyclist["popup"]
+        assert "Véhicules : Bicyclette" in cyclist["popup"]
+        assert "Bilan : 1 tué(s), 0 blessé(s) hospitalisé(s)" in cyclist["popup"]
+        assert cyclist["colour"] == COLOURS["killed"]
+        killed = sum(json.loads(marker)[8] > 0 for marker in points["marker"])
+        assert 0 < killed < len(drawn)
+        assert {m["colour"] for m in drawn[-killed:]} == {COLOURS["killed"]}  # added last: drawn on top
+        assert COLOURS["killed"] not in {m["colour"] for m in drawn[:-killed]}
     finally:
         page.close()
 
