@@ -154,9 +154,8 @@ def test_risk_map_sends_the_town_names_of_its_view_offline(page, app_url: str, s
     (layer,) = [layer for layer in spec["layers"] if layer["@@type"] == "TextLayer"]
     names = [row["n"] for row in layer["data"]]
     assert names == [town.name for town in towns_in_view(view_for_departments(["48"]))]
-    # The department's biggest town (its view, fitted in 256-pixel tiles, is cropped by deck.gl's 512: the
-    # towns at its edges may lie outside).
-    assert _top_towns(store_con, "48", 1)[0] == names[0] == "Mende"
+    # The department's biggest towns are named (its view shows some of its neighbours' towns too).
+    assert set(_top_towns(store_con, "48", 2)) <= set(names)
     assert layer["characterSet"] == "auto" and layer["pickable"] is False
     assert any(layer["@@type"] == "GeoJsonLayer" for layer in spec["layers"])  # the outlines stay
     assert not [url for url, _ in requests.outside if "leaflet" in url]
