@@ -25,7 +25,7 @@ from core.explore import (
     table,
 )
 from core.filters import AccidentFilter
-from core.maps import basemap, deck
+from core.maps import basemap
 from ui import data
 from ui.compare import compare_tab
 from ui.filter_form import data_years, filter_form
@@ -34,11 +34,6 @@ from ui.views import save_view_control
 
 TABS = ("Tendances", "Calendrier", "Usagers et véhicules", "Départements", "Carte des accidents", "Tableau",
         "Export", "Comparer")
-
-
-@st.cache_resource(show_spinner=False)
-def _outlines() -> dict:
-    return deck.load_outlines()
 
 
 def export_file(accident_filter: AccidentFilter, file_format: str, store_years: tuple[int, int]):
@@ -104,7 +99,7 @@ with tabs["Carte des accidents"]:
         if notice := points.sample_notice(now.located, len(drawn)):
             st.info(notice)
         accidents = accidents_map.accidents_map(drawn, leaflet_url=leaflet_url())
-        st_folium(basemap.add_offline_base(accidents, outlines=_outlines()), key="explorer_map", height=600,
+        st_folium(basemap.add_offline_base(accidents, outlines=data.outlines()), key="explorer_map", height=600,
                   use_container_width=True, returned_objects=[], render=False)
 
 with tabs["Tableau"]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,7 @@ from core.filters import AccidentFilter
 from core.formatting import format_count, format_percent
 from core.maps import deck, hexagons
 from core.maps.options import MIN_COUNT_RANGE, MapOptions
+from core.place_data import MAINLAND_TIME_ZONE
 from core.report.content import ReportContent, store_date
 from core.report.map_image import screen_towns
 from core.report.pdf import report_pdf
@@ -40,15 +42,12 @@ from ui.text import warn_link
 from ui.url import read_params, write_params
 from ui.views import save_view_control
 
+# The report is dated in French time, whatever the server's clock says (a UTC host would be 1-2 h off).
+PARIS = ZoneInfo(MAINLAND_TIME_ZONE)
 
 @st.cache_resource(show_spinner="Chargement des accidents géolocalisés…")
 def _facts() -> HexFacts:
     return load_facts(data.connection())
-
-
-@st.cache_resource(show_spinner=False)
-def _outlines() -> dict:
-    return deck.load_outlines()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -66,7 +65,7 @@ def _deck(accident_filter: AccidentFilter, options: MapOptions) -> tuple[deck.De
     result, view = _hex_risk(accident_filter, options.counted())
     return hexagons.risk_deck(result.scored, metric=options.metric, metric_label=options.metric_label,
                               min_count=options.min_count, view=view, hide_masked=options.hide_masked,
-                              outlines=_outlines(), marked=options.marked)
+                              outlines=data.outlines(), marked=options.marked)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -78,13 +77,10 @@ def _hotspots(accident_filter: AccidentFilter, options: MapOptions) -> pd.DataFr
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _profile(accident_filter: AccidentFilter, options: MapOptions, cell: str | None) -> tuple[TimeProfile, str | None]:
-    """The time profile of the map's accidents in ``cell`` (None: in the cells shown) and the cell's main commune.
-
-    ``options`` are :meth:`MapOptions.counted` ones, as for :func:`_hex_risk`.
-    """
-    result, _ = _hex_risk(accident_filter, options)
+    """The time profile of the map's accidents in ``cell`` (None: in the cells shown) and the cell's main commune."""
+    result, _ = _hex_risk(accident_filter, options.counted())
     if cell is None:
-        return time_profile(_facts(), view_mask(_facts(), result)), None
+        return time_profile(_facts(), view_mask(_facts(), result, hide_masked=options.hide_masked)), None
     mask = result.mask & cell_mask(_facts(), cell)
     return time_profile(_facts(), mask), main_commune(_facts(), mask)
 
@@ -154,7 +150,7 @@ def _draw_side(result: HexRisk, options: MapOptions, accident_filter: AccidentFi
 
 def _draw_profile(accident_filter: AccidentFilter, options: MapOptions, cell: str | None) -> tuple[TimeProfile, str]:
     """« Quand ? »: hour × weekday and month profiles of the view, or of ``cell``; the profile and its title."""
-    profile, commune = _profile(accident_filter, options.counted(), cell)
+    profile, commune = _profile(accident_filter, replace(options.counted(), hide_masked=options.hide_masked), cell)
     title = profile_title(cell, commune)
     st.subheader(title)
     hint = "" if cell else " Cliquez un hexagone de la carte (ou choisissez un point chaud) pour le sien."
@@ -190,11 +186,11 @@ def _report_maker(accident_filter: AccidentFilter, options: MapOptions, result: 
     """The PDF report of this view, made on click in a server thread: it uses only the values taken here."""
     view = options.framing(accident_filter.department_codes())[0]
     selected = int(data.aggregate(accident_filter)["accidents"].iloc[0])
-    years, outlines = data_years(), _outlines()
+    years, outlines = data_years(), data.outlines()
 
     def make() -> bytes:
         content = ReportContent(accident_filter, options, result, view, table, profile, profile_heading, selected,
-                                located_years, years, store_date(), datetime.now())
+                                located_years, years, store_date(), datetime.now(PARIS).replace(tzinfo=None))
         return report_pdf(content, outlines=outlines, towns=screen_towns(view))
 
     return make
@@ -268,7 +264,7 @@ else:
     _draw_exports(shown)
     side.download_button(
         "Rapport PDF", _report_maker(accident_filter, options, result, table, profile, profile_heading, located_years),
-        f"gravite-carte-des-risques-{date.today():%Y-%m-%d}.pdf", "application/pdf", key="risk_report",
+        f"gravite-carte-des-risques-{datetime.now(PARIS):%Y-%m-%d}.pdf", "application/pdf", key="risk_report",
         on_click="ignore", icon=":material/picture_as_pdf:",
         help="La vue actuelle en PDF A4 : carte et légende, filtres, options, points chauds, profil horaire, limites.",
     )

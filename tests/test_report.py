@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 import h3
@@ -161,3 +162,18 @@ def test_options_in_words(facts, store_con) -> None:
     assert "Minimum d'accidents : 30, hexagones en dessous masqués" in lines
     assert "Vue : centrée sur 43,3000 N, 5,4000 E (zoom 10,0)" in lines
     assert lines[-1] == "Point chaud choisi (entouré en magenta) : 881f8d4b29fffff"
+
+
+def test_a_hotspot_table_with_long_names_wraps_them_and_fits_the_page(facts, store_con) -> None:
+    # Real names: the longest department and one of the longest communes, in different rows, as a region's
+    # table can have; their widths together went past the page, and fpdf2 refused the table.
+    content = _content(facts, store_con, AccidentFilter(regions=("93",), years=(2018, 2020)), MapOptions())
+    table = content.hotspots.copy()
+    assert len(table) >= 2
+    table.loc[table.index[0], "Département"] = "Alpes-de-Haute-Provence"
+    table.loc[table.index[1], "Commune"] = "Saint-Martin-de-Bienfaite-la-Cressonnière"
+    pdf = report_pdf(replace(content, hotspots=table), outlines=deck.load_outlines(), towns=[])
+    text = _words(" ".join(_pages_text(pdf))).replace("- ", "-")
+    hexagons = table["Hexagone"].tolist()
+    assert all(cell in text for cell in hexagons)  # hexagon ids never wrap
+    assert "Cressonnière" in text and "Alpes-de-Haute" in text

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core import config, queries, store
 from core.filters import AccidentFilter
+from core.maps import deck
 
 T = TypeVar("T")
 
@@ -21,6 +22,12 @@ T = TypeVar("T")
 def connection() -> duckdb.DuckDBPyConnection:
     """The store, opened once per server, read-only; queries take their own cursor."""
     return store.connect()
+
+
+@st.cache_resource(show_spinner=False)
+def outlines() -> dict:
+    """The department outlines every map draws (``assets/``), read once per server and shared, never copied."""
+    return deck.load_outlines()
 
 
 @st.cache_data(show_spinner=False)

@@ -48,11 +48,6 @@ def _past_accidents(first: int, last: int) -> nearby.PastAccidents:
     return nearby.load_past_accidents(data.connection(), first_year=first, last_year=last)
 
 
-@st.cache_resource(show_spinner=False)
-def _outlines() -> dict:
-    return deck.load_outlines()
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def communes(dep: str) -> list[tuple[str, str]]:
     """(code, name) of the communes of a department that appear in the store."""
@@ -61,12 +56,12 @@ def communes(dep: str) -> list[tuple[str, str]]:
 
 @st.cache_resource(show_spinner=False)
 def _pickable_departments() -> list[dict]:
-    return picker.pickable_departments(_outlines())
+    return picker.pickable_departments(data.outlines())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def place_picker(dep: str | None, point: tuple[float, float] | None) -> deck.DeckJson:
     """The place-picker map of a department (or of France) with the chosen point."""
-    resolution, cells = picker.department_cells(_outlines(), dep) if dep else (0, [])
-    return picker.place_picker_deck(_outlines(), _pickable_departments(), dep=dep, resolution=resolution,
+    resolution, cells = picker.department_cells(data.outlines(), dep) if dep else (0, [])
+    return picker.place_picker_deck(data.outlines(), _pickable_departments(), dep=dep, resolution=resolution,
                                       cells=cells, point=point)

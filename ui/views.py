@@ -36,7 +36,7 @@ def _save(where, page: str, name: str, params: dict[str, str], pending_key: str)
     try:
         view = views.save_view(name, page, params)
     except views.ViewExistsError:
-        st.session_state[pending_key] = (name, params)
+        st.session_state[pending_key] = (name, params)  # the name to replace; the params are read again then
         return
     except views.ViewError as error:
         where.error(plain(str(error)), icon=":material/error:")
@@ -49,7 +49,8 @@ def _save(where, page: str, name: str, params: dict[str, str], pending_key: str)
 
 
 def _ask_replace(where, page: str, key: str, pending_key: str) -> None:
-    name, params = st.session_state[pending_key]
+    name, _ = st.session_state[pending_key]
+    params = current_params()  # the view on screen now, even if the filters changed since « Enregistrer »
     slot = where.empty()
     with slot.container():
         st.warning(f"Une vue nommée « {plain(name)} » existe déjà : la remplacer par celle-ci ?",

@@ -21,9 +21,9 @@ from typing import Any, Final
 import duckdb
 import pandas as pd
 
-from core.codebook import HOSPITALISATION_BREAK_YEAR
 from core.explore.counts import COUNTS, Figures, grouped_counts
 from core.explore.intervals import Estimate, rate_ratio, share_difference
+from core.explore.periods import hospitalisation_comparable
 from core.filters import AccidentFilter, read_params
 from core.formatting import format_quoted
 
@@ -160,17 +160,6 @@ def side_years(side_filter: Any, *, data_years: tuple[int, int]) -> tuple[int, i
     """The years a side counts: its filter's, within the store's."""
     years = side_filter.years or data_years
     return max(years[0], data_years[0]), min(years[1], data_years[1])
-
-
-def hospitalisation_comparable(years_a: tuple[int, int], years_b: tuple[int, int]) -> bool:
-    """False when one period reaches before the 2018 break in hospitalisation recording and one after it.
-
-    >>> hospitalisation_comparable((2019, 2020), (2018, 2018)), hospitalisation_comparable((2016, 2017), (2019, 2020))
-    (True, False)
-    """
-    spans = (years_a, years_b)
-    return not (any(first < HOSPITALISATION_BREAK_YEAR for first, _ in spans)
-                and any(last >= HOSPITALISATION_BREAK_YEAR for _, last in spans))
 
 
 def sides_overlap(choice: CompareChoice, years_a: tuple[int, int], years_b: tuple[int, int]) -> bool:

@@ -16,12 +16,11 @@ import plotly.graph_objects as go
 from core.codebook import HOSPITALISATION_BREAK_YEAR, HOSPITALISED_NOT_COMPARABLE
 from core.explore.charts import set_layout, side_by_side
 from core.explore.compare import SIDE_FIELDS, Comparison, Difference, Side
-from core.explore.periods import Metric
+from core.explore.periods import NOT_COMPARABLE, Metric
 from core.filter_text import filter_lines
 from core.formatting import cut_text, format_count, format_decimal, format_percent
 
 SIDE_COLOURS: Final = {"A": "#1f77b4", "B": "#d95f02"}
-NOT_COMPARABLE: Final = f"non comparable ({HOSPITALISATION_BREAK_YEAR})"
 #: Why a difference touching hospitalisations is not read across the break.
 BREAK_REASON: Final = (f"les deux périodes sont de part et d'autre de {HOSPITALISATION_BREAK_YEAR}, où la définition "
                        "de « blessé hospitalisé » a changé : l'écart ne serait pas réel")

@@ -23,6 +23,17 @@ from core.formatting import format_count, format_decimal, format_percent
 NOT_COMPARABLE = f"non comparable ({HOSPITALISATION_BREAK_YEAR})"
 
 
+def hospitalisation_comparable(years_a: tuple[int, int], years_b: tuple[int, int]) -> bool:
+    """False when one period reaches before the 2018 break in hospitalisation recording and one after it.
+
+    >>> hospitalisation_comparable((2019, 2020), (2018, 2018)), hospitalisation_comparable((2016, 2017), (2019, 2020))
+    (True, False)
+    """
+    spans = (years_a, years_b)
+    return not (any(first < HOSPITALISATION_BREAK_YEAR for first, _ in spans)
+                and any(last >= HOSPITALISATION_BREAK_YEAR for _, last in spans))
+
+
 @dataclass(frozen=True, eq=False)
 class PeriodComparison:
     """Figures of the chosen period, of the previous period of the same length (if in the store), and
@@ -37,11 +48,7 @@ class PeriodComparison:
     @property
     def hospitalisation_comparable(self) -> bool:
         """False when one period is before the 2018 break in hospitalisation recording and the other after."""
-        if self.previous_years is None:
-            return False
-        before = [span[0] < HOSPITALISATION_BREAK_YEAR for span in (self.years, self.previous_years)]
-        after = [span[1] >= HOSPITALISATION_BREAK_YEAR for span in (self.years, self.previous_years)]
-        return not (any(before) and any(after))
+        return self.previous_years is not None and hospitalisation_comparable(self.years, self.previous_years)
 
 
 def _sum_years(by_year: pd.DataFrame, years: tuple[int, int]) -> Figures:

@@ -41,6 +41,8 @@ _SWATCH_MM = 3.6
 _GREY_TEXT = (90, 90, 90)
 # Hotspot columns of words, aligned left; the figures are aligned right.
 _TEXT_COLUMNS = ("Département", "Commune", "Hexagone")
+#: The columns whose values may wrap when the table is wider than the page.
+_WRAPPING_COLUMNS = ("Département", "Commune")
 
 
 class _ReportPDF(FPDF):
@@ -140,7 +142,8 @@ def _map(pdf: FPDF, content: ReportContent, *, outlines: dict | None, towns: Seq
 def _column_widths(table: pd.DataFrame, pdf: FPDF, *, padding: float) -> list[float]:
     """Each column as wide as its widest value or heading word (the rank first), spread over the page's width.
 
-    Values never wrap (hexagon ids and figures stay whole); headings wrap between words.
+    Figures and hexagon ids never wrap; headings wrap between words, and so do the department and
+    commune names when the table would not fit the page otherwise.
     """
     pdf.set_font(FONT, "B", 7)
     headings = [max(pdf.get_string_width(word) for word in str(name).split()) for name in ["N°", *table.columns]]
@@ -148,8 +151,15 @@ def _column_widths(table: pd.DataFrame, pdf: FPDF, *, padding: float) -> list[fl
     values = [max(pdf.get_string_width(str(v)) for v in table.index)]
     values += [max(pdf.get_string_width(str(v)) for v in table[name]) for name in table.columns]
     widest = [max(h, v) + 2 * padding + 1 for h, v in zip(headings, values, strict=True)]
-    spare = max(pdf.epw - sum(widest), 0) / len(widest)
-    return [w + spare for w in widest]
+    spare = pdf.epw - sum(widest)
+    if spare >= 0:
+        return [w + spare / len(widest) for w in widest]
+    # Too wide (a long department and a long commune name, from different rows): the text columns give up
+    # what is missing, in proportion to their widths, and their values wrap; never below their widest heading word.
+    text = [i for i, name in enumerate(["N°", *table.columns]) if name in _WRAPPING_COLUMNS]
+    room = sum(widest[i] - headings[i] - 2 * padding - 1 for i in text)
+    shrink = min(1.0, -spare / room) if room > 0 else 0.0
+    return [w - (w - headings[i] - 2 * padding - 1) * shrink if i in text else w for i, w in enumerate(widest)]
 
 
 def _hotspots(pdf: FPDF, content: ReportContent) -> None:
@@ -165,7 +175,7 @@ def _hotspots(pdf: FPDF, content: ReportContent) -> None:
     pdf.set_font(FONT, size=7)
     headings = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
     align = ["RIGHT", *("LEFT" if name in _TEXT_COLUMNS else "RIGHT" for name in table.columns)]
-    with pdf.table(col_widths=widths, width=sum(widths), line_height=3.6, headings_style=headings,
+    with pdf.table(col_widths=widths, width=min(sum(widths), pdf.epw), line_height=3.6, headings_style=headings,
                    text_align=align, first_row_as_headings=True, padding=padding, cell_fill_mode="ROWS",
                    cell_fill_color=(245, 245, 245)) as grid:
         grid.row(["N°", *map(str, table.columns)])

@@ -115,9 +115,14 @@ def cell_mask(facts: HexFacts, cell: str) -> np.ndarray:
     return cells_mask(facts, np.array([h3.str_to_int(cell)], dtype=np.uint64), resolution)
 
 
-def view_mask(facts: HexFacts, result: HexRisk) -> np.ndarray:
-    """The accidents a map counts: its selection, in the cells it shows (a zoomed view keeps fewer cells)."""
-    return result.mask & cells_mask(facts, result.scored["cell"].to_numpy(), result.resolution)
+def view_mask(facts: HexFacts, result: HexRisk, *, hide_masked: bool = False) -> np.ndarray:
+    """The accidents a map counts: its selection, in the cells it shows.
+
+    A zoomed view keeps fewer cells, and « Masquer sous le minimum » (``hide_masked``) hides the cells
+    under the minimum: their accidents are not on the map, so not in its profile either.
+    """
+    shown = result.shown(hide_masked=hide_masked)
+    return result.mask & cells_mask(facts, shown["cell"].to_numpy(), result.resolution)
 
 
 def picked_cell(rows: Sequence[object]) -> str | None:
