@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.filter_fields import FIELDS, Range
+from core.filter_fields import Range
 
 
 def _value_text(kind: Any, value: Any) -> str:
@@ -23,11 +23,33 @@ def _value_text(kind: Any, value: Any) -> str:
     return ", ".join(kind.option_label(item) for item in value)
 
 
-def filter_lines(accident_filter: Any, *, data_years: tuple[int, int], all_fields: bool = False) -> list[str]:
-    """``"Label : value"`` for each field that restricts ``accident_filter``, the years always first.
+def filter_items(accident_filter: Any, *, data_years: tuple[int, int], all_fields: bool = False
+                 ) -> list[tuple[str, str]]:
+    """``(label, value)`` for each field that restricts ``accident_filter``, the years always first.
 
     The years are written even when open (``data_years`` then); with
-    ``all_fields``, the open fields are listed too, as ``"Label : tous"``.
+    ``all_fields``, the open fields are listed too, with the form's word for
+    "all" (``"tous"``, ``"toutes"``).
+
+    Examples
+    --------
+    >>> from core.filters import AccidentFilter
+    >>> filter_items(AccidentFilter(hours=(22, 4)), data_years=(2005, 2020))
+    [('Années', '2005–2020'), ('Heures', '22 h – 4 h')]
+    """
+    restricting = {f.name: value for f, value in accident_filter.spec.restricting(accident_filter)}
+    years = accident_filter.spec.by_name["years"]
+    items = [(years.label, _value_text(years.kind, restricting.pop("years", data_years)))]
+    for f in accident_filter.spec.fields:
+        if f.name in restricting:
+            items.append((f.label, _value_text(f.kind, restricting[f.name])))
+        elif all_fields and f.name != "years":
+            items.append((f.label, f.placeholder.lower()))
+    return items
+
+
+def filter_lines(accident_filter: Any, *, data_years: tuple[int, int], all_fields: bool = False) -> list[str]:
+    """``"Label : value"`` for each item of :func:`filter_items`.
 
     Examples
     --------
@@ -35,12 +57,5 @@ def filter_lines(accident_filter: Any, *, data_years: tuple[int, int], all_field
     >>> filter_lines(AccidentFilter(lum=(3,), deps=("59",)), data_years=(2005, 2020))
     ['Années : 2005–2020', 'Départements : 59 – Nord', 'Lumière : Nuit sans éclairage public']
     """
-    restricting = {f.name: value for f, value in accident_filter.spec.restricting(accident_filter)}
-    years = restricting.pop("years", data_years)
-    lines = [f"Années : {_value_text(FIELDS[0].kind, years)}"]
-    for f in FIELDS[1:]:
-        if f.name in restricting:
-            lines.append(f"{f.label} : {_value_text(f.kind, restricting[f.name])}")
-        elif all_fields:
-            lines.append(f"{f.label} : {f.placeholder.lower()}")
-    return lines
+    return [f"{label} : {value}" for label, value in filter_items(accident_filter, data_years=data_years,
+                                                                   all_fields=all_fields)]

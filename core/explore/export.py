@@ -3,7 +3,7 @@
 Files for people (:data:`EXPORT_FILES` ``xlsx`` and ``csv``) hold the three
 tables of :mod:`core.explore.export_tables` (accidents, people, vehicles: French
 headers, each BAAC code beside its official label, real dates) and say what
-they hold: the filter in words (:func:`core.filter_text.filter_lines`), the
+they hold: the filter in words (:func:`core.filter_text.filter_items`), the
 source, the date of the export and the counts.
 
 - The workbook has the sheets « Accidents », « Usagers », « Véhicules » and
@@ -40,7 +40,7 @@ from core.codebook import HOSPITALISED_NOT_COMPARABLE
 from core.explore.counts import figures
 from core.explore.export_tables import accident_table, person_table, vehicle_table
 from core.explore.workbook import NoteRow, workbook_bytes
-from core.filter_text import filter_lines
+from core.filter_text import filter_items
 from core.filters import AccidentFilter
 from core.formatting import format_count
 
@@ -100,8 +100,7 @@ def export_notes(accident_filter: AccidentFilter, counts: Sequence[tuple[str, in
     >>> notes[7:10]
     [('Années', '2005–2020'), ('Régions', 'toutes'), ('Départements', '48 – Lozère')]
     """
-    filters = [tuple(line.split(" : ", 1)) for line in filter_lines(accident_filter, data_years=data_years,
-                                                                     all_fields=True)]
+    filters = filter_items(accident_filter, data_years=data_years, all_fields=True)
     return [
         ("Export des accidents corporels (Gravité)", None),
         ("Source", SOURCE),
