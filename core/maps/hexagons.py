@@ -9,6 +9,7 @@ into the official labels through a small CSS table (see :mod:`core.maps.deck`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -139,37 +140,30 @@ def _per_year_texts(values: np.ndarray) -> pa.StringArray:
     return pc.fill_null(pc.replace_substring(text, ".", ","), "–")
 
 
-def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int,
-              view: tuple[float, float, float], hide_masked: bool = False, outlines: dict | None = None,
-              marked: str | None = None) -> tuple[DeckJson, str]:
-    """The deck (hexagons, outlines, the marked hotspot, the town names of ``view``) and its HTML legend.
+@dataclass(frozen=True, eq=False)
+class HexClasses:
+    """The hexagons a map draws and what colours them: one answer for the screen and the printed report.
 
-    ``scored`` comes from :func:`core.risk.scoring.score_hexes` (:attr:`core.risk.hexes.HexRisk.scored`).
+    ``shown`` are the rows drawn, ``classes`` their colour class (-1 masked: grey), ``colours`` the
+    palette (one RGB per class), ``legend`` its (CSS colour, label) entries as the legend writes them,
+    ``masked_label`` the grey entry's label (None when there is none).
     """
+
+    shown: pd.DataFrame
+    classes: np.ndarray
+    colours: list[tuple[int, int, int]]
+    legend: list[tuple[str, str]]
+    masked_label: str | None
+
+
+def hex_classes(scored: pd.DataFrame, *, metric: str, min_count: int, hide_masked: bool) -> HexClasses:
+    """The classes, palette and legend of the hexagons of ``scored`` (:attr:`core.risk.hexes.HexRisk.scored`)."""
     shown = scored[~scored["masked"]] if hide_masked else scored
     diverging = metric == "relative_risk"
-    masked = shown["masked"].to_numpy()
+    masked = shown["masked"].to_numpy(dtype=bool)
     values = shown["value"].to_numpy(dtype=float)
-    scale = 100 if metric == "severity_rate" else 1
-    breaks, digits = class_breaks(values[~masked], diverging=diverging, scale=scale)
+    breaks, digits = class_breaks(values[~masked], diverging=diverging, scale=100 if metric == "severity_rate" else 1)
     colours = palette_for(breaks, diverging=diverging)
-    classes = classify(values, breaks, masked=masked)
-    rate_text = _texts(shown["rate"].to_numpy(dtype=float), shown["rate_low"].to_numpy(dtype=float),
-                       shown["rate_high"].to_numpy(dtype=float), scale=100, digits=1, unit=" %")
-    columns = [cell_id_array(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
-               shown["severe"].to_numpy(), rate_text, shown["atm_mode"].to_numpy(), shown["lum_mode"].to_numpy()]
-    if metric in YEARLY_METRICS:
-        columns.append(_per_year_texts(values))
-    if diverging:
-        columns.append(_texts(shown["rr"].to_numpy(dtype=float), shown["rr_low"].to_numpy(dtype=float),
-                              shown["rr_high"].to_numpy(dtype=float), scale=1, digits=2, unit=""))
-    layers = [hex_layer(colours)]
-    if outlines is not None:
-        layers.append(outline_layer(outlines))
-    if marked:
-        layers.append(marked_layer(marked))
-    layers.append(town_layer(view))  # the only place names left when the CARTO basemap cannot be fetched
-    tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count)
     if metric == "severity_rate":
         number_format = lambda v: format_percent(v, digits)  # noqa: E731
     else:
@@ -179,6 +173,35 @@ def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count
         masked_label = NO_COUNTED_YEAR
     elif metric not in YEARLY_METRICS and not hide_masked:
         masked_label = f"moins de {min_count} accidents"
-    legend = legend_html(metric_label, legend_entries(breaks, colours, number_format=number_format),
-                         masked_label=masked_label, marked_label="point chaud choisi" if marked else None)
+    return HexClasses(shown, classify(values, breaks, masked=masked), list(colours),
+                      legend_entries(breaks, colours, number_format=number_format), masked_label)
+
+
+def risk_deck(scored: pd.DataFrame, *, metric: str, metric_label: str, min_count: int,
+              view: tuple[float, float, float], hide_masked: bool = False, outlines: dict | None = None,
+              marked: str | None = None) -> tuple[DeckJson, str]:
+    """The deck (hexagons, outlines, the marked hotspot, the town names of ``view``) and its HTML legend.
+
+    ``scored`` comes from :func:`core.risk.scoring.score_hexes` (:attr:`core.risk.hexes.HexRisk.scored`).
+    """
+    drawn = hex_classes(scored, metric=metric, min_count=min_count, hide_masked=hide_masked)
+    shown, classes, values = drawn.shown, drawn.classes, drawn.shown["value"].to_numpy(dtype=float)
+    rate_text = _texts(shown["rate"].to_numpy(dtype=float), shown["rate_low"].to_numpy(dtype=float),
+                       shown["rate_high"].to_numpy(dtype=float), scale=100, digits=1, unit=" %")
+    columns = [cell_id_array(shown["cell"].to_numpy()), classes, shown["accidents"].to_numpy(),
+               shown["severe"].to_numpy(), rate_text, shown["atm_mode"].to_numpy(), shown["lum_mode"].to_numpy()]
+    if metric in YEARLY_METRICS:
+        columns.append(_per_year_texts(values))
+    if metric == "relative_risk":
+        columns.append(_texts(shown["rr"].to_numpy(dtype=float), shown["rr_low"].to_numpy(dtype=float),
+                              shown["rr_high"].to_numpy(dtype=float), scale=1, digits=2, unit=""))
+    layers = [hex_layer(drawn.colours)]
+    if outlines is not None:
+        layers.append(outline_layer(outlines))
+    if marked:
+        layers.append(marked_layer(marked))
+    layers.append(town_layer(view))  # the only place names left when the CARTO basemap cannot be fetched
+    tooltip = hex_tooltip(metric=metric, metric_label=metric_label, min_count=min_count)
+    legend = legend_html(metric_label, drawn.legend, masked_label=drawn.masked_label,
+                         marked_label="point chaud choisi" if marked else None)
     return deck_json(layers, view=view, tooltip=tooltip, hex_rows=rows_json(columns)), legend

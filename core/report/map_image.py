@@ -24,13 +24,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from core.coverage import NO_COUNTED_YEAR
-from core.formatting import format_decimal, format_percent
 from core.h3cells import cell_ids
-from core.maps.legend import MARKED_COLOUR, MASKED_COLOUR, class_breaks, classify, legend_entries, palette_for
+from core.maps.hexagons import hex_classes
+from core.maps.legend import MARKED_COLOUR, MASKED_COLOUR
 from core.maps.towns import Town, towns_in_view
 from core.maps.views import BBox, View, bbox_for_view
-from core.risk.choices import YEARLY_METRICS
 
 RGB = tuple[int, int, int]
 # The map's height over its width stays within these bounds (the extent is widened, never cut).
@@ -56,7 +54,8 @@ class MapColours:
 
 
 def map_colours(scored: pd.DataFrame, *, metric: str, min_count: int, hide_masked: bool) -> MapColours:
-    """The colours of the hexagons of ``scored`` (:attr:`core.risk.result.HexRisk.scored`) as the screen draws them.
+    """The colours of the hexagons of ``scored`` (:attr:`core.risk.result.HexRisk.scored`) as the screen draws them
+    (:func:`core.maps.hexagons.hex_classes`, as the screen's deck).
 
     Examples
     --------
@@ -68,25 +67,11 @@ def map_colours(scored: pd.DataFrame, *, metric: str, min_count: int, hide_maske
     >>> len(colours.cells) == len(result.scored), colours.legend[0][1].startswith("≤ ")
     (True, True)
     """
-    shown = scored[~scored["masked"]] if hide_masked else scored
-    diverging = metric == "relative_risk"
-    masked = shown["masked"].to_numpy(dtype=bool)
-    values = shown["value"].to_numpy(dtype=float)
-    breaks, digits = class_breaks(values[~masked], diverging=diverging, scale=100 if metric == "severity_rate" else 1)
-    colours = palette_for(breaks, diverging=diverging)
-    classes = classify(values, breaks, masked=masked)
-    table = np.array([*colours, MASKED_COLOUR], dtype=np.uint8)  # class -1 reads the last row: grey
-    if metric == "severity_rate":
-        labels = legend_entries(breaks, colours, number_format=lambda v: format_percent(v, digits))
-    else:
-        labels = legend_entries(breaks, colours, number_format=lambda v: format_decimal(v, digits))
-    masked_label = None
-    if metric in YEARLY_METRICS and masked.any():
-        masked_label = NO_COUNTED_YEAR
-    elif metric not in YEARLY_METRICS and not hide_masked:
-        masked_label = f"moins de {min_count} accidents"
-    return MapColours(cell_ids(shown["cell"].to_numpy()), classes, table[classes],
-                      [(colour, label) for colour, (_, label) in zip(colours, labels, strict=True)], masked_label)
+    drawn = hex_classes(scored, metric=metric, min_count=min_count, hide_masked=hide_masked)
+    table = np.array([*drawn.colours, MASKED_COLOUR], dtype=np.uint8)  # class -1 reads the last row: grey
+    return MapColours(cell_ids(drawn.shown["cell"].to_numpy()), drawn.classes, table[drawn.classes],
+                      [(colour, label) for colour, (_, label) in zip(drawn.colours, drawn.legend, strict=True)],
+                      drawn.masked_label)
 
 
 @dataclass(frozen=True, eq=False)
