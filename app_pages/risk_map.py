@@ -26,14 +26,11 @@ from core.risk.hexes import hex_risk
 from core.risk.loading import load_facts
 from core.risk.profile import (
     TimeProfile,
-    cell_mask,
-    main_commune,
+    area_profile,
     picked_cell,
     profile_caption,
     profile_title,
     restricting_condition,
-    time_profile,
-    view_mask,
 )
 from core.risk.result import HexRisk
 from ui import data
@@ -44,6 +41,7 @@ from ui.views import save_view_control
 
 # The report is dated in French time, whatever the server's clock says (a UTC host would be 1-2 h off).
 PARIS = ZoneInfo(MAINLAND_TIME_ZONE)
+
 
 @st.cache_resource(show_spinner="Chargement des accidents géolocalisés…")
 def _facts() -> HexFacts:
@@ -79,10 +77,7 @@ def _hotspots(accident_filter: AccidentFilter, options: MapOptions) -> pd.DataFr
 def _profile(accident_filter: AccidentFilter, options: MapOptions, cell: str | None) -> tuple[TimeProfile, str | None]:
     """The time profile of the map's accidents in ``cell`` (None: in the cells shown) and the cell's main commune."""
     result, _ = _hex_risk(accident_filter, options.counted())
-    if cell is None:
-        return time_profile(_facts(), view_mask(_facts(), result, hide_masked=options.hide_masked)), None
-    mask = result.mask & cell_mask(_facts(), cell)
-    return time_profile(_facts(), mask), main_commune(_facts(), mask)
+    return area_profile(_facts(), result, cell, hide_masked=options.hide_masked)
 
 
 def _map_key(shown: pd.DataFrame) -> str:

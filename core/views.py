@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlencode
 
 from core import config
 from core.formatting import format_quoted
@@ -62,20 +61,6 @@ class SavedView:
     page: str
     params: tuple[tuple[str, str], ...]
     saved_at: str = ""
-
-    @property
-    def query_string(self) -> str:
-        """The parameters as a link writes them.
-
-        >>> SavedView("Nord", "explorer", (("deps", "59"), ("years", "2019-2020"))).query_string
-        'deps=59&years=2019-2020'
-        """
-        return urlencode(self.params)
-
-    @property
-    def link(self) -> str:
-        """The page's address with the parameters, relative to the app's root."""
-        return f"{self.page}?{self.query_string}" if self.params else self.page
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from core.risk.choices import resolution_label
 from core.risk.facts import HexFacts
 from core.risk.hexes import hex_risk
 from core.risk.loading import load_facts
-from core.risk.profile import profile_title, time_profile, view_mask
+from core.risk.profile import area_profile, profile_title
 
 DATA_YEARS = (2005, 2020)
 
@@ -47,7 +47,7 @@ def _content(facts, con, accident_filter: AccidentFilter, options: MapOptions) -
     table = hotspots.hotspot_table(hotspots.hotspots(result.scored, facts, result.mask, result.resolution,
                                                      metric=options.metric), metric=options.metric)
     selected = int(queries.aggregate(con, accident_filter)["accidents"].iloc[0])
-    return ReportContent(accident_filter, options, result, view, table, time_profile(facts, view_mask(facts, result)),
+    return ReportContent(accident_filter, options, result, view, table, area_profile(facts, result, None)[0],
                          profile_title(None, None), selected, queries.located_by_year(con), DATA_YEARS,
                          date(2025, 12, 3), datetime(2026, 1, 15, 9, 30))
 

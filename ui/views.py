@@ -32,11 +32,11 @@ def _saved_text(view: views.SavedView) -> str:
 
 
 def _save(where, page: str, name: str, params: dict[str, str], pending_key: str) -> None:
-    """Save, or keep the view aside and ask whether to replace the one of the same name."""
+    """Save, or keep the name aside and ask whether to replace the view of that name."""
     try:
         view = views.save_view(name, page, params)
     except views.ViewExistsError:
-        st.session_state[pending_key] = (name, params)  # the name to replace; the params are read again then
+        st.session_state[pending_key] = name  # « Remplacer » saves the view on screen then, not this one
         return
     except views.ViewError as error:
         where.error(plain(str(error)), icon=":material/error:")
@@ -49,8 +49,7 @@ def _save(where, page: str, name: str, params: dict[str, str], pending_key: str)
 
 
 def _ask_replace(where, page: str, key: str, pending_key: str) -> None:
-    name, _ = st.session_state[pending_key]
-    params = current_params()  # the view on screen now, even if the filters changed since « Enregistrer »
+    name = st.session_state[pending_key]
     slot = where.empty()
     with slot.container():
         st.warning(f"Une vue nommée « {plain(name)} » existe déjà : la remplacer par celle-ci ?",
@@ -63,7 +62,7 @@ def _ask_replace(where, page: str, key: str, pending_key: str) -> None:
         slot.empty()
     if replace:
         try:
-            view = views.save_view(name, page, params, replace=True)
+            view = views.save_view(name, page, current_params(), replace=True)
         except (views.ViewError, OSError) as error:
             where.error(f"Vue non enregistrée : {plain(str(error))}", icon=":material/error:")
             return

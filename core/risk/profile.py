@@ -125,6 +125,15 @@ def view_mask(facts: HexFacts, result: HexRisk, *, hide_masked: bool = False) ->
     return result.mask & cells_mask(facts, shown["cell"].to_numpy(), result.resolution)
 
 
+def area_profile(facts: HexFacts, result: HexRisk, cell: str | None, *,
+                 hide_masked: bool = False) -> tuple[TimeProfile, str | None]:
+    """The profile of the map's accidents in ``cell``, or in the cells it shows when None; the cell's main commune."""
+    if cell is None:
+        return time_profile(facts, view_mask(facts, result, hide_masked=hide_masked)), None
+    mask = result.mask & cell_mask(facts, cell)
+    return time_profile(facts, mask), main_commune(facts, mask)
+
+
 def picked_cell(rows: Sequence[object]) -> str | None:
     """The H3 id of the hexagon clicked on the map, from the selected rows of its hexagon layer; None if none.
 
