@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +15,7 @@ from core.filters import AccidentFilter
 from core.formatting import format_count, format_percent
 from core.maps import deck, hexagons
 from core.maps.options import MIN_COUNT_RANGE, MapOptions
-from core.place_data import MAINLAND_TIME_ZONE
+from core.place_data import FRENCH_TIME
 from core.report.content import ReportContent, store_date
 from core.report.map_image import screen_towns
 from core.report.pdf import report_pdf
@@ -38,9 +37,6 @@ from ui.filter_form import data_years, filter_form
 from ui.text import warn_link
 from ui.url import read_params, write_params
 from ui.views import save_view_control
-
-# The report is dated in French time, whatever the server's clock says (a UTC host would be 1-2 h off).
-PARIS = ZoneInfo(MAINLAND_TIME_ZONE)
 
 
 @st.cache_resource(show_spinner="Chargement des accidents géolocalisés…")
@@ -185,7 +181,7 @@ def _report_maker(accident_filter: AccidentFilter, options: MapOptions, result: 
 
     def make() -> bytes:
         content = ReportContent(accident_filter, options, result, view, table, profile, profile_heading, selected,
-                                located_years, years, store_date(), datetime.now(PARIS).replace(tzinfo=None))
+                                located_years, years, store_date(), datetime.now(FRENCH_TIME).replace(tzinfo=None))
         return report_pdf(content, outlines=outlines, towns=screen_towns(view))
 
     return make
@@ -259,7 +255,7 @@ else:
     _draw_exports(shown)
     side.download_button(
         "Rapport PDF", _report_maker(accident_filter, options, result, table, profile, profile_heading, located_years),
-        f"gravite-carte-des-risques-{datetime.now(PARIS):%Y-%m-%d}.pdf", "application/pdf", key="risk_report",
+        f"gravite-carte-des-risques-{datetime.now(FRENCH_TIME):%Y-%m-%d}.pdf", "application/pdf", key="risk_report",
         on_click="ignore", icon=":material/picture_as_pdf:",
         help="La vue actuelle en PDF A4 : carte et légende, filtres, options, points chauds, profil horaire, limites.",
     )

@@ -61,3 +61,14 @@ def format_quoted(text: str, limit: int = QUOTED_CHARS, *, escape: bool = False)
     ('« a\\\\x07b »', '« \\\\ud… »')
     """
     return "« " + cut_text(text, limit, escape=escape) + " »"
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text that cannot close the ``<script>`` element it is written into (``</script>``, ``<!--``).
+
+    Examples
+    --------
+    >>> script_safe('["</script>&"]')
+    '["\\\\u003c/script\\\\u003e\\\\u0026"]'
+    """
+    return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -8,6 +8,7 @@ departments only. Kept by hand, as found in BAAC 2005-2020.
 from __future__ import annotations
 
 from typing import Final
+from zoneinfo import ZoneInfo
 
 #: Overseas collectivities present in BAAC from 2019 (INSEE codes and names).
 OVERSEAS_COLLECTIVITIES: Final[dict[str, str]] = {
@@ -55,3 +56,5 @@ TIME_ZONES: Final[dict[str, str]] = {
     "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
 }
 MAINLAND_TIME_ZONE: Final = "Europe/Paris"
+#: French time, in which what the app dates for people (reports, exports) is written.
+FRENCH_TIME: Final = ZoneInfo(MAINLAND_TIME_ZONE)

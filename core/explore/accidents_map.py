@@ -27,6 +27,7 @@ from folium.template import Template
 
 from core import codebook
 from core.explore.charts import COLOURS
+from core.formatting import script_safe
 
 _FRANCE_CENTRE = (46.6, 2.4)
 
@@ -114,8 +115,7 @@ def serve_leaflet_from(fmap: folium.Map, leaflet_url: str) -> None:
 
 def markers_json(points: pd.DataFrame) -> str:
     """The markers of :func:`core.explore.points.map_points` as one JSON array, safe inside a ``<script>`` element."""
-    text = "[" + ",".join(points["marker"]) + "]"
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return script_safe("[" + ",".join(points["marker"]) + "]")
 
 
 def accidents_map(points: pd.DataFrame, *, leaflet_url: str) -> folium.Map:
@@ -131,7 +131,7 @@ def accidents_map(points: pd.DataFrame, *, leaflet_url: str) -> folium.Map:
     points
         :func:`core.explore.points.map_points` (at most a few thousand rows).
     leaflet_url
-        The folder Leaflet's ``leaflet.js`` and ``leaflet.css`` are loaded from (see :func:`serve_leaflet_from`).
+        The folder Leaflet's ``leaflet.js`` and ``leaflet.css`` are loaded from (:func:`ui.leaflet.leaflet_url`).
     """
     fmap = folium.Map(location=_FRANCE_CENTRE, zoom_start=6, tiles="OpenStreetMap", control_scale=True,
                       prefer_canvas=True)

@@ -26,7 +26,6 @@ import io
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +42,7 @@ from core.explore.workbook import NoteRow, workbook_bytes
 from core.filter_text import filter_items
 from core.filters import AccidentFilter
 from core.formatting import format_count
+from core.place_data import FRENCH_TIME
 
 EXPORT_LIMIT = 100_000
 #: Where the data comes from, written in every file for people.
@@ -52,7 +52,6 @@ SOURCE = ("ONISR, Bases de données annuelles des accidents corporels de la circ
 SHEETS = (("Accidents", "accidents.csv"), ("Usagers", "usagers.csv"), ("Véhicules", "vehicules.csv"))
 NOTES_SHEET = "Filtres"
 NOTES_FILE = "filtres.txt"
-TIME_ZONE = ZoneInfo("Europe/Paris")
 #: H3 cells serve the risk map; exports leave them out.
 _H3_COLUMNS = tuple(f"h3_{r}" for r in config.H3_RESOLUTIONS)
 _BOM = "\ufeff".encode()
@@ -284,7 +283,7 @@ def export_accidents(
     found = figures(con, accident_filter)
     if found.accidents > limit:
         raise ExportTooLargeError(f"{found.accidents} accidents match; an export holds at most {limit}")
-    when = (exported_at or dt.datetime.now(TIME_ZONE)).replace(tzinfo=None, microsecond=0)
+    when = (exported_at or dt.datetime.now(FRENCH_TIME)).replace(tzinfo=None, microsecond=0)
     victims = [("Tués", found.killed), ("Blessés hospitalisés", found.hospitalised), ("Blessés légers", found.light)]
     if file_format == "parquet":
         notes = export_notes(accident_filter, [("Accidents", found.accidents), *victims], data_years=data_years,

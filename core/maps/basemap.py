@@ -20,6 +20,7 @@ import folium
 from folium.elements import MacroElement
 from folium.template import Template
 
+from core.formatting import script_safe
 from core.maps.deck import constant_json
 from core.maps.towns import Town, load_towns
 
@@ -112,11 +113,6 @@ class _OfflineBase(MacroElement):
         self.notice = OFFLINE_NOTICE
 
 
-def _script_safe(text: str) -> str:
-    """JSON text that cannot close the ``<script>`` element it is written into."""
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 @lru_cache(maxsize=2)
 def towns_json(towns: tuple[Town, ...] | None = None) -> str:
     """The towns as ``[name, lat, lon, min_zoom]`` rows, biggest first (written once per list of towns).
@@ -127,7 +123,7 @@ def towns_json(towns: tuple[Town, ...] | None = None) -> str:
     '[["Paris",48.858,2.341,5],["Marseille",4'
     """
     rows = [[town.name, town.lat, town.lon, town.min_zoom] for town in (load_towns() if towns is None else towns)]
-    return _script_safe(json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
+    return script_safe(json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
 
 def add_offline_base(fmap: folium.Map, *, outlines: dict, towns: tuple[Town, ...] | None = None) -> folium.Map:
@@ -142,5 +138,5 @@ def add_offline_base(fmap: folium.Map, *, outlines: dict, towns: tuple[Town, ...
     towns
         :func:`core.maps.towns.load_towns` by default.
     """
-    _OfflineBase(outlines=_script_safe(constant_json(outlines)), towns=towns_json(towns)).add_to(fmap)
+    _OfflineBase(outlines=script_safe(constant_json(outlines)), towns=towns_json(towns)).add_to(fmap)
     return fmap
