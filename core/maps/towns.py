@@ -87,22 +87,17 @@ def town_code(com: str) -> str:
     return com
 
 
-def _town_sql() -> str:
-    """SQL expression mapping ``com`` to :func:`town_code` (the same ranges, written once from the constant)."""
-    cases = " ".join(f"WHEN com BETWEEN '{first}' AND '{last}' THEN '{city}'"
-                     for first, last, city in _CITY_OF_ARRONDISSEMENTS)
-    return f"CASE {cases} ELSE com END"
-
-
 def town_accidents(con: duckdb.DuckDBPyConnection, years: tuple[int, int] = YEARS) -> pd.DataFrame:
-    """Accidents per town (``com``, ``dep``, ``accidents``) in ``years``, arrondissements merged."""
+    """Accidents per town (``com``, ``dep``, ``accidents``) in ``years``, arrondissements merged (:func:`town_code`)."""
     cursor = con.cursor()
     try:
-        return cursor.execute(
-            f"SELECT {_town_sql()} AS com, min(dep) AS dep, count(*) AS accidents FROM accidents "  # noqa: S608
-            "WHERE com IS NOT NULL AND year BETWEEN ? AND ? GROUP BY 1", list(years)).df()
+        communes = cursor.execute(
+            "SELECT com, min(dep) AS dep, count(*) AS accidents FROM accidents "
+            "WHERE com IS NOT NULL AND year BETWEEN ? AND ? GROUP BY com", list(years)).df()
     finally:
         cursor.close()
+    communes["com"] = [town_code(com) for com in communes["com"]]
+    return communes.groupby("com", as_index=False).agg(dep=("dep", "min"), accidents=("accidents", "sum"))
 
 
 def town_positions(points_path: Path = COMMUNE_POINTS) -> pd.DataFrame:
