@@ -12,12 +12,22 @@ from typing import Any
 from core.filter_fields import Range
 
 
+def span_text(span: tuple[int, int]) -> str:
+    """A span of years: ``"2016–2020"``, or one year alone.
+
+    >>> span_text((2016, 2020)), span_text((2020, 2020))
+    ('2016–2020', '2020')
+    """
+    first, last = span
+    return f"{first}–{last}" if first != last else str(first)
+
+
 def _value_text(kind: Any, value: Any) -> str:
     if isinstance(kind, Range):
         first, last = value
         if kind.wraps:
             return f"{first} h – {last} h" if first != last else f"{first} h"
-        return f"{first}–{last}" if first != last else str(first)
+        return span_text(value)
     if isinstance(value, str):
         return kind.option_label(value)
     return ", ".join(kind.option_label(item) for item in value)

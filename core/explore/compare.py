@@ -24,6 +24,7 @@ import pandas as pd
 from core.explore.counts import COUNTS, Figures, grouped_counts
 from core.explore.intervals import Estimate, rate_ratio, share_difference
 from core.explore.periods import hospitalisation_comparable
+from core.filter_text import span_text
 from core.filters import AccidentFilter, read_params
 from core.formatting import format_quoted
 
@@ -131,10 +132,6 @@ def read_choice(params: Mapping[str, str], *, data_years: tuple[int, int]) -> tu
 # --------------------------------------------------------------------------- #
 
 
-def _years_text(years: tuple[int, int]) -> str:
-    return str(years[0]) if years[0] == years[1] else f"{years[0]}–{years[1]}"
-
-
 def side_label(side: Any, *, mode: str, years: tuple[int, int]) -> str:
     """How a side is named: its years, or its regions and departments ("France entière" when open).
 
@@ -146,7 +143,7 @@ def side_label(side: Any, *, mode: str, years: tuple[int, int]) -> str:
     '2016–2017'
     """
     if mode == "period":
-        return _years_text(years)
+        return span_text(years)
     by_name = side.spec.by_name
     names = [by_name["regions"].kind.option_label(code) for code in side.regions]
     names += [by_name["deps"].kind.option_label(code).split(" – ", 1)[-1] for code in side.deps]
